@@ -1,0 +1,151 @@
+"""Shared fixtures: one PostgreSQL and one Redis per test session, a fresh database per test.
+
+Servers are embedded (under pytest's temp folder) unless ``BROKERSTACK_TEST_DATABASE_URL`` /
+``BROKERSTACK_TEST_REDIS_URL`` name real ones. Tests under ``tests/integration`` are marked
+``integration`` and those under ``tests/timescale`` ``timescale``, so ``-m "not integration"``
+runs the unit tests alone.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import redis
+from psycopg import sql
+
+from brokerstack.services import EmbeddedPostgres, EmbeddedRedis
+from brokerstack.services.ports import free_port
+
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.path)).relative_to(TESTS).parts
+        if parts[0] == "integration":
+            item.add_marker(pytest.mark.integration)
+        elif parts[0] == "timescale":
+            item.add_marker(pytest.mark.timescale)
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at database ``name``."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _create_database(admin_url: str, name: str, template: str | None = None) -> None:
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("BROKERSTACK_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "pgdata", "127.0.0.1", free_port())
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def empty_db_url(pg_admin_url: str) -> Iterator[str]:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    _create_database(pg_admin_url, name)
+    try:
+        yield with_database(pg_admin_url, name)
+    finally:
+        _drop_database(pg_admin_url, name)
+
+
+def _template(admin_url: str, seeded: bool) -> Iterator[str]:
+    from warehouse.migrate import upgrade
+
+    name = f"template_{'seeded' if seeded else 'head'}_{uuid.uuid4().hex[:8]}"
+    _create_database(admin_url, name)
+    url = with_database(admin_url, name)
+    upgrade(url)
+    if seeded:
+        from warehouse.seed import seed
+
+        with psycopg.connect(url) as conn:
+            seed(conn)
+    try:
+        yield name
+    finally:
+        _drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def _head_template(pg_admin_url: str) -> Iterator[str]:
+    yield from _template(pg_admin_url, seeded=False)
+
+
+@pytest.fixture(scope="session")
+def _seeded_template(pg_admin_url: str) -> Iterator[str]:
+    yield from _template(pg_admin_url, seeded=True)
+
+
+def _clone(admin_url: str, template: str) -> Iterator[str]:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    _create_database(admin_url, name, template=template)
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        _drop_database(admin_url, name)
+
+
+@pytest.fixture
+def db_url(pg_admin_url: str, _head_template: str) -> Iterator[str]:
+    """A fresh database migrated to head (no reference data)."""
+    yield from _clone(pg_admin_url, _head_template)
+
+
+@pytest.fixture
+def seeded_db_url(pg_admin_url: str, _seeded_template: str) -> Iterator[str]:
+    """A fresh database migrated to head and seeded with reference data."""
+    yield from _clone(pg_admin_url, _seeded_template)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("BROKERSTACK_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), "127.0.0.1", free_port())
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        client.close()

@@ -137,7 +137,9 @@ def status() -> None:
     )
     try:
         table.add_row(
-            "redis", "configured" if settings.redis_url else "embedded", redis_url,
+            "redis",
+            "configured" if settings.redis_url else "embedded",
+            redis_url,
             f"up {check_redis(redis_url, timeout=2)}",
         )
     except BrokerstackError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
@@ -33,7 +33,7 @@ def running_services(settings: Settings, console: Console) -> Iterator[Endpoints
         if settings.database_url is None:
             postgres = embedded_postgres(settings)
             if postgres.start():
-                stack.callback(lambda: (postgres.stop(), console.print("stopped postgres")))
+                stack.callback(_stopping, "postgres", postgres.stop, console)
             database_url = postgres.url
         else:
             database_url = str(settings.database_url)
@@ -42,12 +42,17 @@ def running_services(settings: Settings, console: Console) -> Iterator[Endpoints
         if settings.redis_url is None:
             redis_server = embedded_redis(settings)
             redis_server.start()
-            stack.callback(lambda: (redis_server.stop(), console.print("stopped redis")))
+            stack.callback(_stopping, "redis", redis_server.stop, console)
             redis_url = redis_server.url
         else:
             redis_url = str(settings.redis_url)
         console.print(f"redis {check_redis(redis_url)} at {_redact(redis_url)}")
         yield Endpoints(database_url, redis_url)
+
+
+def _stopping(name: str, stop: Callable[[], None], console: Console) -> None:
+    stop()
+    console.print(f"stopped {name}")
 
 
 def prepare_warehouse(database_url: str, console: Console) -> None:

@@ -9,6 +9,7 @@ runs the unit tests alone.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,7 +51,9 @@ def _create_database(admin_url: str, name: str, template: str | None = None) -> 
 
 def _drop_database(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +62,9 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if configured:
         yield configured
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "pgdata", "127.0.0.1", free_port())
+    server = EmbeddedPostgres(
+        tmp_path_factory.mktemp("postgres") / "pgdata", "127.0.0.1", free_port()
+    )
     server.start()
     try:
         yield server.url
@@ -127,17 +132,18 @@ def seeded_db_url(pg_admin_url: str, _seeded_template: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_url() -> Iterator[str]:
     configured = os.environ.get("BROKERSTACK_TEST_REDIS_URL")
     if configured:
         yield configured
         return
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), "127.0.0.1", free_port())
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    for folder in _server_folder("redis"):
+        server = EmbeddedRedis(folder, "127.0.0.1", free_port())
+        server.start()
+        try:
+            yield server.url
+        finally:
+            server.stop()
 
 
 @pytest.fixture

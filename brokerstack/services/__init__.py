@@ -34,9 +34,19 @@ def embedded_redis(settings: Settings) -> EmbeddedRedis:
     return EmbeddedRedis(settings.data_path / "redis", settings.host, settings.redis_port)
 
 
-def _first_line(exc: BaseException) -> str:
+def _reason(exc: BaseException) -> str:
+    """The gist of a driver error: libpq's first line, minus its "connection ... failed:" lead."""
     text = str(exc).strip()
-    return text.splitlines()[-1].strip() if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    return text.splitlines()[0].rsplit("failed: ", 1)[-1].strip()
+
+
+def _where(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or ''}{parts.path}"
 
 
 def check_database(url: str, timeout: int = 5) -> str:
@@ -45,7 +55,7 @@ def check_database(url: str, timeout: int = 5) -> str:
         with psycopg.connect(url, connect_timeout=timeout) as conn:
             version = conn.execute("SHOW server_version").fetchone()
     except psycopg.Error as exc:
-        raise ServiceError(f"cannot reach the database: {_first_line(exc)}") from exc
+        raise ServiceError(f"cannot reach the database at {_where(url)}: {_reason(exc)}") from exc
     return str(version[0]) if version else "unknown"
 
 
@@ -56,7 +66,7 @@ def check_redis(url: str, timeout: float = 5.0) -> str:
         with client:
             info = client.info("server")
     except (redis.RedisError, ValueError) as exc:
-        raise ServiceError(f"cannot reach Redis: {_first_line(exc)}") from exc
+        raise ServiceError(f"cannot reach Redis at {_where(url)}: {_reason(exc)}") from exc
     return str(info.get("redis_version", "unknown"))
 
 

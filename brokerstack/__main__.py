@@ -1,0 +1,3 @@
+from brokerstack.cli import main
+
+main()

@@ -56,20 +56,26 @@ def _drop_database(admin_url: str, name: str) -> None:
         )
 
 
+def _server_folder(kind: str) -> Iterator[Path]:
+    # Not pytest's tmp_path: pytest prunes old basetemp folders, which would pull the data folder
+    # from under a server when two test sessions run at once on one machine.
+    with tempfile.TemporaryDirectory(prefix=f"brokerstack-test-{kind}-") as folder:
+        yield Path(folder)
+
+
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     configured = os.environ.get("BROKERSTACK_TEST_DATABASE_URL")
     if configured:
         yield configured
         return
-    server = EmbeddedPostgres(
-        tmp_path_factory.mktemp("postgres") / "pgdata", "127.0.0.1", free_port()
-    )
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    for folder in _server_folder("postgres"):
+        server = EmbeddedPostgres(folder / "pgdata", "127.0.0.1", free_port())
+        server.start()
+        try:
+            yield server.url
+        finally:
+            server.stop()
 
 
 @pytest.fixture

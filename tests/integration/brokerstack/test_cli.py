@@ -127,7 +127,8 @@ def test_up_serves_a_migrated_seeded_stack_and_stops_cleanly_on_ctrl_c(
         instruments = conn.execute("SELECT count(*) FROM instruments").fetchone()
         conn.execute("CREATE TABLE survives_restart (x int)")
         conn.execute("INSERT INTO survives_restart VALUES (42)")
-    assert instruments is not None and instruments[0] > 0
+    assert instruments is not None
+    assert instruments[0] > 0
     client = redis.Redis(port=int(redis_port))
     client.xadd("survives", {"k": "v"})
 

@@ -63,4 +63,4 @@ def test_malformed_value_is_a_one_line_error_naming_the_variable(
 def test_settings_are_immutable() -> None:
     settings = Settings()
     with pytest.raises(Exception, match="frozen"):
-        settings.api_port = 1  # type: ignore[misc]
+        settings.api_port = 1

@@ -1,0 +1,1 @@
+"""Versioned schema of the warehouse (Alembic revisions with hand-written DDL)."""

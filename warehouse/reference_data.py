@@ -1,0 +1,311 @@
+"""The reference data a fresh installation starts with: one demo brand, its account groups,
+instruments with realistic specifications, two LPs on loopback, routing, roles and the
+broker's chart of accounts. Operators edit these rows afterwards; seeding never overwrites.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal as D
+from typing import Any
+
+Row = dict[str, Any]
+
+BRAND: Row = {"code": "demo", "name": "Demo Brokerage"}
+
+COMMISSION_PLANS: list[Row] = [
+    {
+        "code": "raw-3.5",
+        "name": "Raw spread, 3.50 per lot per side",
+        "basis": "per_lot",
+        "charged_on": "both",
+        "currency": "USD",
+    },
+]
+# (plan code, monthly lots reached, rate)
+COMMISSION_TIERS = [("raw-3.5", D(0), D("3.50")), ("raw-3.5", D(1000), D("3.00"))]
+
+_FX = {"asset_class": "forex", "contract_size": D(100_000), "margin_calc_mode": "FOREX"}
+_FX_VOLUME = {"min_volume": D("0.01"), "max_volume": D(100), "volume_step": D("0.01")}
+
+INSTRUMENTS: list[Row] = [
+    {
+        **_FX,
+        **_FX_VOLUME,
+        "symbol": "EURUSD",
+        "description": "Euro vs US Dollar",
+        "symbol_group": "fx-major",
+        "digits": 5,
+        "base_currency": "EUR",
+        "profit_currency": "USD",
+        "margin_currency": "EUR",
+        "tick_size": D("0.00001"),
+        "tick_value": D(1),
+        "swap_mode": "points",
+        "swap_long": D("-7.2"),
+        "swap_short": D("2.1"),
+        "swap_triple_weekday": 3,
+        "retail_max_leverage": 30,
+    },
+    {
+        **_FX,
+        **_FX_VOLUME,
+        "symbol": "GBPUSD",
+        "description": "Pound Sterling vs US Dollar",
+        "symbol_group": "fx-major",
+        "digits": 5,
+        "base_currency": "GBP",
+        "profit_currency": "USD",
+        "margin_currency": "GBP",
+        "tick_size": D("0.00001"),
+        "tick_value": D(1),
+        "swap_mode": "points",
+        "swap_long": D("-4.1"),
+        "swap_short": D("-1.5"),
+        "swap_triple_weekday": 3,
+        "retail_max_leverage": 30,
+    },
+    {
+        **_FX,
+        **_FX_VOLUME,
+        "symbol": "USDJPY",
+        "description": "US Dollar vs Japanese Yen",
+        "symbol_group": "fx-major",
+        "digits": 3,
+        "base_currency": "USD",
+        "profit_currency": "JPY",
+        "margin_currency": "USD",
+        "tick_size": D("0.001"),
+        "tick_value": D(100),
+        "swap_mode": "points",
+        "swap_long": D("12.5"),
+        "swap_short": D("-22.0"),
+        "swap_triple_weekday": 3,
+        "retail_max_leverage": 30,
+    },
+    {
+        "symbol": "XAUUSD",
+        "description": "Gold vs US Dollar",
+        "asset_class": "metal",
+        "symbol_group": "metal-gold",
+        "digits": 2,
+        "contract_size": D(100),
+        "base_currency": "XAU",
+        "profit_currency": "USD",
+        "margin_currency": "USD",
+        "margin_calc_mode": "CFDLEVERAGE",
+        "tick_size": D("0.01"),
+        "tick_value": D(1),
+        "swap_mode": "points",
+        "swap_long": D("-55.3"),
+        "swap_short": D("21.4"),
+        "swap_triple_weekday": 3,
+        "min_volume": D("0.01"),
+        "max_volume": D(50),
+        "volume_step": D("0.01"),
+        "retail_max_leverage": 20,
+    },
+    {
+        "symbol": "US500",
+        "description": "US 500 index cash CFD",
+        "asset_class": "index",
+        "symbol_group": "index-major",
+        "digits": 2,
+        "contract_size": D(1),
+        "base_currency": "USD",
+        "profit_currency": "USD",
+        "margin_currency": "USD",
+        "margin_calc_mode": "CFDINDEX",
+        "margin_rate_long": D("0.05"),
+        "margin_rate_short": D("0.05"),
+        "tick_size": D("0.01"),
+        "tick_value": D("0.01"),
+        "swap_mode": "interest",
+        "swap_long": D("-6.0"),
+        "swap_short": D("1.5"),
+        "swap_triple_weekday": 5,
+        "min_volume": D("0.1"),
+        "max_volume": D(200),
+        "volume_step": D("0.1"),
+        "retail_max_leverage": 20,
+    },
+    {
+        "symbol": "BTCUSD",
+        "description": "Bitcoin vs US Dollar",
+        "asset_class": "crypto",
+        "symbol_group": "crypto",
+        "digits": 2,
+        "contract_size": D(1),
+        "base_currency": "BTC",
+        "profit_currency": "USD",
+        "margin_currency": "USD",
+        "margin_calc_mode": "CFDLEVERAGE",
+        "hedged_margin_mode": "full",
+        "tick_size": D("0.01"),
+        "tick_value": D("0.01"),
+        "swap_mode": "interest",
+        "swap_long": D("-20.0"),
+        "swap_short": D("-10.0"),
+        "swap_triple_weekday": 5,
+        "min_volume": D("0.01"),
+        "max_volume": D(10),
+        "volume_step": D("0.01"),
+        "retail_max_leverage": 2,
+    },
+]
+
+_NEW_YORK = "America/New_York"
+_MIDNIGHT = time(0)
+_END_OF_DAY = time.max  # stands for '24:00'; PostgreSQL keeps it as 23:59:59.999999
+
+# Forex trades from Sunday 17:00 to Friday 17:00 New York time.
+_FX_WEEK = (
+    [(7, time(17), _END_OF_DAY)]
+    + [(d, _MIDNIGHT, _END_OF_DAY) for d in (1, 2, 3, 4)]
+    + [(5, _MIDNIGHT, time(17))]
+)
+# Gold and US index futures hours: a daily break from 17:00 to 18:00 New York time.
+_BREAK_WEEK = (
+    [(7, time(18), _END_OF_DAY)]
+    + [(d, _MIDNIGHT, time(17)) for d in (1, 2, 3, 4)]
+    + [(d, time(18), _END_OF_DAY) for d in (1, 2, 3, 4)]
+    + [(5, _MIDNIGHT, time(17))]
+)
+_ALWAYS = [(d, _MIDNIGHT, _END_OF_DAY) for d in range(1, 8)]
+
+# symbol -> (time zone, weekly windows); quote and trade sessions coincide here.
+SESSIONS: dict[str, tuple[str, list[tuple[int, time, time]]]] = {
+    "EURUSD": (_NEW_YORK, _FX_WEEK),
+    "GBPUSD": (_NEW_YORK, _FX_WEEK),
+    "USDJPY": (_NEW_YORK, _FX_WEEK),
+    "XAUUSD": (_NEW_YORK, _BREAK_WEEK),
+    "US500": (_NEW_YORK, _BREAK_WEEK),
+    "BTCUSD": ("UTC", _ALWAYS),
+}
+
+LPS: list[Row] = [
+    {"code": "lp-alpha", "name": "LP Alpha (simulator)", "staleness_limit_ms": 1000},
+    {"code": "lp-beta", "name": "LP Beta (simulator)", "staleness_limit_ms": 1000},
+]
+
+# lp code -> role -> (port, our SenderCompID, the LP's TargetCompID)
+LP_SESSIONS: dict[str, dict[str, tuple[int, str, str]]] = {
+    "lp-alpha": {
+        "quote": (9871, "BROKERSTACK_Q", "LPALPHA_Q"),
+        "trade": (9872, "BROKERSTACK_T", "LPALPHA_T"),
+    },
+    "lp-beta": {
+        "quote": (9873, "BROKERSTACK_Q", "LPBETA_Q"),
+        "trade": (9874, "BROKERSTACK_T", "LPBETA_T"),
+    },
+}
+
+ROUTING_POLICIES: list[Row] = [
+    {"code": "retail-default", "name": "Retail: B-book, toxic flow and size hedged"},
+    {"code": "professional-a-book", "name": "Professional: everything to LPs"},
+    {"code": "demo-internal", "name": "Demo: filled internally"},
+]
+
+# (policy, priority, match, action, hedge ratio, lp code)
+ROUTING_RULES: list[tuple[str, int, Row, str, D | None, str | None]] = [
+    ("retail-default", 10, {"min_toxicity": D("0.8")}, "A_BOOK", None, "lp-alpha"),
+    ("retail-default", 20, {"min_volume": D(10)}, "PARTIAL", D("0.5"), "lp-alpha"),
+    ("retail-default", 30, {"symbol_group": "crypto"}, "A_BOOK", None, "lp-beta"),
+    ("retail-default", 100, {}, "B_BOOK", None, None),
+    ("professional-a-book", 100, {}, "A_BOOK", None, None),
+    ("demo-internal", 100, {}, "B_BOOK", None, None),
+]
+
+ACCOUNT_GROUPS: list[Row] = [
+    {
+        "code": "retail-eu-hedging",
+        "name": "Retail EU (hedging, EUR)",
+        "account_kind": "live",
+        "deposit_currency": "EUR",
+        "leverage": 30,
+        "margin_call_level": D(100),
+        "stop_out_level": D(50),
+        "margin_call_blocks_new_exposure": True,
+        "position_mode": "hedging",
+        "client_category": "retail",
+        "negative_balance_protection": True,
+        "routing_policy": "retail-default",
+        "commission_plan": None,
+        "max_positions": 200,
+        "max_orders_per_second": 20,
+        "markup_points": 5,
+        "min_spread_points": 8,
+    },
+    {
+        "code": "professional-netting",
+        "name": "Professional (netting, USD)",
+        "account_kind": "live",
+        "deposit_currency": "USD",
+        "leverage": 200,
+        "margin_call_level": D(100),
+        "stop_out_level": D(50),
+        "margin_call_blocks_new_exposure": False,
+        "position_mode": "netting",
+        "client_category": "professional",
+        "negative_balance_protection": False,
+        "routing_policy": "professional-a-book",
+        "commission_plan": "raw-3.5",
+        "max_positions": None,
+        "max_orders_per_second": 100,
+        "markup_points": 0,
+        "min_spread_points": 0,
+    },
+    {
+        "code": "demo-usd",
+        "name": "Demo (hedging, USD)",
+        "account_kind": "demo",
+        "deposit_currency": "USD",
+        "leverage": 100,
+        "margin_call_level": D(100),
+        "stop_out_level": D(50),
+        "margin_call_blocks_new_exposure": False,
+        "position_mode": "hedging",
+        "client_category": "retail",
+        "negative_balance_protection": True,
+        "routing_policy": "demo-internal",
+        "commission_plan": None,
+        "max_positions": 200,
+        "max_orders_per_second": 20,
+        "markup_points": 5,
+        "min_spread_points": 8,
+    },
+]
+
+# symbol -> (net exposure in lots beyond which the hedger acts, LP)
+HEDGE_THRESHOLDS = {
+    "EURUSD": (D(50), "lp-alpha"),
+    "GBPUSD": (D(30), "lp-alpha"),
+    "USDJPY": (D(30), "lp-alpha"),
+    "XAUUSD": (D(10), "lp-alpha"),
+    "US500": (D(100), "lp-beta"),
+    "BTCUSD": (D(5), "lp-beta"),
+}
+
+ROLES = {
+    "admin": "Everything, including staff and configuration",
+    "dealer": "Dealing desk: exposure, routing, hedging, manual fills",
+    "compliance": "Audit trail, AML cases, regulatory exports",
+    "kyc": "Reviews client identity applications and documents",
+    "finance": "Payments, withdrawals approval, ledger and reconciliation",
+    "sales": "Leads and client follow-up",
+}
+
+LEDGER_CURRENCIES = ("USD", "EUR")
+BROKER_LEDGER_KINDS = (
+    "client_money_bank",
+    "revenue_spread",
+    "revenue_commission",
+    "revenue_swap",
+    "ib_commission_payable",
+    "prop_fees",
+    "prop_payouts",
+    "bonus_credit",
+    "negative_balance_writeoff",
+    "broker_equity",
+)
+PSPS = ("stub-psp",)

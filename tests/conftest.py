@@ -2,7 +2,7 @@
 
 Servers are embedded (under pytest's temp folder) unless ``BROKERSTACK_TEST_DATABASE_URL`` /
 ``BROKERSTACK_TEST_REDIS_URL`` name real ones. Tests under ``tests/integration`` are marked
-``integration`` and those under ``tests/timescale`` ``timescale``, so ``-m "not integration"``
+``integration`` and those under ``tests/timescale`` also ``timescale``, so ``-m "not integration"``
 runs the unit tests alone.
 """
 
@@ -32,6 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if parts[0] == "integration":
             item.add_marker(pytest.mark.integration)
         elif parts[0] == "timescale":
+            item.add_marker(pytest.mark.integration)
             item.add_marker(pytest.mark.timescale)
 
 

@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import psycopg
 import typer
+from alembic.util.exc import CommandError
 from rich.console import Console
 from rich.table import Table
 
@@ -22,6 +23,8 @@ from brokerstack.stack import (
     stack_processes,
 )
 from brokerstack.supervisor import Supervisor
+from warehouse.migrate import current, downgrade, head, upgrade
+from warehouse.seed import seed as seed_reference_data
 
 app = typer.Typer(
     help="brokerstack: the broker's trading core, back office and data platform.",
@@ -42,9 +45,12 @@ def operator_errors(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except BrokerstackError as exc:
-            errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+        except (BrokerstackError, CommandError) as exc:
+            message = str(exc)
+        except psycopg.Error as exc:
+            message = f"database error: {str(exc).strip().splitlines()[0]}"
+        errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
     return wrapper
 
@@ -79,8 +85,6 @@ def migrate(
     down: bool = typer.Option(False, "--down", help="downgrade to REVISION instead"),
 ) -> None:
     """Apply (or with --down, revert) warehouse migrations."""
-    from warehouse.migrate import current, downgrade, upgrade
-
     settings = load_settings()
     with database(settings) as url:
         if down:
@@ -94,11 +98,16 @@ def migrate(
 @operator_errors
 def seed() -> None:
     """Load reference data (brands, groups, instruments, LPs, roles); safe to repeat."""
-    from warehouse.seed import seed as seed_reference_data
-
     settings = load_settings()
-    with database(settings) as url, psycopg.connect(url) as conn:
-        seed_reference_data(conn)
+    with database(settings) as url:
+        at = current(url)
+        if at != head():
+            raise BrokerstackError(
+                f"the warehouse is at revision {at or 'base'}, not {head()}: "
+                "run `brokerstack migrate` first"
+            )
+        with psycopg.connect(url) as conn:
+            seed_reference_data(conn)
     console.print("reference data seeded")
 
 
@@ -106,12 +115,10 @@ def seed() -> None:
 @operator_errors
 def status() -> None:
     """Show where each service is and whether it answers."""
-    from warehouse.migrate import current
-
     settings = load_settings()
     table = Table(title="brokerstack status")
     for column in ("part", "mode", "where", "state"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     healthy = True
     if settings.database_url is None:
         server = embedded_postgres(settings)

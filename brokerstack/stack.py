@@ -18,6 +18,8 @@ from brokerstack.services import (
 )
 from brokerstack.settings import Settings
 from brokerstack.supervisor import ProcessSpec
+from warehouse.migrate import upgrade
+from warehouse.seed import seed
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,6 @@ def _stopping(name: str, stop: Callable[[], None], console: Console) -> None:
 
 def prepare_warehouse(database_url: str, console: Console) -> None:
     """Migrate to head and seed reference data (both idempotent)."""
-    from warehouse.migrate import upgrade
-    from warehouse.seed import seed
-
     upgrade(database_url)
     with psycopg.connect(database_url) as conn:
         seed(conn)

@@ -164,3 +164,28 @@ def test_up_serves_a_migrated_seeded_stack_and_stops_cleanly_on_ctrl_c(
         if again.poll() is None:
             again.kill()
             again.wait()
+
+
+def test_seed_before_migrate_says_what_to_do(tmp_path: Path, empty_db_url: str) -> None:
+    env = _env(tmp_path, BROKERSTACK_DATABASE_URL=empty_db_url)
+    _assert_one_line_error(_cli(["seed"], env, tmp_path), "brokerstack migrate")
+
+
+def test_unknown_revision_is_one_line(tmp_path: Path, empty_db_url: str) -> None:
+    env = _env(tmp_path, BROKERSTACK_DATABASE_URL=empty_db_url)
+    _assert_one_line_error(_cli(["migrate", "no-such-revision"], env, tmp_path), "no-such-revision")
+
+
+def test_migrate_down_and_up_through_the_cli(tmp_path: Path, empty_db_url: str) -> None:
+    env = _env(tmp_path, BROKERSTACK_DATABASE_URL=empty_db_url)
+    assert _cli(["migrate"], env, tmp_path).returncode == 0
+    assert _cli(["seed"], env, tmp_path).returncode == 0
+    down = _cli(["migrate", "base", "--down"], env, tmp_path)
+    assert down.returncode == 0, down.stderr
+    assert "revision base" in down.stdout
+    with psycopg.connect(empty_db_url) as conn:
+        tables = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'"
+        ).fetchone()
+    assert tables == (0,)

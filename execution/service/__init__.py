@@ -1,0 +1,1 @@
+"""The execution service's IO shell: command stream, journal, publishing, restart."""

@@ -14,8 +14,14 @@ import msgspec
 # Commands to the execution service: one stream per book shard, read by its consumer group.
 COMMANDS_STREAM: Final = "commands:{shard}"
 EXECUTION_GROUP: Final = "execution"
+# Fields of a command entry: the msgpack-encoded command and the requester to reply to.
+COMMAND_FIELD: Final = b"c"
+REQUESTER_FIELD: Final = b"r"
 # Replies go back to the process that asked (each api process reads its own stream).
 REPLIES_STREAM: Final = "replies:{requester}"
+REPLY_FIELD: Final = b"m"
+# Field of an event entry (the msgpack-encoded contract event).
+EVENT_FIELD: Final = b"e"
 # Execution events: a replayable, trimmed stream, plus per-account pub/sub for live fan-out.
 EVENTS_STREAM: Final = "events"
 ACCOUNT_EVENTS_CHANNEL: Final = "events:account:{account_id}"

@@ -80,17 +80,21 @@ def test_migrate_against_a_configured_server_starts_nothing(
     assert row is not None
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
-    env = _env(tmp_path)
-    process = subprocess.Popen(
+def _up(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "brokerstack", "up"],
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    env = _env(tmp_path)
+    process = _up(env, tmp_path)
     try:
         yield process, env
     finally:
@@ -144,14 +148,7 @@ def test_up_serves_a_migrated_seeded_stack_and_stops_cleanly_on_ctrl_c(
     assert "not running" in stopped.stdout
 
     # Data survives a restart of the embedded servers.
-    again = subprocess.Popen(
-        [sys.executable, "-m", "brokerstack", "up"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    again = _up(env, tmp_path)
     try:
         _read_until(again, "press Ctrl-C to stop", timeout=240)
         with psycopg.connect(database_url) as conn:

@@ -1,0 +1,324 @@
+"""Message contracts of the execution service: commands, replies, events and reject codes.
+
+This is the only module `api/` imports from `execution/`, so it imports nothing else from the
+package. Every message carries `v` (the contract version) and is a `msgspec.Struct` in a tagged
+union (tag field ``t``), encoded as MessagePack. Human-facing figures (prices, volumes in lots,
+money) are `Decimal` so nothing is lost at the edge; times are integer nanoseconds since the
+Unix epoch, UTC.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+import msgspec
+
+VERSION = 1
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"
+    DAY = "day"
+    IOC = "ioc"
+    FOK = "fok"
+
+
+class OrderState(StrEnum):
+    PLACED = "placed"  # resting pending order
+    ROUTED = "routed"  # sent to an LP, waiting for its fill
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+
+class DealEntry(StrEnum):
+    IN = "in"
+    OUT = "out"
+    INOUT = "inout"
+    OUT_BY = "out_by"
+
+
+class DealReason(StrEnum):
+    CLIENT = "client"
+    SL = "sl"
+    TP = "tp"
+    STOP_OUT = "stop_out"
+    PENDING = "pending"
+
+
+class BalanceKind(StrEnum):
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    CREDIT = "credit"
+    CORRECTION = "correction"
+    PNL = "pnl"
+    COMMISSION = "commission"
+    SWAP = "swap"
+    WRITE_OFF = "write_off"
+
+
+class RejectCode(StrEnum):
+    MALFORMED = "malformed"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    UNKNOWN_ACCOUNT = "unknown_account"
+    UNKNOWN_SYMBOL = "unknown_symbol"
+    UNKNOWN_ORDER = "unknown_order"
+    UNKNOWN_POSITION = "unknown_position"
+    ACCOUNT_DISABLED = "account_disabled"
+    KYC_NOT_APPROVED = "kyc_not_approved"
+    TRADE_DISABLED = "trade_disabled"
+    MARKET_CLOSED = "market_closed"
+    INVALID_VOLUME = "invalid_volume"
+    INVALID_PRICE = "invalid_price"
+    INVALID_STOPS = "invalid_stops"
+    INVALID_EXPIRATION = "invalid_expiration"
+    INVALID_AMOUNT = "invalid_amount"
+    OFF_QUOTES = "off_quotes"
+    NO_MONEY = "no_money"
+    MARGIN_CALL = "margin_call"
+    TOO_MANY_REQUESTS = "too_many_requests"
+    LIMIT_POSITIONS = "limit_positions"
+    LIMIT_EXPOSURE = "limit_exposure"
+    HEDGING_ONLY = "hedging_only"
+    FOK_UNFILLED = "fok_unfilled"
+    ROUTING_REJECTED = "routing_rejected"
+    LP_REJECTED = "lp_rejected"
+
+
+class _Message(msgspec.Struct, frozen=True, tag_field="t", kw_only=True):
+    v: int = VERSION
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+class PlaceOrder(_Message, tag="place", frozen=True):
+    request_id: str
+    account_id: int
+    symbol: str
+    side: Side
+    volume: Decimal  # lots
+    type: OrderType = OrderType.MARKET
+    price: Decimal | None = None  # limit / stop trigger price
+    sl: Decimal | None = None
+    tp: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    expires_at: int | None = None  # ns; GTC with an expiry is "good till date"
+    position_id: int | None = None  # hedging: the position this order closes
+    comment: str = ""
+
+
+class ModifyOrder(_Message, tag="modify", frozen=True):
+    request_id: str
+    account_id: int
+    order_id: int
+    price: Decimal | None = None
+    sl: Decimal | None = None
+    tp: Decimal | None = None
+    expires_at: int | None = None
+
+
+class CancelOrder(_Message, tag="cancel", frozen=True):
+    request_id: str
+    account_id: int
+    order_id: int
+
+
+class ModifyPosition(_Message, tag="modify_position", frozen=True):
+    request_id: str
+    account_id: int
+    position_id: int
+    sl: Decimal | None = None
+    tp: Decimal | None = None
+
+
+class ClosePosition(_Message, tag="close", frozen=True):
+    request_id: str
+    account_id: int
+    position_id: int
+    volume: Decimal | None = None  # lots; None closes all of it
+
+
+class CloseBy(_Message, tag="close_by", frozen=True):
+    request_id: str
+    account_id: int
+    position_id: int
+    opposite_position_id: int
+
+
+class BalanceOperation(_Message, tag="balance", frozen=True):
+    request_id: str
+    account_id: int
+    kind: BalanceKind  # DEPOSIT, WITHDRAWAL, CREDIT or CORRECTION
+    amount: Decimal  # deposit currency; sign given for CREDIT and CORRECTION
+    wallet_id: str | None = None  # the client wallet a deposit/withdrawal moves money with
+    comment: str = ""
+
+
+Command = (
+    PlaceOrder
+    | ModifyOrder
+    | CancelOrder
+    | ModifyPosition
+    | ClosePosition
+    | CloseBy
+    | BalanceOperation
+)
+
+# --- replies --------------------------------------------------------------------------------
+
+
+class Accepted(_Message, tag="accepted", frozen=True):
+    request_id: str
+    order_id: int | None = None
+    position_id: int | None = None
+    deal_ids: tuple[int, ...] = ()
+    state: OrderState | None = None
+    balance: Decimal | None = None
+
+
+class Rejected(_Message, tag="rejected", frozen=True):
+    request_id: str
+    code: RejectCode
+    message: str = ""
+
+
+Reply = Accepted | Rejected
+
+# --- events ---------------------------------------------------------------------------------
+
+
+class OrderUpdate(_Message, tag="order", frozen=True):
+    """The full state of an order after a change (also the order row of the journal)."""
+
+    order_id: int
+    account_id: int
+    symbol: str
+    side: Side
+    type: OrderType
+    tif: TimeInForce
+    state: OrderState
+    volume: Decimal
+    filled: Decimal
+    price: Decimal | None
+    sl: Decimal | None
+    tp: Decimal | None
+    expires_at: int | None
+    position_id: int | None
+    request_id: str | None
+    reason: RejectCode | None
+    time: int
+
+
+class Deal(_Message, tag="deal", frozen=True):
+    deal_id: int
+    order_id: int | None
+    account_id: int
+    position_id: int
+    symbol: str
+    side: Side
+    entry: DealEntry
+    reason: DealReason
+    volume: Decimal
+    price: Decimal
+    profit: Decimal  # deposit currency
+    commission: Decimal
+    swap: Decimal
+    book: str  # "a" or "b"
+    time: int
+
+
+class PositionUpdate(_Message, tag="position", frozen=True):
+    """The state of a position after a deal; volume zero means closed."""
+
+    position_id: int
+    account_id: int
+    symbol: str
+    side: Side
+    volume: Decimal
+    open_price: Decimal
+    sl: Decimal | None
+    tp: Decimal | None
+    swap: Decimal
+    opened_at: int
+    time: int
+
+
+class BalanceChange(_Message, tag="balance_change", frozen=True):
+    entry_id: int
+    account_id: int
+    kind: BalanceKind
+    amount: Decimal
+    balance: Decimal
+    credit: Decimal
+    currency: str
+    deal_id: int | None
+    request_id: str | None
+    comment: str
+    time: int
+
+
+class MarginCall(_Message, tag="margin_call", frozen=True):
+    account_id: int
+    margin_level: Decimal | None
+    equity: Decimal
+    margin: Decimal
+    time: int
+
+
+class StopOut(_Message, tag="stop_out", frozen=True):
+    account_id: int
+    position_id: int
+    margin_level: Decimal | None
+    equity: Decimal
+    margin: Decimal
+    time: int
+
+
+class Tick(_Message, tag="tick", frozen=True):
+    """A client price of one group (every published client price is a tick)."""
+
+    group: str
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+    time: int
+
+
+Event = OrderUpdate | Deal | PositionUpdate | BalanceChange | MarginCall | StopOut | Tick
+
+_encoder = msgspec.msgpack.Encoder()
+_command_decoder: msgspec.msgpack.Decoder[Command] = msgspec.msgpack.Decoder(Command)
+_reply_decoder: msgspec.msgpack.Decoder[Reply] = msgspec.msgpack.Decoder(Reply)
+_event_decoder: msgspec.msgpack.Decoder[Event] = msgspec.msgpack.Decoder(Event)
+
+
+def encode(message: Command | Reply | Event) -> bytes:
+    return _encoder.encode(message)
+
+
+def decode_command(data: bytes) -> Command:
+    """Decode one command; raises `msgspec.ValidationError` / `msgspec.DecodeError` on bad input."""
+    return _command_decoder.decode(data)
+
+
+def decode_reply(data: bytes) -> Reply:
+    return _reply_decoder.decode(data)
+
+
+def decode_event(data: bytes) -> Event:
+    return _event_decoder.decode(data)

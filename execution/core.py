@@ -1,0 +1,220 @@
+"""The trading core's facade: inputs in (commands, quotes, LP reports, timer ticks), each with
+the caller's `now` in integer nanoseconds UTC, and an `Outcome` out. No IO, no clock, no
+randomness: the same inputs always give the same outputs, so the shell can replay a journal.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import msgspec
+
+from execution import contracts as c
+from execution.balance import apply_balance_operation
+from execution.context import Context
+from execution.dealing import Dealer
+from execution.fills import Fills
+from execution.groups import AccountGroup
+from execution.instruments import Instrument
+from execution.lp import LpReport
+from execution.monitor import MarginMonitor
+from execution.orders import OrderManager
+from execution.pricing import Aggregator, Best
+from execution.records import Outcome
+from execution.rollover import apply_rollover, rollovers
+from execution.routing import RoutingRule
+from execution.snapshot import Snapshot, export, load
+from execution.state import Account
+from execution.units import decimal_to_int, to_decimal
+
+_NS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class CoreConfig:
+    instruments: Iterable[Instrument]
+    groups: Iterable[AccountGroup]
+    rules: Iterable[RoutingRule] = ()
+    staleness_ns: int = 5 * _NS  # an LP quote older than this is ignored
+    quiet_ns: int = 10 * _NS  # an LP silent on every symbol this long is out
+    hedge_thresholds: Mapping[str, Decimal] = field(default_factory=dict)  # lots per symbol
+    remembered_requests: int = 100_000  # replies kept for replayed request ids
+    lp_prefix: str = "bs"  # ClOrdID prefix: unique per shard
+
+
+class Core:
+    def __init__(self, config: CoreConfig) -> None:
+        thresholds = {s: decimal_to_int(v, 4) or 0 for s, v in config.hedge_thresholds.items()}
+        self.ctx = Context(
+            config.instruments,
+            config.groups,
+            Aggregator(config.staleness_ns, config.quiet_ns),
+            config.rules,
+            thresholds,
+            config.lp_prefix,
+        )
+        self.fills = Fills(self.ctx)
+        self.dealer = Dealer(self.ctx, self.fills)
+        self.orders = OrderManager(self.ctx, self.fills, self.dealer)
+        self.monitor = MarginMonitor(self.ctx, self.fills)
+        self.last_rollover: int | None = None
+        self._capacity = config.remembered_requests
+        self._replies: OrderedDict[str, c.Reply] = OrderedDict()
+        self._handlers: dict[type, Callable[[Outcome, c.Command, Account, int], c.Reply]] = {
+            c.PlaceOrder: self.orders.place,  # type: ignore[dict-item]
+            c.ModifyOrder: self.orders.modify,  # type: ignore[dict-item]
+            c.CancelOrder: self.orders.cancel,  # type: ignore[dict-item]
+            c.ModifyPosition: self.orders.modify_position,  # type: ignore[dict-item]
+            c.ClosePosition: self.orders.close,  # type: ignore[dict-item]
+            c.CloseBy: self.orders.close_by,  # type: ignore[dict-item]
+            c.BalanceOperation: self._balance,  # type: ignore[dict-item]
+        }
+
+    # --- state loading (the shell rebuilds from the warehouse) ----------------------------
+
+    @classmethod
+    def from_snapshot(cls, config: CoreConfig, snapshot: Snapshot) -> Core:
+        """A core holding the snapshot's state; raises ConfigError on rows it cannot trade."""
+        core = cls(config)
+        load(core.ctx, snapshot)
+        core.last_rollover = snapshot.last_rollover
+        for request_id, reply in snapshot.replies.items():
+            core.remember(request_id, reply)
+        return core
+
+    def snapshot(self) -> Snapshot:
+        return export(self.ctx, self.last_rollover, self._replies)
+
+    def add_account(
+        self,
+        account_id: int,
+        group: str,
+        balance: Decimal = Decimal(0),
+        credit: Decimal = Decimal(0),
+        enabled: bool = True,
+        kyc_level: int = 0,
+    ) -> Account:
+        account_group = self.ctx.groups[group]
+        account = Account(
+            account_id,
+            account_group,
+            account_group.to_money(balance) or 0,
+            account_group.to_money(credit) or 0,
+            enabled,
+            kyc_level,
+        )
+        self.ctx.accounts[account_id] = account
+        return account
+
+    def remember(self, request_id: str, reply: c.Reply) -> None:
+        """Record the first answer to a request id (also used to reload persisted answers)."""
+        replies = self._replies
+        replies[request_id] = reply
+        if len(replies) > self._capacity:
+            replies.popitem(last=False)
+
+    def set_toxicity(self, account_id: int, score: int) -> None:
+        account = self.ctx.accounts.get(account_id)
+        if account is not None:
+            account.toxicity = score
+
+    # --- inputs ---------------------------------------------------------------------------
+
+    def handle(self, command: c.Command, now: int) -> Outcome:
+        out = Outcome()
+        rid = command.request_id
+        first = self._replies.get(rid)
+        if first is not None:
+            out.replies.append(first)
+            return out
+        if command.v != c.VERSION:
+            reply: c.Reply = c.Rejected(request_id=rid, code=c.RejectCode.UNSUPPORTED_VERSION)
+        else:
+            account = self.ctx.accounts.get(command.account_id)
+            if account is None:
+                reply = c.Rejected(request_id=rid, code=c.RejectCode.UNKNOWN_ACCOUNT)
+            else:
+                reply = self._handlers[type(command)](out, command, account, now)
+        out.replies.append(reply)
+        self.remember(rid, reply)
+        return out
+
+    def handle_bytes(self, data: bytes, now: int) -> Outcome:
+        """Decode and handle one MessagePack command; undecodable input is rejected."""
+        try:
+            command = c.decode_command(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            out = Outcome()
+            out.replies.append(
+                c.Rejected(request_id="", code=c.RejectCode.MALFORMED, message=str(error))
+            )
+            return out
+        return self.handle(command, now)
+
+    def on_quote(self, lp: str, symbol: str, bid: int, ask: int, now: int) -> Outcome:
+        """An LP's top of book in points of the instrument's digits."""
+        out = Outcome()
+        ctx = self.ctx
+        instrument = ctx.instruments.get(symbol)
+        if instrument is None:
+            return out
+        previous = ctx.pricing.raw.get(symbol)
+        best = ctx.aggregator.update(lp, symbol, bid, ask, now)
+        if (
+            best is not None
+            and previous is not None
+            and (best.bid, best.ask) == (previous.bid, previous.ask)
+        ):
+            ctx.pricing.raw[symbol] = best  # same price: keep LP attribution fresh, no new tick
+            return out
+        self._publish(out, instrument, best, now)
+        return out
+
+    def on_lp_report(self, report: LpReport, now: int) -> Outcome:
+        out = Outcome()
+        self.dealer.on_report(out, report, now)
+        return out
+
+    def on_timer(self, now: int) -> Outcome:
+        """Quotes gone stale, order expiry, swap rollovers due since the last call."""
+        out = Outcome()
+        ctx = self.ctx
+        for symbol in list(ctx.pricing.live):
+            if ctx.aggregator.best(symbol, now) is None:
+                self._publish(out, ctx.instruments[symbol], None, now)
+        self.orders.expire(out, now)
+        if self.last_rollover is None:
+            self.last_rollover = now
+        for at, weekday in rollovers(self.last_rollover, now):
+            apply_rollover(ctx, out, at, weekday)
+        self.last_rollover = max(self.last_rollover, now)
+        return out
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _publish(self, out: Outcome, instrument: Instrument, best: Best | None, now: int) -> None:
+        symbol = instrument.symbol
+        produced = self.ctx.pricing.publish(symbol, best)
+        digits = instrument.digits
+        for group, quote in produced:
+            out.events.append(
+                c.Tick(
+                    group=group.name,
+                    symbol=symbol,
+                    bid=to_decimal(quote.bid, digits),
+                    ask=to_decimal(quote.ask, digits),
+                    time=now,
+                )
+            )
+        if best is None:
+            return
+        self.orders.on_price(out, symbol, now)
+        self.monitor.on_price(out, symbol, now)
+
+    def _balance(
+        self, out: Outcome, command: c.BalanceOperation, account: Account, now: int
+    ) -> c.Reply:
+        return apply_balance_operation(self.ctx, out, command, account, now)

@@ -1,0 +1,80 @@
+"""Exact units of the hot path, and the conversions at its edges.
+
+* price: integer points, ``price * 10**digits`` of the instrument;
+* volume: integer volume units, ``lots * VOLUME_SCALE`` (1 unit = 0.0001 lot, the finest step
+  MT5 offers), the same scale for every instrument so volumes add without looking anything up;
+* money: integer minor units of the account's deposit currency (cents for USD, ``10**digits``
+  per unit). Amounts computed from prices are exact rationals rounded once, half away from zero,
+  when they become money.
+
+Decimal is used only at the edges (contracts, journal); binary floats never.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+VOLUME_SCALE = 10_000
+_VOLUME_EXP = -4
+_MAX_DIGITS = 30  # beyond any real price, volume or amount; keeps Decimal from overflowing
+
+
+def div_round(num: int, den: int) -> int:
+    """num / den rounded to the nearest integer, halves away from zero (den > 0)."""
+    if num >= 0:
+        return (2 * num + den) // (2 * den)
+    return -((-2 * num + den) // (2 * den))
+
+
+def div_ceil(num: int, den: int) -> int:
+    return -(-num // den)
+
+
+def decimal_to_int(value: Decimal, exponent: int) -> int | None:
+    """`value * 10**exponent` as an int when exact and finite, else None (bad input)."""
+    if not isinstance(value, Decimal) or not value.is_finite() or value.adjusted() > _MAX_DIGITS:
+        return None
+    scaled = value.scaleb(exponent)
+    integral = scaled.to_integral_value()
+    if integral != scaled:
+        return None
+    return int(integral)
+
+
+def lots_to_units(lots: Decimal) -> int | None:
+    return decimal_to_int(lots, -_VOLUME_EXP)
+
+
+_LOTS: dict[int, Decimal] = {}
+
+
+def units_to_lots(units: int) -> Decimal:
+    """Volume units as lots; the few volumes clients use repeat, so they are kept."""
+    lots = _LOTS.get(units)
+    if lots is None:
+        lots = Decimal(units).scaleb(_VOLUME_EXP)
+        if len(_LOTS) < 4096:
+            _LOTS[units] = lots
+    return lots
+
+
+_DECIMALS: dict[tuple[int, int], Decimal] = {}
+
+
+def to_decimal(value: int, digits: int) -> Decimal:
+    """An integer in 10**-digits units (points, minor units) as a Decimal.
+
+    Kept in a bounded cache: between two ticks every fill shares the same few prices and
+    commissions, and building a Decimal costs several times a dict look-up.
+    """
+    key = (value, digits)
+    result = _DECIMALS.get(key)
+    if result is None:
+        if len(_DECIMALS) >= 65_536:
+            _DECIMALS.clear()
+        result = _DECIMALS[key] = Decimal(value).scaleb(-digits)
+    return result
+
+
+def optional_decimal(value: int | None, digits: int) -> Decimal | None:
+    return None if value is None else to_decimal(value, digits)

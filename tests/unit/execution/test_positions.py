@@ -1,0 +1,148 @@
+"""Netting vs hedging: add, reduce, close, reverse, close-by; P/L and commission to balance."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from execution import contracts as c
+from execution.commission import ChargeOn, CommissionMode, CommissionPlan
+from execution.groups import Accounting
+from execution.samples import retail_group
+from execution.testkit import Desk, accepted, of_type, rejected, sample_core
+
+D = Decimal
+
+
+def desk_with(accounting: Accounting, **group: object) -> Desk:
+    settings: dict[str, object] = {"accounting": accounting, "markups": {}, "commissions": {}}
+    settings.update(group)
+    desk = Desk(sample_core(groups=[retail_group("g", **settings)]))
+    desk.core.add_account(1, "g", balance=D(10_000))
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    return desk
+
+
+def test_netting_adds_reduces_closes_and_reverses_one_position() -> None:
+    desk = desk_with(Accounting.NETTING)
+    first = accepted(desk.place(1, "EURUSD", "buy", "1"))  # at ask 1.10002
+    desk.quote("EURUSD", "1.10100", "1.10102")
+    added = desk.place(1, "EURUSD", "buy", "1")  # at 1.10102
+    assert accepted(added).position_id == first.position_id
+    position = of_type(added, c.PositionUpdate)[-1]
+    assert (position.volume, position.open_price) == (D(2), D("1.10052"))
+    assert of_type(added, c.Deal)[0].entry is c.DealEntry.IN
+
+    reduced = desk.place(1, "EURUSD", "sell", "0.5")  # at bid 1.10100
+    deal = of_type(reduced, c.Deal)[0]
+    # (1.10100 - 1.10052) x 0.5 x 100,000 = 24.00 USD
+    assert (deal.entry, deal.profit) == (c.DealEntry.OUT, D("24.00"))
+    assert of_type(reduced, c.PositionUpdate)[-1].volume == D("1.5")
+
+    closed = desk.place(1, "EURUSD", "sell", "1.5")
+    deal = of_type(closed, c.Deal)[0]
+    assert (deal.entry, deal.profit) == (c.DealEntry.OUT, D("72.00"))  # 0.00048 x 150,000
+    assert of_type(closed, c.PositionUpdate)[-1].volume == 0
+    assert desk.core.ctx.accounts[1].positions == {}
+    assert desk.core.ctx.accounts[1].balance == 1_000_000 + 2_400 + 7_200
+
+
+def test_netting_reversal_is_one_inout_deal_keeping_the_position_id() -> None:
+    desk = desk_with(Accounting.NETTING)
+    opened = accepted(desk.place(1, "EURUSD", "buy", "1"))
+    desk.quote("EURUSD", "1.10050", "1.10052")
+    reversal = desk.place(1, "EURUSD", "sell", "3")  # at bid 1.10050
+    deal = of_type(reversal, c.Deal)[0]
+    assert deal.entry is c.DealEntry.INOUT
+    assert deal.volume == 3
+    assert deal.profit == D("48.00")  # (1.10050 - 1.10002) x 100,000 on the closed lot
+    position = of_type(reversal, c.PositionUpdate)[-1]
+    assert (position.position_id, position.side, position.volume) == (
+        opened.position_id,
+        c.Side.SELL,
+        D(2),
+    )
+    assert position.open_price == D("1.10050")
+
+
+def test_hedging_keeps_opposite_positions_and_closes_the_named_one() -> None:
+    desk = desk_with(Accounting.HEDGING)
+    buy = accepted(desk.place(1, "EURUSD", "buy", "1"))
+    sell = accepted(desk.place(1, "EURUSD", "sell", "1"))
+    assert buy.position_id != sell.position_id
+    assert len(desk.core.ctx.accounts[1].positions) == 2
+
+    desk.quote("EURUSD", "1.10100", "1.10102")
+    partial = desk.close(1, buy.position_id or 0, "0.4")
+    deal = of_type(partial, c.Deal)[0]
+    assert (deal.entry, deal.position_id, deal.volume) == (
+        c.DealEntry.OUT,
+        buy.position_id,
+        D("0.4"),
+    )
+    assert deal.profit == D("39.20")  # (1.10100 - 1.10002) x 40,000
+    assert of_type(partial, c.PositionUpdate)[-1].volume == D("0.6")
+
+
+def test_close_by_nets_two_opposite_positions_at_the_second_open_price() -> None:
+    desk = desk_with(Accounting.HEDGING)
+    buy = accepted(desk.place(1, "EURUSD", "buy", "1"))  # 1.10002
+    desk.quote("EURUSD", "1.10200", "1.10202")
+    sell = accepted(desk.place(1, "EURUSD", "sell", "0.5"))  # 1.10200
+    outcome = desk.send(
+        c.CloseBy(
+            request_id="cb", account_id=1, position_id=buy.position_id or 0,
+            opposite_position_id=sell.position_id or 0,
+        )
+    )  # fmt: skip
+    assert len(accepted(outcome).deal_ids) == 2
+    by = of_type(outcome, c.Deal)
+    assert [d.entry for d in by] == [c.DealEntry.OUT_BY, c.DealEntry.OUT_BY]
+    # the open-price difference on the overlap: (1.10200 - 1.10002) x 50,000 = 99.00
+    assert [d.profit for d in by] == [D("99.00"), D("0.00")]
+    account = desk.core.ctx.accounts[1]
+    assert [p.units for p in account.positions.values()] == [5_000]
+    assert account.balance == 1_000_000 + 9_900
+
+
+def test_close_by_is_for_hedging_accounts_with_opposite_positions() -> None:
+    desk = desk_with(Accounting.HEDGING)
+    one = accepted(desk.place(1, "EURUSD", "buy", "1")).position_id or 0
+    two = accepted(desk.place(1, "EURUSD", "buy", "1")).position_id or 0
+    same_side = c.CloseBy(request_id="x", account_id=1, position_id=one, opposite_position_id=two)
+    assert rejected(desk.send(same_side)) is c.RejectCode.UNKNOWN_POSITION
+    netting = desk_with(Accounting.NETTING)
+    position = accepted(netting.place(1, "EURUSD", "buy", "1")).position_id or 0
+    close_by = c.CloseBy(request_id="y", account_id=1, position_id=position, opposite_position_id=9)
+    assert rejected(netting.send(close_by)) is c.RejectCode.HEDGING_ONLY
+
+
+def test_commission_on_entry_exit_or_both() -> None:
+    per_lot = CommissionPlan(CommissionMode.PER_LOT, D("3.5"), ChargeOn.BOTH)
+    desk = desk_with(Accounting.HEDGING, commissions={"*": per_lot})
+    opened = desk.place(1, "EURUSD", "buy", "2")
+    assert of_type(opened, c.Deal)[0].commission == D("-7.00")  # 2 lots x 3.50
+    closed = desk.close(1, accepted(opened).position_id or 0)
+    assert of_type(closed, c.Deal)[0].commission == D("-7.00")
+
+    exit_only = CommissionPlan(CommissionMode.PER_DEAL, D(5), ChargeOn.EXIT)
+    desk = desk_with(Accounting.HEDGING, commissions={"*": exit_only})
+    opened = desk.place(1, "EURUSD", "buy", "2")
+    assert of_type(opened, c.Deal)[0].commission == 0
+    closed = desk.close(1, accepted(opened).position_id or 0)
+    assert of_type(closed, c.Deal)[0].commission == D(-5)
+
+    turnover = CommissionPlan(CommissionMode.TURNOVER, D("0.002"), ChargeOn.ENTRY)
+    desk = desk_with(Accounting.HEDGING, commissions={"*": turnover})
+    opened = desk.place(1, "EURUSD", "buy", "1")
+    # 0.002 % of 1 x 100,000 x 1.10002 USD = 110,002 x 0.00002 = 2.20004 -> 2.20
+    assert of_type(opened, c.Deal)[0].commission == D("-2.20")
+
+
+def test_realised_profit_converts_from_the_profit_currency() -> None:
+    desk = desk_with(Accounting.HEDGING)
+    desk.quote("USDJPY", "150.000", "150.010")
+    opened = accepted(desk.place(1, "USDJPY", "buy", "1"))  # at 150.010
+    desk.quote("USDJPY", "151.010", "151.020")
+    closed = desk.close(1, opened.position_id or 0)
+    # 1.000 JPY x 100,000 = 100,000 JPY; / USDJPY ask 151.020 = 662.16 USD
+    assert of_type(closed, c.Deal)[0].profit == D("662.16")

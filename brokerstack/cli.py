@@ -23,6 +23,7 @@ from brokerstack.stack import (
     stack_processes,
 )
 from brokerstack.supervisor import Supervisor
+from ingest import cli as ingest_cli
 from warehouse.migrate import current, downgrade, head, upgrade
 from warehouse.seed import seed as seed_reference_data
 
@@ -31,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(ingest_cli.app)  # import-ticks, import-candles, ingest-maintenance
 console = Console()
 errors = Console(stderr=True)
 

@@ -1,0 +1,96 @@
+"""What every writer process shares: where the services are, stopping on a signal, reconnecting.
+
+A writer under ``brokerstack up`` must not die when PostgreSQL or Redis blips (the supervisor
+would stop the whole stack), so connection failures end the current round, and after a pause
+the writer reconnects and settles its pending entries again — safe, since the warehouse knows
+what it loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from types import FrameType
+
+import psycopg
+import redis
+
+from brokerstack.services import embedded_postgres, embedded_redis
+from brokerstack.settings import Settings
+from warehouse.db import connect
+
+log = logging.getLogger(__name__)
+
+RECONNECT_PAUSE_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    database_url: str
+    redis_url: str
+
+
+def endpoints(settings: Settings) -> Endpoints:
+    """Configured URLs, or where the embedded servers of ``brokerstack up`` listen."""
+    database = settings.database_url
+    cache = settings.redis_url
+    return Endpoints(
+        str(database) if database is not None else embedded_postgres(settings).url,
+        str(cache) if cache is not None else embedded_redis(settings).url,
+    )
+
+
+def default_consumer_name(kind: str) -> str:
+    """Stable across restarts on one host, so a restarted writer finds its pending entries."""
+    return f"{kind}@{socket.gethostname()}"
+
+
+class StopFlag:
+    """Set by SIGTERM / SIGINT: the writer finishes its batch and exits."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        del frame
+        log.info("signal %d: stopping after the current batch", signum)
+        self._event.set()
+
+    @property
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def sleep(self, seconds: float) -> None:
+        self._event.wait(seconds)
+
+
+Round = Callable[[psycopg.Connection[object], redis.Redis, StopFlag], None]
+
+
+def run_with_reconnects(where: Endpoints, stop: StopFlag, one_round: Round) -> None:
+    """Run ``one_round`` with fresh connections until stopped, pausing after service failures."""
+    while not stop.is_set:
+        try:
+            with ExitStack() as stack:
+                conn = stack.enter_context(connect(where.database_url, autocommit=True))
+                client = redis.Redis.from_url(where.redis_url)
+                stack.callback(client.close)
+                one_round(conn, client, stop)
+        except (psycopg.OperationalError, redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("service unavailable (%s); reconnecting", str(exc).splitlines()[0])
+            stop.sleep(RECONNECT_PAUSE_SECONDS)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

@@ -1,0 +1,103 @@
+"""The tick writer process: ``python -m ingest.ticks [--consumer NAME]``.
+
+Reads the ``ticks`` stream as a member of the ``tick-writers`` group, loads every tick once
+(see ``ingest.writer``), keeps candles current and reports metrics. Run several side by side
+with different ``--consumer`` names to share the stream; give a restarted writer its old name
+so it settles its own pending entries at once (others claim them after ``--claim-idle-ms``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import psycopg
+import redis
+import typer
+
+from brokerstack.settings import load_settings
+from brokerstack.streams import TICK_WRITERS_GROUP, TICKS_STREAM
+from ingest.candle_refresh import refresh_queued_candles
+from ingest.consumer import StreamConsumer
+from ingest.runtime import (
+    StopFlag,
+    configure_logging,
+    default_consumer_name,
+    endpoints,
+    run_with_reconnects,
+)
+from ingest.tick_sink import TickSink
+from ingest.writer import StreamWriter, WriterOptions
+
+log = logging.getLogger("ingest.ticks")
+
+
+def tick_writer(
+    conn: psycopg.Connection[Any],
+    client: redis.Redis,
+    consumer: str,
+    options: WriterOptions,
+    *,
+    candles: bool = True,
+) -> StreamWriter:
+    """A tick writer on ``conn`` (autocommit) and ``client``; candles refreshed at housekeeping."""
+    stream_consumer = StreamConsumer(client, TICKS_STREAM, TICK_WRITERS_GROUP, consumer)
+    refresh = (lambda: _refresh(conn)) if candles else None
+    return StreamWriter(
+        conn, stream_consumer, TickSink(queue_candles=candles), options, after_housekeeping=refresh
+    )
+
+
+def _refresh(conn: psycopg.Connection[Any]) -> None:
+    refreshed = refresh_queued_candles(conn)
+    if refreshed:
+        log.debug("refreshed candles over %d windows", refreshed)
+
+
+def drain(writer: StreamWriter) -> int:
+    """Load until the group has nothing left, claiming every pending entry; rows loaded."""
+    writer.start()
+    before = writer.metrics.rows_total
+    while writer.step(block_ms=0):
+        pass
+    while stale := writer.consumer.claim_stale(0, writer.options.batch_entries):
+        writer.load(stale, redelivered=True)
+    writer.housekeeping()
+    return writer.metrics.rows_total - before
+
+
+def main(
+    consumer: Annotated[
+        str | None, typer.Option(help="consumer name in the group (default: tick-writer@host)")
+    ] = None,
+    batch_entries: Annotated[int, typer.Option(min=1, help="stream entries per transaction")] = 500,
+    claim_idle_ms: Annotated[
+        int, typer.Option(min=0, help="claim entries other writers left pending this long")
+    ] = 30_000,
+    housekeeping_seconds: Annotated[
+        float, typer.Option(min=0, help="trim, candle refresh and metrics interval")
+    ] = 1.0,
+    candles: Annotated[bool, typer.Option(help="keep candles current")] = True,
+) -> None:
+    """Load the ticks stream into the warehouse, exactly once."""
+    configure_logging()
+    name = consumer or default_consumer_name("tick-writer")
+    options = WriterOptions(
+        batch_entries=batch_entries,
+        claim_idle_ms=claim_idle_ms,
+        housekeeping_seconds=housekeeping_seconds,
+    )
+    stop = StopFlag()
+    stop.install()
+
+    def one_round(conn: psycopg.Connection[Any], client: redis.Redis, stop: StopFlag) -> None:
+        writer = tick_writer(conn, client, name, options, candles=candles)
+        log.info("tick writer %s reading %s", name, TICKS_STREAM)
+        writer.run(lambda: stop.is_set)
+
+    run_with_reconnects(endpoints(load_settings()), stop, one_round)
+    log.info("tick writer %s stopped", name)
+
+
+if __name__ == "__main__":
+    typer.run(main)

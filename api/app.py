@@ -1,0 +1,100 @@
+"""The api's composition root: one process's connections and services, and the FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from redis.asyncio import Redis
+
+from api import errors
+from api.accounts import Accounts
+from api.auth import Authenticator
+from api.deps import Services
+from api.execution_client import ExecutionClient
+from api.market import Market
+from api.ratelimit import RateLimiter
+from api.routers import accounts, auth, market, stream, trading
+from api.security import signing_key
+from api.settings import ApiSettings, load_api_settings
+from api.streams import Hub
+from warehouse.db import libpq_url
+
+DESCRIPTION = """
+Trading API of brokerstack: instruments, prices, accounts, orders, positions, deals, and a
+WebSocket (`/v1/stream`) for live quotes and account events.
+
+**Auth.** Log in at `/v1/auth/token` (OAuth2 password flow) for a short-lived bearer token
+and a refresh token, or create an API key (`/v1/api-keys`, scopes `read` / `trade`) and send
+it as `X-API-Key`. Everything is scoped to your own accounts: another client's account is
+simply not found.
+
+**Errors.** Every error has one body: `{"error": {"code", "message", "details"}}`. Validation
+errors list each bad field in `details.fields`; execution rejects carry the execution
+service's reject code (`no_money`, `market_closed`, ...). Rate limits answer 429 with
+`Retry-After`.
+
+**Idempotency.** Send a `client_order_id` with every order: a retry with the same id returns
+the first order, never a second one.
+"""
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    config = settings or load_api_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = libpq_url(config.database_url)
+        pool = AsyncConnectionPool(
+            database,
+            min_size=1,
+            max_size=config.db_pool_size,
+            open=False,
+            kwargs={"autocommit": True},
+        )
+        candle_pool = ConnectionPool(database, min_size=0, max_size=2, open=False)
+        redis = Redis.from_url(config.redis_url, max_connections=256)
+        await pool.open(wait=True)
+        candle_pool.open()
+        key = signing_key(config.signing_key, config.data_dir)
+        execution = ExecutionClient(redis, config.commands_stream, config.execution_timeout_seconds)
+        hub = Hub(redis)
+        await execution.start()
+        await hub.start()
+        app.state.services = Services(
+            settings=config,
+            redis=redis,
+            auth=Authenticator(
+                pool,
+                key,
+                timedelta(seconds=config.access_token_seconds),
+                timedelta(seconds=config.refresh_token_seconds),
+            ),
+            accounts=Accounts(pool),
+            market=Market(pool, candle_pool),
+            execution=execution,
+            limiter=RateLimiter(redis),
+            hub=hub,
+        )
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await execution.stop()
+            await redis.aclose()
+            candle_pool.close()
+            await pool.close()
+
+    app = FastAPI(
+        title="brokerstack trading API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (auth, market, accounts, trading, stream):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,111 @@
+"""Commands to the execution service and their replies, over Redis streams.
+
+Each api process is one requester: it appends commands to ``commands:{shard}`` naming itself,
+and one background task reads ``replies:{requester}`` and completes the waiting request by its
+request id. Only :mod:`execution.contracts` is used from the execution package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+import msgspec
+from redis.asyncio import Redis
+
+from api.errors import ApiError
+from brokerstack.streams import COMMAND_FIELD, REPLIES_STREAM, REPLY_FIELD, REQUESTER_FIELD
+from execution import contracts
+
+log = logging.getLogger(__name__)
+
+
+class ExecutionClient:
+    def __init__(self, redis: Redis, commands_stream: str, timeout: float) -> None:
+        self._redis = redis
+        self._commands = commands_stream
+        self._timeout = timeout
+        self.requester = f"api-{uuid.uuid4().hex[:12]}"
+        self._replies = REPLIES_STREAM.format(requester=self.requester)
+        self._waiting: dict[str, asyncio.Future[contracts.Reply]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._reader = asyncio.create_task(self._read_replies(), name="execution-replies")
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        with contextlib.suppress(Exception):
+            await self._redis.delete(self._replies)
+
+    async def send(self, command: contracts.Command) -> contracts.Reply:
+        """Send one command and wait for its reply (504 when none comes in time).
+
+        Waiting requests are keyed by request id: two concurrent sends of one id (a client
+        retrying before its first try was answered) share the one reply.
+        """
+        rid = command.request_id
+        future = self._waiting.get(rid)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._waiting[rid] = future
+        await self._redis.xadd(
+            self._commands,
+            {COMMAND_FIELD: contracts.encode(command), REQUESTER_FIELD: self.requester},
+        )
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
+        except TimeoutError:
+            raise ApiError(
+                504,
+                "execution_timeout",
+                "the execution service did not answer in time; retrying with the same "
+                "client order id is safe",
+                {"request_id": rid},
+            ) from None
+        finally:
+            if future.done():
+                self._waiting.pop(rid, None)
+
+    async def _read_replies(self) -> None:
+        last: bytes | str = "0-0"  # our stream is new: everything in it is for us
+        while True:
+            try:
+                batches: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] = (
+                    await self._redis.xread({self._replies: last}, count=512, block=1000)  # type: ignore[assignment]
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # Redis restarting: keep trying, quietly
+                log.warning("reading %s failed (%s); retrying", self._replies, error)
+                await asyncio.sleep(0.5)
+                continue
+            for _, entries in batches or ():
+                for entry_id, fields in entries:
+                    last = entry_id
+                    self._complete(fields.get(REPLY_FIELD))
+                # Replies are read once: trim what we have consumed.
+                await self._redis.xtrim(self._replies, minid=_after(last))
+
+    def _complete(self, data: bytes | None) -> None:
+        if data is None:
+            return
+        try:
+            reply = contracts.decode_reply(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning("undecodable reply on %s", self._replies)
+            return
+        future = self._waiting.get(reply.request_id)
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+
+def _after(entry_id: bytes | str) -> str:
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, seq = text.partition("-")
+    return f"{ms}-{int(seq) + 1}"

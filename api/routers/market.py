@@ -1,0 +1,64 @@
+"""Instruments and their trading sessions, last prices, candles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import Reader, ServicesDep
+from api.errors import ERROR_RESPONSES
+from api.quotes import last_ticks, to_quote
+from api.schemas import BIGINT_MAX, AwareDatetime, Candle, Instrument, Quote, Symbol
+from warehouse.candles import Timeframe
+
+router = APIRouter(prefix="/v1", tags=["market"], responses=ERROR_RESPONSES)
+
+SymbolPath = Annotated[str, Path(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$")]
+AccountQuery = Annotated[
+    int | None,
+    Query(ge=1, le=BIGINT_MAX, description="Price for this account's group (default: your first)."),
+]
+
+
+@router.get("/instruments", response_model=list[Instrument], summary="Tradable instruments")
+async def instruments(services: ServicesDep, _: Reader) -> list[Instrument]:
+    return await services.market.instruments()
+
+
+@router.get("/instruments/{symbol}", response_model=Instrument, summary="One instrument")
+async def instrument(services: ServicesDep, _: Reader, symbol: SymbolPath) -> Instrument:
+    return await services.market.instrument(symbol)
+
+
+async def _group(services: ServicesDep, principal: Reader, account_id: int | None) -> str:
+    if account_id is not None:
+        return (await services.accounts.get(principal, account_id)).group
+    owned = await services.accounts.owned(principal)
+    return next(iter(owned.values())).group if owned else ""
+
+
+@router.get("/quotes", response_model=list[Quote], summary="Last prices (your group's)")
+async def quotes(
+    services: ServicesDep,
+    principal: Reader,
+    symbols: Annotated[list[Symbol] | None, Query(max_length=100)] = None,
+    account_id: AccountQuery = None,
+) -> list[Quote]:
+    group = await _group(services, principal, account_id)
+    wanted = symbols or [i.symbol for i in await services.market.instruments()]
+    return [to_quote(t) for t in await last_ticks(services.redis, group, wanted)]
+
+
+@router.get("/candles/{symbol}", response_model=list[Candle], summary="Bid/ask candles")
+async def candles(
+    services: ServicesDep,
+    principal: Reader,
+    symbol: SymbolPath,
+    start: Annotated[AwareDatetime, Query(description="Inclusive, UTC bucket start.")],
+    end: Annotated[AwareDatetime, Query(description="Exclusive.")],
+    timeframe: Timeframe = "1m",
+    account_id: AccountQuery = None,
+) -> list[Candle]:
+    group = await _group(services, principal, account_id)
+    return await services.market.candles(symbol, timeframe, start, end, f"client:{group}")

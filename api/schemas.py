@@ -1,0 +1,306 @@
+"""Request and response bodies of the REST api (the OpenAPI schema is generated from these).
+
+Money, prices and volumes are decimal strings in JSON, never binary floats; times are UTC
+ISO 8601. Quote prices are decimals too, exactly as the execution service published them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from execution.contracts import DealEntry, OrderState, OrderType, Side, TimeInForce
+
+BIGINT_MAX = 2**63 - 1
+
+Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$", examples=["EURUSD"])]
+ClientOrderId = Annotated[
+    str,
+    Field(
+        pattern=r"^[\x21-\x7e]{1,64}$",
+        description="Your idempotency key: a retried place with the same id returns the "
+        "first order instead of placing a second one (per account).",
+        examples=["algo-7-000123"],
+    ),
+]
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("timestamp needs a time zone (use Z for UTC)")
+    # Execution times are int64 nanoseconds since 1970.
+    if not 1970 <= moment.year <= 2200:
+        raise ValueError("timestamp must be between 1970 and 2200")
+    return moment
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Lots = Annotated[Decimal, Field(gt=0, le=Decimal(1_000_000), decimal_places=8)]
+Price = Annotated[Decimal, Field(gt=0, lt=Decimal(10) ** 14, decimal_places=10)]
+
+
+def _wall_clock(value: object) -> object:
+    return value.isoformat() if isinstance(value, time) else value
+
+
+LocalTime = Annotated[
+    str,
+    BeforeValidator(_wall_clock),
+    Field(pattern=r"^\d{2}:\d{2}:\d{2}(\.\d{1,6})?$", examples=["17:00:00"]),
+]
+
+
+class Scope(StrEnum):
+    READ = "read"
+    TRADE = "trade"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- auth -----------------------------------------------------------------------------------
+
+
+class TokenPair(_Out):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (OAuth2 token type)
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str
+    refresh_expires_in: int
+    scope: str = Field(description="Space-separated scopes of the access token.")
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class ApiKeyCreate(BaseModel):
+    name: str = Field(default="", max_length=100, pattern=r"^[^\x00]*$")
+    scopes: list[Scope] = Field(min_length=1, max_length=2, examples=[["read", "trade"]])
+
+
+class ApiKey(_Out):
+    key_id: str
+    name: str
+    scopes: list[Scope]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKey):
+    api_key: str = Field(description="The secret key; shown once, send it as X-API-Key.")
+
+
+# --- market ---------------------------------------------------------------------------------
+
+
+class TradingSession(_Out):
+    kind: Literal["quote", "trade"]
+    weekday: int = Field(description="ISO weekday, 1 = Monday.")
+    # Wall-clock times in time_zone (not RFC 3339 "time", which needs an offset).
+    opens: LocalTime
+    closes: LocalTime
+    time_zone: str
+
+
+class Instrument(_Out):
+    symbol: str
+    description: str
+    asset_class: str
+    digits: int
+    contract_size: Decimal
+    base_currency: str
+    profit_currency: str
+    margin_currency: str
+    margin_calc_mode: str
+    min_volume: Decimal
+    max_volume: Decimal
+    volume_step: Decimal
+    tick_size: Decimal
+    sessions: list[TradingSession]
+
+
+class Quote(_Out):
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+    time: datetime
+
+
+class Candle(_Out):
+    bucket: datetime
+    source: str
+    bid_open: float
+    bid_high: float
+    bid_low: float
+    bid_close: float
+    ask_open: float
+    ask_high: float
+    ask_low: float
+    ask_close: float
+    tick_count: int
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+class Account(_Out):
+    id: int
+    login: int
+    kind: str
+    currency: str
+    group: str
+    leverage: int
+    enabled: bool
+
+
+class AccountSummary(_Out):
+    account_id: int
+    currency: str
+    balance: Decimal
+    credit: Decimal
+    floating_profit: Decimal
+    equity: Decimal
+    margin: Decimal
+    free_margin: Decimal
+    margin_level: Decimal | None = Field(description="Percent; null with no margin in use.")
+    unpriced_symbols: list[str] = Field(
+        description="Open symbols without a current price (left out of equity and margin)."
+    )
+
+
+class Position(_Out):
+    id: int
+    symbol: str
+    side: Side
+    volume: Decimal
+    open_price: Decimal
+    sl: Decimal | None
+    tp: Decimal | None
+    swap: Decimal
+    commission: Decimal
+    opened_at: datetime
+    current_price: Decimal | None
+    profit: Decimal | None = Field(description="Floating P/L in the deposit currency.")
+
+
+class Order(_Out):
+    id: int
+    client_order_id: str | None
+    symbol: str
+    type: OrderType
+    side: Side
+    tif: TimeInForce
+    state: OrderState
+    volume: Decimal
+    filled_volume: Decimal
+    price: Decimal | None
+    sl: Decimal | None
+    tp: Decimal | None
+    expires_at: datetime | None
+    position_id: int | None
+    reject_code: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Deal(_Out):
+    id: int
+    order_id: int | None
+    position_id: int | None
+    symbol: str
+    side: Side
+    entry: DealEntry
+    volume: Decimal
+    price: Decimal
+    profit: Decimal
+    commission: Decimal
+    swap: Decimal
+    fee: Decimal
+    reason: str
+    executed_at: datetime
+
+
+class DealPage(_Out):
+    items: list[Deal]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at end.")
+
+
+class Statement(_Out):
+    account_id: int
+    currency: str
+    start: datetime
+    end: datetime
+    deal_count: int
+    volume: Decimal
+    profit: Decimal
+    commission: Decimal
+    swap: Decimal
+    fee: Decimal
+    net: Decimal = Field(description="profit + commission + swap + fee over the period.")
+    balance: Decimal = Field(description="Balance now.")
+    credit: Decimal
+    deals: DealPage
+
+
+# --- trading --------------------------------------------------------------------------------
+
+
+class PlaceOrderRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_order_id: ClientOrderId | None = None
+    symbol: Symbol
+    side: Side
+    type: OrderType = OrderType.MARKET
+    volume: Lots
+    price: Price | None = Field(default=None, description="Required for limit and stop.")
+    sl: Price | None = None
+    tp: Price | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    expires_at: AwareDatetime | None = None
+    position_id: Id | None = Field(default=None, description="Hedging: the position to close.")
+    comment: str = Field(default="", max_length=64, pattern=r"^[^\x00]*$")
+
+    @model_validator(mode="after")
+    def _price_for_pending(self) -> PlaceOrderRequest:
+        if self.type is not OrderType.MARKET and self.price is None:
+            raise ValueError("price is required for limit and stop orders")
+        return self
+
+
+class ModifyOrderRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    price: Price | None = None
+    sl: Price | None = None
+    tp: Price | None = None
+    expires_at: AwareDatetime | None = None
+
+
+class ModifyPositionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sl: Price | None = None
+    tp: Price | None = None
+
+
+class ClosePositionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    volume: Lots | None = Field(default=None, description="Lots to close; omit to close all.")
+
+
+class TradeResult(_Out):
+    request_id: str
+    client_order_id: str | None
+    order_id: int | None
+    position_id: int | None
+    deal_ids: list[int]
+    state: OrderState | None

@@ -1,0 +1,73 @@
+"""The api served by a real uvicorn on a free port, in a thread of the test process, and the
+trading processes behind it (simulated LPs and the execution service)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+
+from api.app import create_app
+from api.settings import ApiSettings
+from brokerstack.services.ports import free_port
+
+
+@contextmanager
+def serve(settings: ApiSettings) -> Iterator[str]:
+    """Run the app until the block ends; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the api did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+SERVICE = Path(__file__).parents[3] / "execution" / "service" / "__main__.py"
+
+
+@contextmanager
+def trading_processes(db_url: str, redis_url: str, folder: Path) -> Iterator[None]:
+    """``python -m execution.service`` on this database and Redis (its in-process demo LPs
+    quote and fill); nothing while the service does not exist (callers skip what needs it)."""
+    if not SERVICE.exists():
+        yield
+        return
+    env = {
+        **os.environ,
+        "BROKERSTACK_DATABASE_URL": db_url,
+        "BROKERSTACK_REDIS_URL": redis_url,
+        "BROKERSTACK_DATA_DIR": str(folder),
+        "BROKERSTACK_EXECUTION_DEMO_QUOTE_INTERVAL": "0.05",
+    }
+    with (folder / "execution.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "execution.service"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(30)

@@ -1,0 +1,120 @@
+"""Logging in, refreshing, API keys, and refusing expired, forged or absent credentials."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from api import security
+from tests.integration.api.conftest import SIGNING_KEY, login
+from tests.integration.api.support import Party
+
+
+def _error(response: object) -> dict[str, object]:
+    body = response.json()  # type: ignore[attr-defined]
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def test_login_gives_tokens_that_open_the_own_accounts(api: TestClient, alice: Party) -> None:
+    response = api.post(
+        "/v1/auth/token", data={"username": "ALICE@example.com", "password": alice.password}
+    )
+    assert response.status_code == 200
+    tokens = response.json()
+    assert tokens["token_type"] == "bearer"
+    assert tokens["scope"] == "read trade"
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    accounts = api.get("/v1/accounts", headers=headers).json()
+    assert [a["id"] for a in accounts] == [alice.account_id]
+
+
+def test_wrong_password_and_unknown_email_answer_the_same(api: TestClient, alice: Party) -> None:
+    wrong = api.post("/v1/auth/token", data={"username": alice.email, "password": "nope"})
+    unknown = api.post("/v1/auth/token", data={"username": "x@example.com", "password": "nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert _error(wrong)["code"] == _error(unknown)["code"] == "invalid_credentials"
+
+
+def test_refresh_rotates_and_a_reused_refresh_token_ends_the_family(
+    api: TestClient, alice: Party
+) -> None:
+    first = api.post(
+        "/v1/auth/token", data={"username": alice.email, "password": alice.password}
+    ).json()
+    second = api.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    rotated = second.json()["refresh_token"]
+    assert rotated != first["refresh_token"]
+    reused = api.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert reused.status_code == 401
+    assert _error(reused)["code"] == "token_reused"
+    # The thief's reuse also ended the legitimate holder's newer token.
+    after = api.post("/v1/auth/refresh", json={"refresh_token": rotated})
+    assert after.status_code == 401
+
+
+def test_expired_forged_and_missing_tokens_are_refused(api: TestClient, alice: Party) -> None:
+    expired, _ = security.issue_access_token(
+        SIGNING_KEY.encode(), alice.client_id, 1, frozenset({"read"}), timedelta(seconds=-5)
+    )
+    forged, _ = security.issue_access_token(
+        b"another-key-" + b"1" * 32, alice.client_id, 1, frozenset({"read"}), timedelta(60)
+    )
+    cases = {
+        "token_expired": {"Authorization": f"Bearer {expired}"},
+        "invalid_token": {"Authorization": f"Bearer {forged}"},
+        "not_authenticated": {},
+    }
+    for code, headers in cases.items():
+        response = api.get("/v1/accounts", headers=headers)
+        assert response.status_code == 401, code
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert _error(response)["code"] == code
+
+
+def test_a_refresh_token_is_not_an_access_token(api: TestClient, alice: Party) -> None:
+    tokens = api.post(
+        "/v1/auth/token", data={"username": alice.email, "password": alice.password}
+    ).json()
+    response = api.get(
+        "/v1/accounts", headers={"Authorization": f"Bearer {tokens['refresh_token']}"}
+    )
+    assert response.status_code == 401
+    assert _error(response)["code"] == "invalid_token"
+
+
+def test_api_keys_carry_scopes_and_can_be_revoked(api: TestClient, alice: Party) -> None:
+    headers = login(api, alice)
+    created = api.post("/v1/api-keys", headers=headers, json={"name": "bot", "scopes": ["read"]})
+    assert created.status_code == 201
+    key = created.json()
+    assert key["scopes"] == ["read"]
+    key_headers = {"X-API-Key": key["api_key"]}
+    assert api.get(f"/v1/accounts/{alice.account_id}", headers=key_headers).status_code == 200
+    place = api.post(
+        f"/v1/accounts/{alice.account_id}/orders",
+        headers=key_headers,
+        json={"symbol": "EURUSD", "side": "buy", "volume": "0.1"},
+    )
+    assert place.status_code == 403
+    assert _error(place)["code"] == "insufficient_scope"
+    listed = api.get("/v1/api-keys", headers=headers).json()
+    assert [k["key_id"] for k in listed] == [key["key_id"]]
+    assert "api_key" not in listed[0]
+    assert api.delete(f"/v1/api-keys/{key['key_id']}", headers=headers).status_code == 204
+    refused = api.get("/v1/accounts", headers=key_headers)
+    assert refused.status_code == 401
+    assert _error(refused)["code"] == "invalid_api_key"
+
+
+def test_a_tampered_api_key_secret_is_refused(api: TestClient, alice: Party) -> None:
+    headers = login(api, alice)
+    key = api.post("/v1/api-keys", headers=headers, json={"scopes": ["read", "trade"]}).json()
+    good = key["api_key"]
+    assert api.get("/v1/accounts", headers={"X-API-Key": good}).status_code == 200
+    tampered = good[:-1] + ("A" if good[-1] != "A" else "B")
+    response = api.get("/v1/accounts", headers={"X-API-Key": tampered})
+    assert response.status_code == 401

@@ -1,0 +1,201 @@
+"""End to end through the real execution service: log in, trade, and watch it on the socket.
+
+Runs the stack's own processes: two simulated LPs (FIX 4.4), ``python -m execution.service``
+and the api (uvicorn), on this test's PostgreSQL database and Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from websockets.sync.client import ClientConnection, connect
+
+from api.settings import ApiSettings
+from tests.integration.api.conftest import SIGNING_KEY
+from tests.integration.api.servers import SERVICE, serve, trading_processes
+from tests.integration.api.support import Party, add_client
+
+SYMBOL = "BTCUSD"  # trades around the clock, so the test does not depend on the weekday
+
+pytestmark = pytest.mark.skipif(
+    not SERVICE.exists(), reason="python -m execution.service is not there yet"
+)
+
+
+@pytest.fixture
+def stack(
+    seeded_db_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> Iterator[tuple[str, Party, Party]]:
+    del redis_client
+    alice = add_client(
+        seeded_db_url, "alice@example.com", balance=__import__("decimal").Decimal(100_000)
+    )
+    bob = add_client(seeded_db_url, "bob@example.com")
+    settings = ApiSettings(
+        database_url=seeded_db_url,
+        redis_url=redis_url,
+        data_dir=tmp_path,
+        signing_key=SIGNING_KEY,
+        requests_per_second=1000,
+        request_burst=1000,
+        orders_per_second=1000,
+        order_burst=1000,
+        execution_timeout_seconds=10,
+    )
+    with trading_processes(seeded_db_url, redis_url, tmp_path), serve(settings) as base:
+        yield base, alice, bob
+
+
+def _login(base: str, party: Party) -> dict[str, str]:
+    token = httpx.post(
+        f"{base}/v1/auth/token", data={"username": party.email, "password": party.password}
+    ).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+def _wait_for_price(base: str, headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        quotes = httpx.get(f"{base}/v1/quotes", params={"symbols": SYMBOL}, headers=headers)
+        if quotes.status_code == 200 and quotes.json():
+            return quotes.json()[0]  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError("no price published for " + SYMBOL)
+
+
+def _events(ws: ClientConnection, wanted: set[str], timeout: float = 20) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    deadline = time.monotonic() + timeout
+    while not wanted <= set(seen) and time.monotonic() < deadline:
+        message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if message["type"] == "event":
+            seen.setdefault(message["event"], message["data"])
+    return seen
+
+
+def test_market_order_fills_and_shows_as_position_and_on_the_socket(
+    stack: tuple[str, Party, Party],
+) -> None:
+    base, alice, _ = stack
+    headers = _login(base, alice)
+    _wait_for_price(base, headers)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    with connect(base.replace("http", "ws") + f"/v1/stream?access_token={token}") as ws:
+        ws.send(json.dumps({"action": "subscribe", "events": [alice.account_id]}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+        placed = httpx.post(
+            f"{base}/v1/accounts/{alice.account_id}/orders",
+            headers=headers,
+            json={"client_order_id": "e2e-1", "symbol": SYMBOL, "side": "buy", "volume": "0.1"},
+            timeout=30,
+        )
+        assert placed.status_code == 201, placed.text
+        result = placed.json()
+        assert result["state"] == "filled"
+        assert result["client_order_id"] == "e2e-1"
+        events = _events(ws, {"order", "deal", "position"})
+    assert events["deal"]["order_id"] == result["order_id"]
+    assert events["deal"]["position_id"] == result["position_id"]
+    assert Decimal(events["deal"]["volume"]) == Decimal("0.1")
+    assert events["position"]["position_id"] == result["position_id"]
+    positions = httpx.get(
+        f"{base}/v1/accounts/{alice.account_id}/positions", headers=headers
+    ).json()
+    assert [(p["id"], p["symbol"], p["side"]) for p in positions] == [
+        (result["position_id"], SYMBOL, "buy")
+    ]
+    summary = httpx.get(f"{base}/v1/accounts/{alice.account_id}/summary", headers=headers).json()
+    assert Decimal(summary["margin"]) > 0
+    assert Decimal(summary["equity"]) == Decimal(summary["balance"]) + Decimal(
+        summary["floating_profit"]
+    )
+    closed = httpx.post(
+        f"{base}/v1/accounts/{alice.account_id}/positions/{result['position_id']}/close",
+        headers=headers,
+        json={"volume": "0.04"},
+        timeout=30,
+    )
+    assert closed.status_code == 200, closed.text
+    left = httpx.get(f"{base}/v1/accounts/{alice.account_id}/positions", headers=headers).json()
+    assert [Decimal(p["volume"]) for p in left] == [Decimal("0.06")]
+
+
+def test_retrying_a_place_returns_the_same_order(stack: tuple[str, Party, Party]) -> None:
+    base, alice, _ = stack
+    headers = _login(base, alice)
+    _wait_for_price(base, headers)
+    body = {"client_order_id": "retry-1", "symbol": SYMBOL, "side": "buy", "volume": "0.01"}
+    url = f"{base}/v1/accounts/{alice.account_id}/orders"
+    first = httpx.post(url, headers=headers, json=body, timeout=30).json()
+    again = httpx.post(url, headers=headers, json=body, timeout=30).json()
+    assert again["order_id"] == first["order_id"]
+    assert again["position_id"] == first["position_id"]
+    positions = httpx.get(
+        f"{base}/v1/accounts/{alice.account_id}/positions", headers=headers
+    ).json()
+    assert len(positions) == 1
+
+
+def test_pending_order_is_modified_then_cancelled(stack: tuple[str, Party, Party]) -> None:
+    base, alice, bob = stack
+    headers = _login(base, alice)
+    price = _wait_for_price(base, headers)
+    far = f"{float(price['bid']) * 0.5:.2f}"
+    url = f"{base}/v1/accounts/{alice.account_id}/orders"
+    placed = httpx.post(
+        url,
+        headers=headers,
+        timeout=30,
+        json={
+            "client_order_id": "limit-1",
+            "symbol": SYMBOL,
+            "side": "buy",
+            "volume": "0.01",
+            "type": "limit",
+            "price": far,
+        },
+    )
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["order_id"]
+    working = httpx.get(url, headers=headers).json()
+    assert [(o["id"], o["state"], o["client_order_id"]) for o in working] == [
+        (order_id, "placed", "limit-1")
+    ]
+    lower = f"{float(far) * 0.9:.2f}"
+    modified = httpx.patch(f"{url}/{order_id}", headers=headers, json={"price": lower}, timeout=30)
+    assert modified.status_code == 200, modified.text
+    assert httpx.get(f"{url}/{order_id}", headers=headers).json()["price"].startswith(lower)
+    # Bob cannot see or cancel it: not found, as if it did not exist.
+    bob_headers = _login(base, bob)
+    assert (
+        httpx.delete(
+            f"{base}/v1/accounts/{alice.account_id}/orders/{order_id}", headers=bob_headers
+        ).status_code
+        == 404
+    )
+    cancelled = httpx.delete(f"{url}/{order_id}", headers=headers, timeout=30)
+    assert cancelled.status_code == 200, cancelled.text
+    assert httpx.get(url, headers=headers).json() == []
+    assert httpx.get(f"{url}/{order_id}", headers=headers).json()["state"] == "canceled"
+
+
+def test_execution_rejects_keep_their_code(stack: tuple[str, Party, Party]) -> None:
+    base, alice, _ = stack
+    headers = _login(base, alice)
+    _wait_for_price(base, headers)
+    refused = httpx.post(
+        f"{base}/v1/accounts/{alice.account_id}/orders",
+        headers=headers,
+        json={"symbol": SYMBOL, "side": "buy", "volume": "0.013"},
+        timeout=30,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "invalid_volume"

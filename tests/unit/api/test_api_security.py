@@ -1,0 +1,73 @@
+"""Password hashes, tokens, API keys and the error mapping of execution rejects."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from api import security
+from api.errors import REJECT_STATUS, rejected, validation_body
+from execution.contracts import RejectCode
+
+
+def test_passwords_are_argon2_hashed_and_verified() -> None:
+    hashed = security.hash_password("s3cret")
+    assert hashed.startswith("$argon2id$")
+    assert security.verify_password("s3cret", hashed)
+    assert not security.verify_password("S3cret", hashed)
+    assert not security.verify_password("s3cret", None)
+
+
+def test_access_tokens_round_trip_and_refuse_tampering() -> None:
+    key = b"k" * 32
+    token, _ = security.issue_access_token(key, 7, 3, frozenset({"read"}), timedelta(minutes=5))
+    claims = security.decode_access_token(key, token)
+    assert (claims.client_id, claims.brand_id, claims.scopes) == (7, 3, frozenset({"read"}))
+    with pytest.raises(security.InvalidToken) as forged:
+        security.decode_access_token(b"x" * 32, token)
+    assert forged.value.code == "invalid_token"
+    old, _ = security.issue_access_token(key, 7, 3, frozenset(), timedelta(seconds=-1))
+    with pytest.raises(security.InvalidToken) as expired:
+        security.decode_access_token(key, old)
+    assert expired.value.code == "token_expired"
+
+
+def test_the_signing_key_is_made_once_and_shared(tmp_path: Path) -> None:
+    first = security.signing_key("", tmp_path)
+    assert len(first) == 64
+    assert security.signing_key("", tmp_path) == first
+    assert (tmp_path / "api" / "signing.key").stat().st_mode & 0o777 == 0o600
+    assert security.signing_key("configured", tmp_path) == b"configured"
+
+
+def test_api_keys_split_and_match_only_their_secret() -> None:
+    new = security.new_api_key()
+    parts = security.split_api_key(new.token)
+    assert parts is not None
+    key_id, secret = parts
+    assert key_id == new.key_id
+    assert security.secret_matches(secret, new.secret_sha256)
+    assert not security.secret_matches(secret + "x", new.secret_sha256)
+    assert security.split_api_key("bsk_short_x") is None
+    assert security.split_api_key("Bearer something") is None
+
+
+def test_every_execution_reject_code_has_a_status_and_keeps_its_code() -> None:
+    assert set(REJECT_STATUS) == set(RejectCode)
+    error = rejected(RejectCode.NO_MONEY, "", "rq:1")
+    assert (error.status, error.code, error.details["request_id"]) == (422, "no_money", "rq:1")
+    assert rejected(RejectCode.TOO_MANY_REQUESTS, "", "r").status == 429
+
+
+def test_validation_errors_name_each_field() -> None:
+    body = validation_body(
+        [
+            {"loc": ("body", "legs", 0, "volume"), "msg": "too big", "type": "less_than"},
+            {"loc": (), "msg": "bad json", "type": "json_invalid"},
+        ]
+    )
+    fields = body["error"]["details"]["fields"]
+    assert [f["field"] for f in fields] == ["legs.0.volume", "body"]
+    assert body["error"]["message"] == "invalid value for legs.0.volume"

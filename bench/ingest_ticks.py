@@ -7,14 +7,18 @@ run measures, on the same rows into the same ``ticks`` table (truncated before e
 
 * baseline: one binary COPY (psycopg ``write_row`` with ``set_types``) of the ticks already
   in memory as rows — no Redis, no decoding, no bookkeeping;
+* COPY of ready tuples: one binary COPY of the same ticks already encoded as COPY tuples
+  (what the stream entries carry), written as one block — the server's share alone;
 * writer: the tick writer draining a backlog of the same ticks from the stream (XREADGROUP,
-  msgpack decode, COPY, ``stream_entries`` / ``stream_offsets`` in the same transaction,
-  XACK, trim), candle maintenance off — production TimescaleDB keeps candles by policy;
+  header checks, COPY of the entries' tuples, ``stream_entries`` / ``stream_offsets`` in the
+  same transaction, XACK, trim), candle maintenance off — production TimescaleDB keeps
+  candles by policy;
 * writer + candles: the same with the rollup-candle refresh the plain path runs;
 * 2 writer processes: two ``python -m ingest.ticks`` side by side (one consumer group),
   timed from the first XADD of the backlog to the last acknowledgement.
 
-Prints medians over the runs and the writer / baseline ratios.
+Prints medians over the runs and the ratios to the baseline: of the medians, and the median
+of each run's ratio (steadier on a machine shared with other work).
 """
 
 from __future__ import annotations
@@ -42,8 +46,15 @@ import redis
 
 from brokerstack.services import EmbeddedPostgres, EmbeddedRedis
 from brokerstack.services.ports import free_port
-from brokerstack.streams import TICK_WRITERS_GROUP, TICKS_STREAM, Tick, decode_ticks, encode_ticks
-from ingest.tick_sink import COPY_TICKS, PG_EPOCH_US, TICK_TYPES
+from brokerstack.streams import (
+    TICK_BATCH_HEADER,
+    TICK_WRITERS_GROUP,
+    TICKS_STREAM,
+    Tick,
+    decode_ticks,
+    encode_ticks,
+)
+from ingest.tick_sink import COPY_SIGNATURE, COPY_TICKS, COPY_TRAILER, PG_EPOCH_US, TICK_TYPES
 from ingest.ticks import tick_writer
 from ingest.writer import WriterOptions
 from warehouse.db import connect
@@ -51,7 +62,7 @@ from warehouse.migrate import upgrade
 
 SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "US500", "BTCUSD")
 SOURCES = ("lp-alpha", "lp-beta", "client:std", "client:pro")
-VARIANTS = ("baseline", "writer", "writer+candles", "2 writer processes")
+VARIANTS = ("baseline", "COPY of ready tuples", "writer", "writer+candles", "2 writer processes")
 
 
 @contextmanager
@@ -128,6 +139,20 @@ def baseline(
         elapsed = time.perf_counter() - started
         cpu = _cpu_seconds(conn, client) - cpu
     return Figure(len(rows) / elapsed, cpu / len(rows) * 1e6)
+
+
+def ready_tuples(url: str, client: redis.Redis, entries: list[bytes], total: int) -> Figure:
+    header = TICK_BATCH_HEADER.size
+    data = b"".join([COPY_SIGNATURE, *(entry[header:] for entry in entries), COPY_TRAILER])
+    with psycopg.connect(url) as conn:
+        cpu = _cpu_seconds(conn, client)
+        started = time.perf_counter()
+        with conn.cursor() as cursor, cursor.copy(COPY_TICKS) as copy:
+            copy.write(data)
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        cpu = _cpu_seconds(conn, client) - cpu
+    return Figure(total / elapsed, cpu / total * 1e6)
 
 
 def writer(
@@ -220,6 +245,8 @@ def main() -> None:
             reset(url, client)
             figures["baseline"].append(baseline(url, client, rows))
             reset(url, client)
+            figures["COPY of ready tuples"].append(ready_tuples(url, client, entries, len(rows)))
+            reset(url, client)
             figures["writer"].append(writer(url, client, entries, len(rows), candles=False))
             reset(url, client)
             figures["writer+candles"].append(writer(url, client, entries, len(rows), candles=True))
@@ -239,11 +266,18 @@ def main() -> None:
     rate = {name: statistics.median(f.ticks_per_second for f in v) for name, v in figures.items()}
     cpu = {name: statistics.median(f.cpu_us_per_tick for f in v) for name, v in figures.items()}
     print(f"ticks {len(rows):,} in entries of {step}, median of {args.runs} runs:")
-    print(f"  {'':<20} {'ticks/s':>12}   {'ratio':>5}   CPU us/tick (client+postgres+redis)")
+    print(
+        f"  {'':<20} {'ticks/s':>12}   {'ratio':>5}   {'per run':>7}"
+        "   CPU us/tick (client+postgres+redis)"
+    )
     for name in VARIANTS:
         ratio = rate[name] / rate["baseline"]
+        per_run = statistics.median(
+            f.ticks_per_second / b.ticks_per_second
+            for f, b in zip(figures[name], figures["baseline"], strict=True)
+        )
         cost = "-" if math.isnan(cpu[name]) else f"{cpu[name]:.2f}"
-        print(f"  {name:<20} {rate[name]:>12,.0f}   {ratio:>5.2f}   {cost}")
+        print(f"  {name:<20} {rate[name]:>12,.0f}   {ratio:>5.2f}   {per_run:>7.2f}   {cost}")
 
 
 if __name__ == "__main__":

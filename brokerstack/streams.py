@@ -7,6 +7,9 @@ this module owns the market-data side (ticks), which the tick writer in ``ingest
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Final
 
 import msgspec
@@ -52,14 +55,112 @@ class Tick(msgspec.Struct, array_like=True, frozen=True):
     ask: float
 
 
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(list[Tick])
+# A tick batch on the wire is a header followed by the ticks as PostgreSQL binary COPY tuples
+# of ``ticks (time, symbol, source, bid, ask)``, so the tick writer hands a batch to COPY as
+# it is, with no work per tick. The header: format version, tick count, and the earliest and
+# latest tick time (the window whose candles the batch changes). Times travel as
+# timestamptz's binary form, int8 microseconds since 2000-01-01 UTC: the warehouse's
+# resolution, so sub-microsecond digits of ``Tick.time_ns`` are dropped.
+TICK_COPY_COLUMNS: Final = ("time", "symbol", "source", "bid", "ask")
+TICK_BATCH_VERSION: Final = 1
+TICK_BATCH_HEADER: Final = struct.Struct(">BIqq")
+PG_EPOCH_US: Final = 946_684_800_000_000
+# The smallest tuple: field count, five field lengths, time, bid, ask, two empty texts.
+MIN_TICK_TUPLE_SIZE: Final = 2 + 5 * 4 + 3 * 8
+
+_FIELDS, _INT8_SIZE = len(TICK_COPY_COLUMNS), 8
+_tuple_head = struct.Struct(">hiqi")  # field count, time (length, value), symbol length
+_int4 = struct.Struct(">i")
+_tuple_tail = struct.Struct(">idid")  # bid and ask (length, value)
+_time_ns = attrgetter("time_ns")
+# Per (symbol, source) — as many as the broker has symbols times sources: the tuple's packer
+# and its constant middle (the two texts with their lengths, the bid's length), so a tick
+# costs one struct call.
+_tuple_layouts: dict[tuple[str, str], tuple[Callable[..., bytes], bytes]] = {}
+
+
+class TickBatchError(ValueError):
+    """A ticks stream entry that is not a well-formed tick batch."""
 
 
 def encode_ticks(ticks: list[Tick]) -> bytes:
-    return _encoder.encode(ticks)
+    """The wire form of a batch; NaN, infinite or non-positive prices are left to the reader."""
+    layouts = _tuple_layouts.get
+    parts = [b""]
+    append = parts.append
+    for tick in ticks:
+        pack, middle = layouts((tick.symbol, tick.source)) or _layout(tick.symbol, tick.source)
+        pg_us = tick.time_ns // 1000 - PG_EPOCH_US
+        append(pack(_FIELDS, _INT8_SIZE, pg_us, middle, tick.bid, _INT8_SIZE, tick.ask))
+    earliest = latest = 0
+    if ticks:  # flooring to microseconds keeps the order: convert the extremes only
+        earliest = min(map(_time_ns, ticks)) // 1000 - PG_EPOCH_US
+        latest = max(map(_time_ns, ticks)) // 1000 - PG_EPOCH_US
+    parts[0] = TICK_BATCH_HEADER.pack(TICK_BATCH_VERSION, len(ticks), earliest, latest)
+    return b"".join(parts)
+
+
+def _layout(symbol: str, source: str) -> tuple[Callable[..., bytes], bytes]:
+    symbol_bytes, source_bytes = symbol.encode(), source.encode()
+    middle = b"".join(
+        (
+            _int4.pack(len(symbol_bytes)),
+            symbol_bytes,
+            _int4.pack(len(source_bytes)),
+            source_bytes,
+            _int4.pack(_INT8_SIZE),
+        )
+    )
+    layout = (struct.Struct(f">hiq{len(middle)}sdid").pack, middle)
+    _tuple_layouts[(symbol, source)] = layout
+    return layout
 
 
 def decode_ticks(data: bytes) -> list[Tick]:
-    """Decode a batch; raises ``msgspec.ValidationError`` / ``DecodeError`` on a bad entry."""
-    return _decoder.decode(data)
+    """Decode and check a batch completely; raises ``TickBatchError`` on a malformed one."""
+    count, earliest, latest = tick_batch_header(data)
+    ticks: list[Tick] = []
+    pos = TICK_BATCH_HEADER.size
+    try:
+        for _ in range(count):
+            fields, time_size, pg_us, size = _tuple_head.unpack_from(data, pos)
+            if fields != _FIELDS or time_size != _INT8_SIZE:
+                raise TickBatchError(f"tick {len(ticks)}: not a (time, ...) tuple")
+            symbol, pos = _text(data, pos + _tuple_head.size, size)
+            (size,) = _int4.unpack_from(data, pos)
+            source, pos = _text(data, pos + _int4.size, size)
+            bid_size, bid, ask_size, ask = _tuple_tail.unpack_from(data, pos)
+            if bid_size != _INT8_SIZE or ask_size != _INT8_SIZE:
+                raise TickBatchError(f"tick {len(ticks)}: bid/ask are not float8")
+            pos += _tuple_tail.size
+            ticks.append(Tick((pg_us + PG_EPOCH_US) * 1000, symbol, source, bid, ask))
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise TickBatchError(f"tick {len(ticks)}: {exc}") from exc
+    if pos != len(data):
+        raise TickBatchError(f"{len(data) - pos} bytes after the last of {count} ticks")
+    times = [tick.time_ns // 1000 - PG_EPOCH_US for tick in ticks]
+    if (min(times, default=0), max(times, default=0)) != (earliest, latest):
+        raise TickBatchError("the header's time window does not match the ticks")
+    return ticks
+
+
+def tick_batch_header(data: bytes) -> tuple[int, int, int]:
+    """Count, earliest and latest time (PostgreSQL microseconds) of a batch, checked cheaply.
+
+    Only the header and the length are checked, not the tuples: for the writer's fast path,
+    which lets COPY and its row count catch the rest (``decode_ticks`` checks everything).
+    """
+    if len(data) < TICK_BATCH_HEADER.size or data[0] != TICK_BATCH_VERSION:
+        raise TickBatchError(f"not a tick batch of version {TICK_BATCH_VERSION}")
+    _, count, earliest, latest = TICK_BATCH_HEADER.unpack_from(data)
+    size = len(data) - TICK_BATCH_HEADER.size
+    if size < count * MIN_TICK_TUPLE_SIZE or (count == 0) != (size == 0):
+        raise TickBatchError(f"{size} bytes cannot hold {count} ticks")
+    return count, earliest, latest
+
+
+def _text(data: bytes, pos: int, size: int) -> tuple[str, int]:
+    end = pos + size
+    if size < 0 or end > len(data):
+        raise TickBatchError(f"text of {size} bytes at {pos} runs past the batch")
+    return data[pos:end].decode(), end

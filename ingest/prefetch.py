@@ -1,9 +1,9 @@
-"""Read (and decode) the next batch while the current one is being COPYed and committed.
+"""Read the next batch while the current one is being COPYed and committed.
 
 A writer spends much of a batch waiting on PostgreSQL: the tail of the COPY and the commit.
-One background thread uses that wait to run XREADGROUP and the sink's decoding for the next
-batch. The hand-over queue holds one batch, so memory stays bounded to two batches and a slow
-warehouse still leaves the backlog in Redis. A prefetched batch that is never loaded (the
+One background thread uses that wait to run XREADGROUP (and the sink's ``prepare``) for the
+next batch. The hand-over queue holds one batch, so memory stays bounded to two batches and a
+slow warehouse still leaves the backlog in Redis. A prefetched batch that is never loaded (the
 process stops or dies) stays pending in Redis and is settled on restart like any other.
 """
 

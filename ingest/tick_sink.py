@@ -1,49 +1,50 @@
-"""Ticks from the ``ticks`` stream into the warehouse by binary COPY.
+"""Ticks from the ``ticks`` stream into the warehouse by binary COPY, with no work per tick.
 
-Each stream entry is one pricing pass: field ``b`` holds a msgpack list of
-``brokerstack.streams.Tick`` (array-like, so each tick is a 5-element array). The fast path
-decodes those arrays straight into tuples and writes them with ``write_row``; the database's
-CHECK constraints validate prices. Only when the database refuses a batch does the careful
-path check tick by tick and reject the bad ones.
+Each stream entry is one pricing pass: field ``b`` holds a tick batch
+(``brokerstack.streams.encode_ticks``), a small header followed by the ticks already as
+PostgreSQL binary COPY tuples of ``ticks (time, symbol, source, bid, ask)``. The fast path
+checks each entry's header, writes the tuples of the whole batch to one COPY between one
+signature and one trailer, and compares the rows COPY counted with the headers' counts; the
+database's CHECK constraints validate prices. Only when the database refuses a batch does the
+careful path decode each entry completely and reject the bad ticks (or the entry).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from operator import itemgetter
 from typing import Any
 
-import msgspec
 import psycopg
 
-from brokerstack.streams import TICK_BATCH_FIELD, Tick, encode_ticks
+# PG_EPOCH_US is re-exported for the importers, which write rows of the same table.
+from brokerstack.streams import PG_EPOCH_US as PG_EPOCH_US
+from brokerstack.streams import (
+    TICK_BATCH_FIELD,
+    TICK_BATCH_HEADER,
+    TICK_COPY_COLUMNS,
+    Tick,
+    TickBatchError,
+    decode_ticks,
+    encode_ticks,
+    tick_batch_header,
+)
 from ingest.consumer import Entry
 from ingest.entries import reject
 from ingest.writer import Loaded
 from warehouse.candles import bucket_ceil, bucket_floor
 
-COPY_TICKS = "COPY ticks (time, symbol, source, bid, ask) FROM STDIN (FORMAT BINARY)"
-# timestamptz travels in binary COPY as an int8 of microseconds since 2000-01-01 UTC, so
-# dumping that integer as int8 saves building a datetime per tick (the hot path's largest cost).
+COPY_TICKS = f"COPY ticks ({', '.join(TICK_COPY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+# For writers of rows (the importers): timestamptz travels in binary COPY as an int8 of
+# microseconds since 2000-01-01 UTC, so dumping that integer saves a datetime per tick.
 TICK_TYPES = ["int8", "text", "text", "float8", "float8"]
-PG_EPOCH_US = 946_684_800_000_000
+# What frames the tuples of a binary COPY: signature, flags, header extension; end marker.
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+COPY_TRAILER = b"\xff\xff"
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _MINUTE = timedelta(minutes=1)
-
-RawTick = tuple[int, str, str, float, float]
-# A row as COPY takes it: the time already in PostgreSQL microseconds.
-Row = tuple[int, str, str, float, float]
-_batch_decoder = msgspec.msgpack.Decoder(list[tuple[int, str, str, float, float]])
-_first = itemgetter(0)
-
-
-def decode_batch(data: bytes) -> list[RawTick]:
-    """The same wire format as ``brokerstack.streams.decode_ticks``, as plain tuples."""
-    return _batch_decoder.decode(data)
 
 
 def pg_time(pg_us: int) -> datetime:
@@ -51,22 +52,27 @@ def pg_time(pg_us: int) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class _Batch:
-    rows: list[Row]
+class TickBatch:
+    """An entry's ticks as COPY tuples, ready to be written as they are."""
+
+    tuples: memoryview
+    count: int
     earliest: int  # PostgreSQL microseconds
     latest: int
 
 
-def rows_of(entry: Entry) -> _Batch | Exception:
-    """An entry's ticks as COPY rows, or why they cannot be read."""
+def batch_of(data: bytes) -> TickBatch:
+    """The COPY tuples of a tick batch after a cheap header check; ``TickBatchError`` if bad."""
+    count, earliest, latest = tick_batch_header(data)
+    return TickBatch(memoryview(data)[TICK_BATCH_HEADER.size :], count, earliest, latest)
+
+
+def entry_batch(entry: Entry) -> TickBatch | Exception:
+    """An entry's tick batch, or why it cannot be one."""
     try:
-        ticks = decode_batch(entry.fields[TICK_BATCH_FIELD])
-    except (KeyError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        return batch_of(entry.fields[TICK_BATCH_FIELD])
+    except (KeyError, TickBatchError) as exc:
         return exc
-    rows = [(ns // 1000 - PG_EPOCH_US, sym, src, bid, ask) for ns, sym, src, bid, ask in ticks]
-    if not rows:
-        return _Batch(rows, 0, 0)
-    return _Batch(rows, min(map(_first, rows)), max(map(_first, rows)))
 
 
 class TickSink:
@@ -76,63 +82,70 @@ class TickSink:
 
     def __init__(self, *, queue_candles: bool = True) -> None:
         self.queue_candles = queue_candles
-        # Filled by the prefetch thread, emptied by load(); single dict operations are atomic.
-        self._prepared: dict[bytes, _Batch | Exception] = {}
 
     def prepare(self, entries: Sequence[Entry]) -> None:
-        for entry in entries:
-            self._prepared[entry.id] = rows_of(entry)
+        del entries  # a header check is all there is to do ahead
 
     def load(
         self, conn: psycopg.Connection[Any], entries: Sequence[Entry], *, careful: bool
     ) -> Loaded:
-        count = rejected = 0
+        count = 0
         earliest, latest = math.inf, -math.inf
         bad: list[tuple[bytes, str, bytes]] = []
-        with conn.cursor() as cursor, cursor.copy(COPY_TICKS) as copy:
-            copy.set_types(TICK_TYPES)
-            write = copy.write_row
-            for entry in entries:
-                batch = self._prepared.pop(entry.id, None) or rows_of(entry)
-                if isinstance(batch, Exception):
-                    bad.append((entry.id, f"undecodable tick batch: {batch!r}", _raw(entry)))
-                    continue
-                rows = self._valid(entry.id, batch.rows, bad) if careful else batch.rows
-                if not rows:
-                    continue
-                # Drives write_row from C: a Python for-loop costs more than the write itself.
-                deque(map(write, rows), maxlen=0)
-                count += len(rows)
-                earliest = min(earliest, batch.earliest)
-                latest = max(latest, batch.latest)
+        parts: list[bytes | memoryview] = [COPY_SIGNATURE]
+        for entry in entries:
+            batch = self._careful_batch(entry, bad) if careful else entry_batch(entry)
+            if isinstance(batch, Exception):
+                bad.append((entry.id, f"undecodable tick batch: {batch!r}", _raw(entry)))
+                continue
+            if not batch.count:
+                continue
+            parts.append(batch.tuples)
+            count += batch.count
+            earliest = min(earliest, batch.earliest)
+            latest = max(latest, batch.latest)
+        if count:
+            parts.append(COPY_TRAILER)
+            _copy(conn, b"".join(parts), count)
         for entry_id, reason, raw in bad:
             reject(conn, self.stream, entry_id, reason, raw)
-            rejected += 1
         if count and self.queue_candles:
             queue_candle_window(conn, int(earliest), int(latest))
-        return Loaded(count, rejected)
+        return Loaded(count, len(bad))
 
     @staticmethod
-    def _valid(entry_id: bytes, rows: list[Row], bad: list[tuple[bytes, str, bytes]]) -> list[Row]:
-        good: list[Row] = []
-        for row in rows:
-            problem = row_problem(row)
+    def _careful_batch(entry: Entry, bad: list[tuple[bytes, str, bytes]]) -> TickBatch | Exception:
+        """The entry decoded in full, its bad ticks rejected, the good ones encoded again."""
+        try:
+            ticks = decode_ticks(entry.fields[TICK_BATCH_FIELD])
+        except (KeyError, TickBatchError) as exc:
+            return exc
+        good: list[Tick] = []
+        for tick in ticks:
+            problem = tick_problem(tick)
             if problem is None:
-                good.append(row)
+                good.append(tick)
             else:
-                pg_us, symbol, source, bid, ask = row
-                tick = Tick((pg_us + PG_EPOCH_US) * 1000, symbol, source, bid, ask)
-                bad.append((entry_id, problem, encode_ticks([tick])))
-        return good
+                bad.append((entry.id, problem, encode_ticks([tick])))
+        return batch_of(encode_ticks(good))
 
 
-def row_problem(row: Row) -> str | None:
+def _copy(conn: psycopg.Connection[Any], data: bytes, count: int) -> None:
+    with conn.cursor() as cursor:
+        with cursor.copy(COPY_TICKS) as copy:
+            copy.write(data)
+        if cursor.rowcount != count:
+            # Tuples that parse into another number of rows than the headers announce: a
+            # malformed entry COPY did not notice. The careful path finds it.
+            raise psycopg.DataError(f"COPY loaded {cursor.rowcount} ticks, expected {count}")
+
+
+def tick_problem(tick: Tick) -> str | None:
     """Why the warehouse would refuse this tick, or None."""
-    _, symbol, source, bid, ask = row
-    if not 0 < bid < math.inf or not 0 < ask < math.inf:
-        return f"bid/ask must be positive and finite: {bid!r}/{ask!r}"
-    if not symbol or not source or "\x00" in symbol + source:
-        return f"symbol and source must be non-empty text: {symbol!r}/{source!r}"
+    if not 0 < tick.bid < math.inf or not 0 < tick.ask < math.inf:
+        return f"bid/ask must be positive and finite: {tick.bid!r}/{tick.ask!r}"
+    if not tick.symbol or not tick.source or "\x00" in tick.symbol + tick.source:
+        return f"symbol and source must be non-empty text: {tick.symbol!r}/{tick.source!r}"
     return None
 
 

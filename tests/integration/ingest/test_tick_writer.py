@@ -11,7 +11,15 @@ import psycopg
 import pytest
 import redis
 
-from brokerstack.streams import TICK_WRITERS_GROUP, TICKS_STREAM, Tick, encode_ticks
+from brokerstack.streams import (
+    TICK_BATCH_HEADER,
+    TICK_BATCH_VERSION,
+    TICK_WRITERS_GROUP,
+    TICKS_STREAM,
+    Tick,
+    decode_ticks,
+    encode_ticks,
+)
 from ingest.consumer import StreamConsumer
 from ingest.ticks import drain, tick_writer
 from ingest.writer import StreamWriter, WriterOptions
@@ -160,6 +168,73 @@ def test_bad_entries_and_ticks_are_rejected_and_the_rest_loaded(
     assert len(reasons) == 3
     assert sum("undecodable" in reason for reason in reasons) == 2
     assert sum("positive and finite" in reason for reason in reasons) == 1
+    assert redis_client.xpending(TICKS_STREAM, TICK_WRITERS_GROUP)["pending"] == 0
+
+
+@pytest.mark.parametrize(
+    ("bid", "ask"), [(math.nan, 1.1), (1.1, math.inf), (0.0, 1.1), (1.1, -1.1), (-math.inf, 1.1)]
+)
+def test_a_tick_the_warehouse_refuses_is_rejected_and_every_other_tick_loaded(
+    conn: psycopg.Connection[Any], redis_client: redis.Redis, bid: float, ask: float
+) -> None:
+    good = numbered_ticks(BASE, 0, 30)
+    refused = Tick(good[0].time_ns + 500_000, "EURUSD", "lp-alpha", bid, ask)
+    publish(redis_client, [good[:10], [*good[10:15], refused, *good[15:20]], good[20:]])
+
+    drain(_writer(conn, redis_client, "w"))
+
+    loaded = conn.execute("SELECT time, bid FROM ticks ORDER BY time").fetchall()
+    assert [(t, b) for t, b in loaded] == [
+        (BASE + timedelta(microseconds=i), good[i].bid) for i in range(30)
+    ]
+    (reason, raw), *others = conn.execute("SELECT reason, raw FROM ingest_rejects").fetchall()
+    assert others == []
+    assert "positive and finite" in reason
+    (kept,) = decode_ticks(raw)
+    assert (kept.time_ns, kept.symbol) == (refused.time_ns, refused.symbol)
+    assert redis_client.xpending(TICKS_STREAM, TICK_WRITERS_GROUP)["pending"] == 0
+
+
+def _restated(data: bytes, count: int) -> bytes:
+    """The batch with another tick count in its header."""
+    _, _, earliest, latest = TICK_BATCH_HEADER.unpack_from(data)
+    return (
+        TICK_BATCH_HEADER.pack(TICK_BATCH_VERSION, count, earliest, latest)
+        + data[TICK_BATCH_HEADER.size :]
+    )
+
+
+def _malformed(kind: str, data: bytes) -> bytes:
+    header, tuples = data[: TICK_BATCH_HEADER.size], data[TICK_BATCH_HEADER.size :]
+    if kind == "truncated":
+        return data[:-3]
+    if kind == "garbage tuples":
+        return header + bytes(range(256))[: len(tuples)]
+    if kind == "more tuples than the header says":
+        return _restated(data, 4)
+    return header + tuples.replace(b"\x00\x05", b"\x00\x04", 1)  # a field short
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["truncated", "garbage tuples", "more tuples than the header says", "a field missing"],
+)
+def test_a_malformed_entry_that_passes_the_header_check_is_rejected_whole(
+    conn: psycopg.Connection[Any], redis_client: redis.Redis, kind: str
+) -> None:
+    ticks = numbered_ticks(BASE, 0, 15)
+    malformed = _malformed(kind, encode_ticks(ticks[5:10]))
+    publish(redis_client, [ticks[:5]])
+    redis_client.xadd(TICKS_STREAM, {b"b": malformed})
+    publish(redis_client, [ticks[10:]])
+
+    drain(_writer(conn, redis_client, "w"))
+
+    times = [row[0] for row in conn.execute("SELECT time FROM ticks ORDER BY time").fetchall()]
+    assert times == [BASE + timedelta(microseconds=i) for i in [*range(5), *range(10, 15)]]
+    rejects = conn.execute("SELECT reason, raw FROM ingest_rejects").fetchall()
+    assert rejects == [(rejects[0][0], malformed)]
+    assert "undecodable" in rejects[0][0]
     assert redis_client.xpending(TICKS_STREAM, TICK_WRITERS_GROUP)["pending"] == 0
 
 

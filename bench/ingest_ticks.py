@@ -11,7 +11,8 @@ run measures, on the same rows into the same ``ticks`` table (truncated before e
   (what the stream entries carry), written as one block — the server's share alone;
 * writer: the tick writer draining a backlog of the same ticks from the stream (XREADGROUP,
   header checks, COPY of the entries' tuples, ``stream_entries`` / ``stream_offsets`` in the
-  same transaction, XACK, trim), candle maintenance off — production TimescaleDB keeps
+  same transaction, XACK, trim) on two connections, one batch COPYing while the previous
+  commits; CPU counts both backends; candle maintenance off — production TimescaleDB keeps
   candles by policy;
 * writer + candles: the same with the rollup-candle refresh the plain path runs;
 * 2 writer processes: two ``python -m ingest.ticks`` side by side (one consumer group),
@@ -117,27 +118,30 @@ class Figure:
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(conn: psycopg.Connection[Any], client: redis.Redis) -> float:
-    """CPU used so far by this process, the connection's backend and the Redis server."""
-    fields = Path(f"/proc/{conn.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
-    backend = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+def _cpu_seconds(client: redis.Redis, *conns: psycopg.Connection[Any]) -> float:
+    """CPU used so far by this process, the connections' backends and the Redis server."""
+    backends = 0.0
+    for conn in conns:
+        stat = Path(f"/proc/{conn.info.backend_pid}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        backends += (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
     info = client.info("cpu")
     redis_cpu = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-    return time.process_time() + backend + redis_cpu
+    return time.process_time() + backends + redis_cpu
 
 
 def baseline(
     url: str, client: redis.Redis, rows: list[tuple[int, str, str, float, float]]
 ) -> Figure:
     with psycopg.connect(url) as conn:
-        cpu = _cpu_seconds(conn, client)
+        cpu = _cpu_seconds(client, conn)
         started = time.perf_counter()
         with conn.cursor() as cursor, cursor.copy(COPY_TICKS) as copy:
             copy.set_types(TICK_TYPES)
             deque(map(copy.write_row, rows), maxlen=0)  # as the writer drives it
         conn.commit()
         elapsed = time.perf_counter() - started
-        cpu = _cpu_seconds(conn, client) - cpu
+        cpu = _cpu_seconds(client, conn) - cpu
     return Figure(len(rows) / elapsed, cpu / len(rows) * 1e6)
 
 
@@ -145,13 +149,13 @@ def ready_tuples(url: str, client: redis.Redis, entries: list[bytes], total: int
     header = TICK_BATCH_HEADER.size
     data = b"".join([COPY_SIGNATURE, *(entry[header:] for entry in entries), COPY_TRAILER])
     with psycopg.connect(url) as conn:
-        cpu = _cpu_seconds(conn, client)
+        cpu = _cpu_seconds(client, conn)
         started = time.perf_counter()
         with conn.cursor() as cursor, cursor.copy(COPY_TICKS) as copy:
             copy.write(data)
         conn.commit()
         elapsed = time.perf_counter() - started
-        cpu = _cpu_seconds(conn, client) - cpu
+        cpu = _cpu_seconds(client, conn) - cpu
     return Figure(total / elapsed, cpu / total * 1e6)
 
 
@@ -164,15 +168,15 @@ def writer(
         if i % 1000 == 999:
             pipe.execute()
     pipe.execute()
-    with connect(url, autocommit=True) as conn:
+    with connect(url, autocommit=True) as conn, connect(url, autocommit=True) as spare:
         options = WriterOptions(batch_entries=1000, block_ms=10)
-        loader = tick_writer(conn, client, "bench", options, candles=candles)
-        cpu = _cpu_seconds(conn, client)
+        loader = tick_writer(conn, client, "bench", options, candles=candles, spare=spare)
+        cpu = _cpu_seconds(client, conn, spare)
         started = time.perf_counter()
         loader.run(lambda: loader.metrics.rows_total >= total)
         loader.housekeeping()  # the last trim and candle refresh belong to the work
         elapsed = time.perf_counter() - started
-        cpu = _cpu_seconds(conn, client) - cpu
+        cpu = _cpu_seconds(client, conn, spare) - cpu
     assert client.xpending(TICKS_STREAM, TICK_WRITERS_GROUP)["pending"] == 0
     return Figure(total / elapsed, cpu / total * 1e6)
 

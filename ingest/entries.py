@@ -29,7 +29,7 @@ def join_id(ms: int, seq: int) -> bytes:
 def record_entries(
     conn: psycopg.Connection[Any], stream: str, consumer: str, entry_ids: Sequence[bytes]
 ) -> None:
-    """Claim ``entry_ids`` as loaded in the current transaction; advance the consumer's offset.
+    """Claim ``entry_ids`` as loaded in the current transaction.
 
     Raises ``psycopg.errors.UniqueViolation`` when another transaction already loaded one.
     """
@@ -41,7 +41,17 @@ def record_entries(
         """,
         (stream, consumer, [ms for ms, _ in parts], [seq for _, seq in parts]),
     )
-    last_ms, last_seq = max(parts)
+
+
+def advance_offset(
+    conn: psycopg.Connection[Any], stream: str, consumer: str, entry_ids: Sequence[bytes]
+) -> None:
+    """Move the consumer's high-water mark up to the highest of ``entry_ids`` (never down).
+
+    The row is locked until the transaction ends, so a writer does this last: its next
+    batch, loading on another connection, waits here only for the tail of this commit.
+    """
+    last_ms, last_seq = max(split_id(entry_id) for entry_id in entry_ids)
     conn.execute(
         """
         INSERT INTO stream_offsets (stream, consumer, last_id) VALUES (%s, %s, %s)

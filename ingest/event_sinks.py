@@ -51,9 +51,14 @@ class TradingEventSink:
         del entries  # decoding is cheap at event rates
 
     def load(
-        self, conn: psycopg.Connection[Any], entries: Sequence[Entry], *, careful: bool
+        self,
+        conn: psycopg.Connection[Any],
+        entries: Sequence[Entry],
+        *,
+        careful: bool,
+        prepared: object = None,
     ) -> Loaded:
-        del careful  # every row is checked by the database; the writer retries per entry
+        del careful, prepared  # every row is checked by the database; the writer retries
         rows: list[tuple[Any, ...]] = []
         rejected = 0
         for entry in entries:
@@ -101,9 +106,14 @@ class CrmEventSink:
         del entries
 
     def load(
-        self, conn: psycopg.Connection[Any], entries: Sequence[Entry], *, careful: bool
+        self,
+        conn: psycopg.Connection[Any],
+        entries: Sequence[Entry],
+        *,
+        careful: bool,
+        prepared: object = None,
     ) -> Loaded:
-        del careful
+        del careful, prepared
         rows: list[tuple[Any, ...]] = []
         rejected = 0
         for entry in entries:

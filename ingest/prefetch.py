@@ -18,14 +18,14 @@ from types import TracebackType
 
 from ingest.consumer import Entry, StreamConsumer
 
-Prepare = Callable[[Sequence[Entry]], None]
-# New entries and when they were read (time.monotonic()).
-Batch = tuple[list[Entry], float]
+Prepare = Callable[[Sequence[Entry]], object]
+# New entries, when they were read (time.monotonic()) and what ``prepare`` made of them.
+Batch = tuple[list[Entry], float, object]
 
 
 class Prefetcher:
     def __init__(
-        self, consumer: StreamConsumer, count: int, block_ms: int, prepare: Prepare | None
+        self, consumer: StreamConsumer, count: int, block_ms: int, prepare: Prepare
     ) -> None:
         self._consumer = consumer
         self._count = count
@@ -51,11 +51,12 @@ class Prefetcher:
         self._thread.join(timeout=self._block_ms / 1000 + 5)
 
     def next_batch(self, timeout: float) -> Batch:
-        """The next batch of new entries and its read time (empty when none arrived in time)."""
+        """The next batch of new entries, its read time and what ``prepare`` made of it
+        (no entries when none arrived in time)."""
         try:
             item = self._handover.get(timeout=timeout)
         except queue.Empty:
-            return [], time.monotonic()
+            return [], time.monotonic(), None
         if isinstance(item, BaseException):
             raise item
         return item
@@ -65,13 +66,12 @@ class Prefetcher:
             try:
                 read_at = time.monotonic()
                 entries = self._consumer.read_new(self._count, self._block_ms)
-                if entries and self._prepare is not None:
-                    self._prepare(entries)
+                prepared = self._prepare(entries) if entries else None
             except Exception as exc:  # handed to the loading thread, which decides
                 self._put(exc)
                 return
             if entries:
-                self._put((entries, read_at))
+                self._put((entries, read_at, prepared))
 
     def _put(self, item: Batch | BaseException) -> None:
         while not self._stopping.is_set():

@@ -75,6 +75,17 @@ def entry_batch(entry: Entry) -> TickBatch | Exception:
         return exc
 
 
+@dataclass(frozen=True, slots=True)
+class CopyData:
+    """A batch of entries as one binary COPY, and what could not be part of it."""
+
+    data: bytes
+    count: int
+    earliest: int
+    latest: int
+    bad: list[tuple[bytes, str, bytes]]  # entry id, reason, raw bytes
+
+
 class TickSink:
     """Loads tick batches; queues the written time window for candle refresh."""
 
@@ -83,51 +94,66 @@ class TickSink:
     def __init__(self, *, queue_candles: bool = True) -> None:
         self.queue_candles = queue_candles
 
-    def prepare(self, entries: Sequence[Entry]) -> None:
-        del entries  # a header check is all there is to do ahead
+    def prepare(self, entries: Sequence[Entry]) -> CopyData:
+        """The fast path's COPY, built on the prefetch thread while the previous one runs."""
+        return copy_data(entries, careful=False)
 
     def load(
-        self, conn: psycopg.Connection[Any], entries: Sequence[Entry], *, careful: bool
+        self,
+        conn: psycopg.Connection[Any],
+        entries: Sequence[Entry],
+        *,
+        careful: bool,
+        prepared: object = None,
     ) -> Loaded:
-        count = 0
-        earliest, latest = math.inf, -math.inf
-        bad: list[tuple[bytes, str, bytes]] = []
-        parts: list[bytes | memoryview] = [COPY_SIGNATURE]
-        for entry in entries:
-            batch = self._careful_batch(entry, bad) if careful else entry_batch(entry)
-            if isinstance(batch, Exception):
-                bad.append((entry.id, f"undecodable tick batch: {batch!r}", _raw(entry)))
-                continue
-            if not batch.count:
-                continue
-            parts.append(batch.tuples)
-            count += batch.count
-            earliest = min(earliest, batch.earliest)
-            latest = max(latest, batch.latest)
-        if count:
-            parts.append(COPY_TRAILER)
-            _copy(conn, b"".join(parts), count)
-        for entry_id, reason, raw in bad:
+        if careful or not isinstance(prepared, CopyData):
+            prepared = copy_data(entries, careful=careful)
+        if prepared.count:
+            _copy(conn, prepared.data, prepared.count)
+        for entry_id, reason, raw in prepared.bad:
             reject(conn, self.stream, entry_id, reason, raw)
-        if count and self.queue_candles:
-            queue_candle_window(conn, int(earliest), int(latest))
-        return Loaded(count, len(bad))
+        if prepared.count and self.queue_candles:
+            queue_candle_window(conn, prepared.earliest, prepared.latest)
+        return Loaded(prepared.count, len(prepared.bad))
 
-    @staticmethod
-    def _careful_batch(entry: Entry, bad: list[tuple[bytes, str, bytes]]) -> TickBatch | Exception:
-        """The entry decoded in full, its bad ticks rejected, the good ones encoded again."""
-        try:
-            ticks = decode_ticks(entry.fields[TICK_BATCH_FIELD])
-        except (KeyError, TickBatchError) as exc:
-            return exc
-        good: list[Tick] = []
-        for tick in ticks:
-            problem = tick_problem(tick)
-            if problem is None:
-                good.append(tick)
-            else:
-                bad.append((entry.id, problem, encode_ticks([tick])))
-        return batch_of(encode_ticks(good))
+
+def copy_data(entries: Sequence[Entry], *, careful: bool) -> CopyData:
+    """The entries' tuples between one signature and one trailer; careful: checked in full."""
+    count = 0
+    earliest, latest = math.inf, -math.inf
+    bad: list[tuple[bytes, str, bytes]] = []
+    parts: list[bytes | memoryview] = [COPY_SIGNATURE]
+    for entry in entries:
+        batch = _careful_batch(entry, bad) if careful else entry_batch(entry)
+        if isinstance(batch, Exception):
+            bad.append((entry.id, f"undecodable tick batch: {batch!r}", _raw(entry)))
+            continue
+        if not batch.count:
+            continue
+        parts.append(batch.tuples)
+        count += batch.count
+        earliest = min(earliest, batch.earliest)
+        latest = max(latest, batch.latest)
+    if not count:
+        return CopyData(b"", 0, 0, 0, bad)
+    parts.append(COPY_TRAILER)
+    return CopyData(b"".join(parts), count, int(earliest), int(latest), bad)
+
+
+def _careful_batch(entry: Entry, bad: list[tuple[bytes, str, bytes]]) -> TickBatch | Exception:
+    """The entry decoded in full, its bad ticks rejected, the good ones encoded again."""
+    try:
+        ticks = decode_ticks(entry.fields[TICK_BATCH_FIELD])
+    except (KeyError, TickBatchError) as exc:
+        return exc
+    good: list[Tick] = []
+    for tick in ticks:
+        problem = tick_problem(tick)
+        if problem is None:
+            good.append(tick)
+        else:
+            bad.append((entry.id, problem, encode_ticks([tick])))
+    return batch_of(encode_ticks(good))
 
 
 def _copy(conn: psycopg.Connection[Any], data: bytes, count: int) -> None:

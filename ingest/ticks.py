@@ -28,6 +28,7 @@ from ingest.runtime import (
 )
 from ingest.tick_sink import TickSink
 from ingest.writer import StreamWriter, WriterOptions
+from warehouse.db import connect
 
 log = logging.getLogger("ingest.ticks")
 
@@ -39,12 +40,21 @@ def tick_writer(
     options: WriterOptions,
     *,
     candles: bool = True,
+    spare: psycopg.Connection[Any] | None = None,
 ) -> StreamWriter:
-    """A tick writer on ``conn`` (autocommit) and ``client``; candles refreshed at housekeeping."""
+    """A tick writer on ``conn`` (autocommit) and ``client``; candles refreshed at housekeeping.
+
+    With ``spare`` (a second autocommit connection) a batch loads while the previous commits.
+    """
     stream_consumer = StreamConsumer(client, TICKS_STREAM, TICK_WRITERS_GROUP, consumer)
-    refresh = (lambda: _refresh(conn)) if candles else None
+    refresh = _refresh if candles else None
     return StreamWriter(
-        conn, stream_consumer, TickSink(queue_candles=candles), options, after_housekeeping=refresh
+        conn,
+        stream_consumer,
+        TickSink(queue_candles=candles),
+        options,
+        after_housekeeping=refresh,
+        spare=spare,
     )
 
 
@@ -89,13 +99,15 @@ def main(
     )
     stop = StopFlag()
     stop.install()
+    where = endpoints(load_settings())
 
     def one_round(conn: psycopg.Connection[Any], client: redis.Redis, stop: StopFlag) -> None:
-        writer = tick_writer(conn, client, name, options, candles=candles)
-        log.info("tick writer %s reading %s", name, TICKS_STREAM)
-        writer.run(lambda: stop.is_set)
+        with connect(where.database_url, autocommit=True) as spare:
+            writer = tick_writer(conn, client, name, options, candles=candles, spare=spare)
+            log.info("tick writer %s reading %s", name, TICKS_STREAM)
+            writer.run(lambda: stop.is_set)
 
-    run_with_reconnects(endpoints(load_settings()), stop, one_round)
+    run_with_reconnects(where, stop, one_round)
     log.info("tick writer %s stopped", name)
 
 

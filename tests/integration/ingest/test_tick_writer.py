@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 import redis
+from psycopg.pq import TransactionStatus
 
 from brokerstack.streams import (
     TICK_BATCH_HEADER,
@@ -26,6 +27,7 @@ from ingest.writer import StreamWriter, WriterOptions
 from tests.integration.ingest.support import numbered_ticks, publish
 from warehouse.db import connect
 
+IDLE = TransactionStatus.IDLE
 BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
 
 
@@ -147,6 +149,33 @@ def test_a_batch_loaded_elsewhere_while_its_first_reader_was_slow_is_not_loaded_
 
     assert _scalar(conn, "SELECT count(*) FROM ticks") == 100
     assert slow.metrics.redelivered_skipped_total == 10
+
+
+def test_overlapped_loading_on_two_connections_loads_each_tick_once_in_stream_order(
+    conn: psycopg.Connection[Any], redis_client: redis.Redis, db_url: str
+) -> None:
+    ticks = numbered_ticks(BASE, 0, 400)
+    refused = Tick(ticks[0].time_ns + 500_000, "EURUSD", "lp-alpha", math.nan, 1.1)
+    batches = [ticks[i : i + 10] for i in range(0, 400, 10)]
+    batches[17] = [*batches[17], refused]  # refused by the database: the batch is retried
+    ids = publish(redis_client, batches)
+    undecodable = redis_client.xadd(TICKS_STREAM, {b"b": b"\x01 not a tick batch"})
+    assert isinstance(undecodable, bytes)
+    ids.append(undecodable)
+    with connect(db_url, autocommit=True) as spare:
+        writer = tick_writer(
+            conn, redis_client, "w", WriterOptions(batch_entries=7, block_ms=10), spare=spare
+        )
+        writer.run(lambda: writer.metrics.entries_total >= len(ids))
+        assert spare.info.transaction_status == conn.info.transaction_status == IDLE
+
+    times = [row[0] for row in conn.execute("SELECT time FROM ticks ORDER BY time").fetchall()]
+    assert times == [BASE + timedelta(microseconds=i) for i in range(400)]
+    reasons = [row[0] for row in conn.execute("SELECT reason FROM ingest_rejects").fetchall()]
+    assert len(reasons) == 2
+    assert _scalar(conn, "SELECT count(*) FROM stream_entries") == len(ids)
+    assert _scalar(conn, "SELECT last_id FROM stream_offsets") == ids[-1].decode()
+    assert redis_client.xpending(TICKS_STREAM, TICK_WRITERS_GROUP)["pending"] == 0
 
 
 def test_bad_entries_and_ticks_are_rejected_and_the_rest_loaded(

@@ -17,7 +17,10 @@ from brokerstack.services import (
     embedded_redis,
 )
 from brokerstack.settings import Settings
-from brokerstack.supervisor import ProcessSpec
+from brokerstack.supervisor import ProcessSpec, python_module
+from execution.lpsim.processes import lp_simulator_processes
+from execution.service.processes import execution_processes
+from ingest.processes import ingest_processes
 from warehouse.migrate import upgrade
 from warehouse.seed import seed
 
@@ -67,8 +70,29 @@ def prepare_warehouse(database_url: str, console: Console) -> None:
 
 def stack_processes(settings: Settings, endpoints: Endpoints) -> list[ProcessSpec]:
     """Every long-running process of the stack, in start order."""
-    del settings, endpoints  # the processes added by later issues read these
-    return []
+    services_env = {
+        "BROKERSTACK_DATABASE_URL": endpoints.database_url,
+        "BROKERSTACK_REDIS_URL": endpoints.redis_url,
+        "BROKERSTACK_DATA_DIR": str(settings.data_path),
+    }
+    return [
+        *lp_simulator_processes(settings, services_env),
+        *execution_processes(settings, services_env),
+        api_process(settings, services_env),
+        *ingest_processes(endpoints.database_url, endpoints.redis_url),
+    ]
+
+
+def api_process(settings: Settings, services_env: dict[str, str]) -> ProcessSpec:
+    """The client trading API: several uvicorn workers behind one port."""
+    url = f"http://{settings.host}:{settings.api_port}"
+    return ProcessSpec(
+        name="api",
+        argv=python_module("api", "--host", settings.host, "--port", str(settings.api_port)),
+        endpoint=f"{url}  (docs {url}/docs)",
+        env=services_env,
+        ready_port=(settings.host, settings.api_port),
+    )
 
 
 def endpoint_table(endpoints: Endpoints, processes: list[ProcessSpec]) -> Table:

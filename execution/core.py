@@ -116,6 +116,11 @@ class Core:
         if len(replies) > self._capacity:
             replies.popitem(last=False)
 
+    def answer_to(self, request_id: str) -> c.Reply | None:
+        """The remembered first answer to a request id, if any (the shell checks it before
+        its own pre-checks, so a replayed request is answered, never re-judged)."""
+        return self._replies.get(request_id)
+
     def set_toxicity(self, account_id: int, score: int) -> None:
         account = self.ctx.accounts.get(account_id)
         if account is not None:

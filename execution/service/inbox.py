@@ -8,7 +8,7 @@ of what they received (never a quickfix message object), and ``put`` never block
 from __future__ import annotations
 
 import queue
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from execution.lp import LpReport
@@ -45,9 +45,11 @@ class LpSessionState:
 
 @dataclass(frozen=True, slots=True)
 class Commands:
-    """A batch of raw command stream entries: (stream entry id, encoded command)."""
+    """A batch of raw command stream entries: (stream entry id, encoded command), and for
+    each entry the requester whose reply stream gets the answer (b"" when none was named)."""
 
     entries: list[tuple[bytes, bytes]]
+    requesters: list[bytes] = field(default_factory=list)
 
 
 InboxItem = LpQuote | LpExecution | LpSessionState | Commands

@@ -1,0 +1,111 @@
+"""The execution service's composition root: ``python -m execution.service``.
+
+Wires the warehouse connection, the command reader, the loop, the publisher and the LP
+gateways; with no FIX LP configured, in-process LPs quoting a random walk give the demo prices.
+SIGTERM / SIGINT let the loop finish and commit its batch, then the process exits.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import signal
+import sys
+from types import FrameType
+from typing import Any
+
+import psycopg
+import redis
+
+from brokerstack.errors import ConfigError
+from brokerstack.services import embedded_postgres, embedded_redis
+from brokerstack.settings import load_settings
+from execution.lp import InProcessLp, LpGateway
+from execution.service.committer import JournalUnavailable
+from execution.service.demo_lps import InProcessGateway, RandomWalkQuotes
+from execution.service.inbox import Inbox
+from execution.service.loop import ExecutionService, LoopOptions
+from execution.service.publisher import Publisher
+from execution.service.reader import CommandReader
+from execution.service.settings import ExecutionSettings
+from execution.service.shard import Shard
+
+log = logging.getLogger("execution.service")
+
+
+def _urls() -> tuple[str, str]:
+    settings = load_settings()
+    database = settings.database_url
+    cache = settings.redis_url
+    return (
+        str(database) if database is not None else embedded_postgres(settings).url,
+        str(cache) if cache is not None else embedded_redis(settings).url,
+    )
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        database_url, redis_url = _urls()
+        options = ExecutionSettings()
+    except (ConfigError, ValueError) as error:
+        log.error("%s", error)
+        return 1
+    # a batch allocates many short-lived objects: collect the young generation less often
+    gc.set_threshold(50_000, 20, 20)
+    shard = Shard(options.shard)
+    inbox = Inbox()
+    reader = CommandReader(
+        redis.Redis.from_url(redis_url), shard.commands_stream, shard.consumer, inbox,
+        count=options.read_count,
+    )  # fmt: skip
+    reader.ensure_group()
+
+    def connect() -> psycopg.Connection[Any]:
+        return psycopg.connect(database_url, autocommit=True)
+
+    gateways: dict[str, LpGateway] = {}
+    service = ExecutionService(
+        connect,
+        Publisher(redis.Redis.from_url(redis_url), shard.commands_stream),
+        inbox,
+        gateways,
+        shard,
+        LoopOptions(max_items=options.max_items, remembered=options.remembered),
+    )
+    lps = {code: InProcessLp(code) for code in service.reference.lp_ids}
+    gateways.update(dict.fromkeys(lps, InProcessGateway(lps, inbox)))
+    quotes = RandomWalkQuotes(
+        lps, service.reference.config.instruments, inbox, options.demo_quote_interval,
+        options.demo_seed,
+    )  # fmt: skip
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        del frame
+        log.info("signal %d: finishing the current batch", signum)
+        service.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    quotes.start()
+    service.warm_up(options.warm_up_seconds)
+    service.recover(reader.pending())
+    reader.start()
+    log.info("execution service shard %s ready on %s", shard.name, shard.commands_stream)
+    try:
+        service.run()
+    except JournalUnavailable as error:
+        log.error("%s: exiting with nothing of the batch acknowledged", error)
+        return 1
+    finally:
+        quotes.stop()
+        reader.stop()
+        service.conn.close()
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""The execution service as ``brokerstack up`` runs it: one process for the main book shard,
+started after the LPs and before the api that sends it commands."""
+
+from __future__ import annotations
+
+from brokerstack.settings import Settings
+from brokerstack.supervisor import ProcessSpec, python_module
+from execution.service.shard import Shard
+
+
+def execution_processes(settings: Settings, env: dict[str, str]) -> list[ProcessSpec]:
+    del settings  # one shard on one machine; more shards would be named here
+    shard = Shard()
+    return [
+        ProcessSpec(
+            name="execution",
+            argv=python_module("execution.service"),
+            endpoint=f"Redis stream {shard.commands_stream} (replies:<requester>, events)",
+            env={**env, "BROKERSTACK_EXECUTION_SHARD": shard.name},
+        )
+    ]

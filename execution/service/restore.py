@@ -1,0 +1,266 @@
+"""Rebuild the core from the warehouse: accounts, open positions, resting orders, id
+sequences and the replies of recently processed requests (as an `execution.snapshot`), plus
+the orders working at an LP and those LP orders, which the snapshot leaves to the shell.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from execution import contracts as c
+from execution.core import Core, CoreConfig
+from execution.lp import LpOrder, Purpose
+from execution.service.ledger import AccountOwner
+from execution.service.reference import Reference, toxicity
+from execution.snapshot import AccountRow, OrderRow, PositionRow, Snapshot
+from execution.state import Order
+from execution.units import lots_to_units
+
+_NS_PER_US = 1_000
+_LP_OPEN = ("PENDING_NEW", "NEW", "PARTIALLY_FILLED")
+
+ACCOUNT_QUERY = """
+    SELECT a.id, a.account_group_id, a.balance, a.credit, a.enabled, c.kyc_level,
+           a.min_kyc_level_to_trade, a.toxicity_score, a.client_id
+    FROM trading_accounts a JOIN clients c ON c.id = a.client_id
+    WHERE a.closed_at IS NULL AND c.status = 'active'
+"""
+
+
+def to_ns(moment: datetime) -> int:
+    """A timestamptz as integer nanoseconds (the warehouse keeps microseconds)."""
+    delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    seconds = delta.days * 86_400 + delta.seconds
+    return seconds * 1_000_000_000 + delta.microseconds * _NS_PER_US
+
+
+def _lots(value: Decimal) -> Decimal:
+    return value.normalize()
+
+
+def _price(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.normalize()
+
+
+def accounts(
+    conn: psycopg.Connection[Any],
+    reference: Reference,
+    where: str = "",
+    params: tuple[Any, ...] = (),
+) -> tuple[list[AccountRow], dict[int, AccountOwner]]:
+    """Open accounts of known groups, and who owns them. An account whose client has not
+    reached the account's own KYC minimum is loaded at level -1, below every group's."""
+    rows: list[AccountRow] = []
+    owners: dict[int, AccountOwner] = {}
+    for aid, group_id, balance, credit, enabled, kyc, minimum, score, client_id in conn.execute(
+        ACCOUNT_QUERY + where, params
+    ):
+        group = reference.group_names.get(group_id)
+        if group is None:
+            continue
+        level = kyc if kyc >= minimum else -1
+        rows.append(
+            AccountRow(aid, group, balance.normalize(), credit.normalize(), enabled, level,
+                       toxicity(score))
+        )  # fmt: skip
+        owners[aid] = AccountOwner(client_id, group)
+    return rows, owners
+
+
+def build_core(
+    conn: psycopg.Connection[Any],
+    config: CoreConfig,
+    reference: Reference,
+    consumer: str,
+    entry_prefix: str,
+    remembered: int,
+) -> tuple[Core, dict[int, AccountOwner]]:
+    """A core holding everything the warehouse says, as it was when the last batch committed."""
+    account_rows, owners = accounts(conn, reference)
+    loaded = {row.account_id for row in account_rows}
+    snapshot = Snapshot(
+        accounts=account_rows,
+        positions=_positions(conn, reference, loaded),
+        orders=_pending_orders(conn, reference, loaded),
+        last_ids=_last_ids(conn, entry_prefix, config.lp_prefix),
+        replies=_recent_replies(conn, consumer, remembered),
+        hedged=_hedged(conn, reference),
+    )
+    core = Core.from_snapshot(config, snapshot)
+    _working_at_lps(conn, core, reference)
+    return core, owners
+
+
+def remembered_replies(
+    conn: psycopg.Connection[Any], consumer: str, request_ids: list[str]
+) -> dict[str, c.Reply]:
+    """Answers already journaled for these request ids (the re-read unacknowledged ones)."""
+    return {
+        request_id: c.decode_reply(bytes(reply))
+        for request_id, reply in conn.execute(
+            """SELECT request_id, reply FROM command_journal
+               WHERE consumer = %s AND request_id = ANY(%s) AND reply IS NOT NULL""",
+            (consumer, request_ids),
+        )
+    }
+
+
+def _recent_replies(conn: psycopg.Connection[Any], consumer: str, limit: int) -> dict[str, c.Reply]:
+    rows = conn.execute(
+        """SELECT request_id, reply FROM command_journal
+           WHERE consumer = %s AND reply IS NOT NULL
+           ORDER BY processed_at DESC LIMIT %s""",
+        (consumer, limit),
+    ).fetchall()
+    return {rid: c.decode_reply(bytes(reply)) for rid, reply in reversed(rows)}
+
+
+def _positions(
+    conn: psycopg.Connection[Any], reference: Reference, loaded: set[int]
+) -> list[PositionRow]:
+    rows = []
+    for row in conn.execute(
+        """SELECT p.id, p.trading_account_id, p.instrument_id, p.side, p.volume, p.open_price,
+                  p.opened_at, p.stop_loss, p.take_profit, p.swap,
+                  coalesce((SELECT d.routed FROM deals d WHERE d.id = p.opening_deal_id
+                            LIMIT 1), 'B')
+           FROM positions p WHERE p.status = 'OPEN' ORDER BY p.id"""
+    ):
+        pid, aid, iid, side, volume, open_price, opened_at, sl, tp, swap, routed = row
+        if aid not in loaded:
+            continue
+        rows.append(
+            PositionRow(
+                pid, aid, reference.symbols_by_id[iid], c.Side(side.lower()), _lots(volume),
+                open_price.normalize(), to_ns(opened_at), _price(sl), _price(tp),
+                swap.normalize(), "a" if routed == "A" else "b",
+            )
+        )  # fmt: skip
+    return rows
+
+
+def _pending_orders(
+    conn: psycopg.Connection[Any], reference: Reference, loaded: set[int]
+) -> list[OrderRow]:
+    rows = []
+    for row in conn.execute(
+        """SELECT id, trading_account_id, instrument_id, side, type, time_in_force, volume,
+                  price, created_at, stop_loss, take_profit, expires_at, request_id
+           FROM orders WHERE status = 'PENDING' ORDER BY id"""
+    ):
+        oid, aid, iid, side, type_, tif, volume, price, created, sl, tp, expires, rid = row
+        if aid not in loaded:
+            continue
+        rows.append(
+            OrderRow(
+                oid, aid, reference.symbols_by_id[iid], c.Side(side.lower()),
+                c.OrderType(type_.lower()), c.TimeInForce(tif.lower()), _lots(volume),
+                price.normalize(), to_ns(created), _price(sl), _price(tp),
+                None if expires is None else to_ns(expires), rid,
+            )
+        )  # fmt: skip
+    return rows
+
+
+def _last_ids(conn: psycopg.Connection[Any], entry_prefix: str, lp_prefix: str) -> dict[str, int]:
+    """Every id sequence continues after the highest id the warehouse holds."""
+    row = conn.execute(
+        """SELECT (SELECT coalesce(max(id), 0) FROM orders),
+                  (SELECT coalesce(max(id), 0) FROM deals),
+                  (SELECT coalesce(max(id), 0) FROM positions),
+                  (SELECT coalesce(max(substr(idempotency_key, length(%(entry)s) + 1)::bigint), 0)
+                   FROM ledger_transfers WHERE starts_with(idempotency_key, %(entry)s)),
+                  (SELECT coalesce(max(substr(cl_ord_id, length(%(lp)s) + 1)::bigint), 0)
+                   FROM lp_orders WHERE starts_with(cl_ord_id, %(lp)s))""",
+        {"entry": entry_prefix, "lp": lp_prefix + "-"},
+    ).fetchone()
+    assert row is not None
+    return dict(zip(("order", "deal", "position", "entry", "lp_order"), map(int, row), strict=True))
+
+
+def _hedged(conn: psycopg.Connection[Any], reference: Reference) -> dict[str, Decimal]:
+    """The broker's LP position per symbol: every LP fill, signed."""
+    return {
+        reference.symbols_by_id[iid]: lots.normalize()
+        for iid, lots in conn.execute(
+            """SELECT instrument_id,
+                      sum(CASE WHEN side = 'BUY' THEN cum_qty ELSE -cum_qty END)
+               FROM lp_orders GROUP BY instrument_id"""
+        )
+        if lots
+    }
+
+
+def _working_at_lps(conn: psycopg.Connection[Any], core: Core, reference: Reference) -> None:
+    """Client orders routed to an LP and LP orders still open, so their reports apply."""
+    ctx = core.ctx
+    lps = {v: k for k, v in reference.lp_ids.items()}
+    for row in conn.execute(
+        """SELECT l.cl_ord_id, l.lp_id, l.instrument_id, l.side, l.volume, l.purpose,
+                  l.time_in_force, l.cum_qty, l.created_at, o.id, o.trading_account_id,
+                  o.type, o.side, o.time_in_force, o.volume, o.filled_volume, o.price,
+                  o.stop_loss, o.take_profit, o.position_id, o.request_id, o.created_at
+           FROM lp_orders l LEFT JOIN orders o ON o.id = l.order_id
+           WHERE l.status IN ('PENDING_NEW', 'NEW', 'PARTIALLY_FILLED') ORDER BY l.id"""
+    ):
+        cl_ord_id, lp_id, iid, side, volume, purpose, tif, cum_qty, created = row[:9]
+        order_id, account_id = row[9:11]
+        symbol = reference.symbols_by_id[iid]
+        units = lots_to_units(_lots(volume)) or 0
+        filled = lots_to_units(_lots(cum_qty)) or 0
+        buy = side == "BUY"
+        lp_order = LpOrder(
+            cl_ord_id=cl_ord_id,
+            lp=lps[lp_id],
+            symbol=symbol,
+            side=c.Side.BUY if buy else c.Side.SELL,
+            units=units,
+            purpose=Purpose.HEDGE if purpose == "HEDGE" else Purpose.CLIENT,
+            account_id=account_id,
+            order_id=order_id,
+            fok=tif == "FOK",
+            time=to_ns(created),
+        )
+        account = ctx.accounts.get(account_id or 0)
+        if lp_order.purpose is Purpose.CLIENT:
+            if account is None or order_id is None:
+                continue
+            account.orders[order_id] = _routed_order(core, order_id, account.id, symbol, row[11:])
+        ctx.lp_orders[cl_ord_id] = lp_order
+        if filled:
+            ctx.lp_filled[cl_ord_id] = filled
+        if lp_order.purpose is Purpose.HEDGE:
+            rest = units - filled
+            ctx.hedging_in_flight[symbol] = ctx.hedging_in_flight.get(symbol, 0) + (
+                rest if buy else -rest
+            )
+
+
+def _routed_order(
+    core: Core, order_id: int, account_id: int, symbol: str, row: tuple[Any, ...]
+) -> Order:
+    type_, side, tif, volume, filled, price, sl, tp, position_id, request_id, created = row
+    instrument = core.ctx.instruments[symbol]
+    order = Order(
+        order_id,
+        account_id,
+        instrument,
+        c.Side(side.lower()),
+        c.OrderType(type_.lower()),
+        c.TimeInForce(tif.lower()),
+        lots_to_units(_lots(volume)) or 0,
+        to_ns(created),
+        request_id,
+    )
+    order.filled = lots_to_units(_lots(filled)) or 0
+    order.price = None if price is None else instrument.to_points(price.normalize())
+    order.sl = None if sl is None else instrument.to_points(sl.normalize())
+    order.tp = None if tp is None else instrument.to_points(tp.normalize())
+    order.position_id = position_id
+    order.state = c.OrderState.PARTIALLY_FILLED if order.filled else c.OrderState.ROUTED
+    order.book = "a"
+    return order

@@ -1,0 +1,29 @@
+"""Settings of one execution service process (``BROKERSTACK_EXECUTION_*``); where the
+warehouse and Redis are comes from the stack's own settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Positive = Annotated[int, Field(gt=0)]
+
+
+class ExecutionSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BROKERSTACK_EXECUTION_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    shard: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")] = "main"
+    read_count: Positive = 1000  # command entries per XREADGROUP
+    max_items: Positive = 256  # inbox items per pass of the loop
+    remembered: Positive = 100_000  # replies reloaded for replayed request ids
+    warm_up_seconds: Annotated[float, Field(ge=0)] = 5.0  # wait for prices before commands
+    demo_quote_interval: Annotated[float, Field(gt=0)] = 0.25  # seconds between demo quotes
+    demo_seed: int | None = None  # random-walk seed of the demo quotes

@@ -70,7 +70,9 @@ def up() -> None:
             for spec in processes:
                 supervisor.start(spec)
             console.print(endpoint_table(endpoints, processes))
-            console.print(f"logs in {settings.data_path / 'logs'}; press Ctrl-C to stop")
+            console.print(
+                f"logs in {settings.data_path / 'logs'}; press Ctrl-C to stop", soft_wrap=True
+            )
 
             def died(name: str, code: int) -> None:
                 errors.print(f"[bold red]{name} exited with code {code}; stopping the stack")

@@ -19,10 +19,11 @@ import redis
 
 from brokerstack.errors import ConfigError
 from brokerstack.services import embedded_postgres, embedded_redis
-from brokerstack.settings import load_settings
+from brokerstack.settings import Settings, load_settings
 from execution.lp import InProcessLp, LpGateway
 from execution.service.committer import JournalUnavailable
 from execution.service.demo_lps import InProcessGateway, RandomWalkQuotes
+from execution.service.fix_gateways import FixGateways
 from execution.service.inbox import Inbox
 from execution.service.loop import ExecutionService, LoopOptions
 from execution.service.publisher import Publisher
@@ -33,8 +34,7 @@ from execution.service.shard import Shard
 log = logging.getLogger("execution.service")
 
 
-def _urls() -> tuple[str, str]:
-    settings = load_settings()
+def _urls(settings: Settings) -> tuple[str, str]:
     database = settings.database_url
     cache = settings.redis_url
     return (
@@ -48,7 +48,8 @@ def main() -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        database_url, redis_url = _urls()
+        settings = load_settings()
+        database_url, redis_url = _urls(settings)
         options = ExecutionSettings()
     except (ConfigError, ValueError) as error:
         log.error("%s", error)
@@ -75,12 +76,22 @@ def main() -> int:
         shard,
         LoopOptions(max_items=options.max_items, remembered=options.remembered),
     )
-    lps = {code: InProcessLp(code) for code in service.reference.lp_ids}
-    gateways.update(dict.fromkeys(lps, InProcessGateway(lps, inbox)))
-    quotes = RandomWalkQuotes(
-        lps, service.reference.config.instruments, inbox, options.demo_quote_interval,
-        options.demo_seed,
-    )  # fmt: skip
+    fix: FixGateways | None = None
+    quotes: RandomWalkQuotes | None = None
+    if options.lps == "fix":
+        try:
+            fix = FixGateways(service.conn, database_url, inbox, settings.data_path / "fix")
+        except ConfigError as error:
+            log.error("%s", error)
+            return 1
+        gateways.update(fix.gateways())
+    else:
+        lps = {code: InProcessLp(code) for code in service.reference.lp_ids}
+        gateways.update(dict.fromkeys(lps, InProcessGateway(lps, inbox)))
+        quotes = RandomWalkQuotes(
+            lps, service.reference.config.instruments, inbox, options.demo_quote_interval,
+            options.demo_seed,
+        )  # fmt: skip
 
     def stop(signum: int, frame: FrameType | None) -> None:
         del frame
@@ -89,7 +100,10 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    quotes.start()
+    if fix is not None:
+        fix.start(service.core, service.conn)
+    if quotes is not None:
+        quotes.start()
     service.warm_up(options.warm_up_seconds)
     service.recover(reader.pending())
     reader.start()
@@ -100,7 +114,10 @@ def main() -> int:
         log.error("%s: exiting with nothing of the batch acknowledged", error)
         return 1
     finally:
-        quotes.stop()
+        if quotes is not None:
+            quotes.stop()
+        if fix is not None:
+            fix.stop()
         reader.stop()
         service.conn.close()
     log.info("stopped")

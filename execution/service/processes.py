@@ -15,7 +15,12 @@ def execution_processes(settings: Settings, env: dict[str, str]) -> list[Process
         ProcessSpec(
             name="execution",
             argv=python_module("execution.service"),
-            endpoint=f"Redis stream {shard.commands_stream} (replies:<requester>, events)",
-            env={**env, "BROKERSTACK_EXECUTION_SHARD": shard.name},
+            endpoint=f"Redis stream {shard.commands_stream}; LPs over FIX 4.4",
+            # `up` runs the two LP simulators: connect to them over FIX
+            env={
+                **env,
+                "BROKERSTACK_EXECUTION_SHARD": shard.name,
+                "BROKERSTACK_EXECUTION_LPS": "fix",
+            },
         )
     ]

@@ -135,6 +135,11 @@ def test_up_serves_a_migrated_seeded_stack_and_stops_cleanly_on_ctrl_c(
     assert instruments[0] > 0
     client = redis.Redis(port=int(redis_port))
     client.xadd("survives", {"k": "v"})
+    # The execution service prices from the two simulated LPs over FIX and publishes them.
+    deadline = time.monotonic() + 60
+    while not client.hexists("quotes:last", "demo-usd:BTCUSD") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert client.hexists("quotes:last", "demo-usd:BTCUSD")
 
     status = _cli(["status"], env, tmp_path)
     assert status.returncode == 0, status.stdout + status.stderr

@@ -85,6 +85,8 @@ REJECT_STATUS: dict[RejectCode, int] = {
     RejectCode.FOK_UNFILLED: 409,
     RejectCode.ROUTING_REJECTED: 409,
     RejectCode.LP_REJECTED: 409,
+    RejectCode.UNKNOWN_WALLET: 404,
+    RejectCode.INTERNAL_ERROR: 500,
 }
 
 

@@ -78,6 +78,7 @@ class RejectCode(StrEnum):
     UNKNOWN_SYMBOL = "unknown_symbol"
     UNKNOWN_ORDER = "unknown_order"
     UNKNOWN_POSITION = "unknown_position"
+    UNKNOWN_WALLET = "unknown_wallet"
     ACCOUNT_DISABLED = "account_disabled"
     KYC_NOT_APPROVED = "kyc_not_approved"
     TRADE_DISABLED = "trade_disabled"
@@ -97,6 +98,8 @@ class RejectCode(StrEnum):
     FOK_UNFILLED = "fok_unfilled"
     ROUTING_REJECTED = "routing_rejected"
     LP_REJECTED = "lp_rejected"
+    # The service failed on this command (a bug, logged); the same request id keeps this answer.
+    INTERNAL_ERROR = "internal_error"
 
 
 class _Message(msgspec.Struct, frozen=True, tag_field="t", kw_only=True):

@@ -52,7 +52,7 @@ class AccountDirectory:
         ):
             return c.Rejected(
                 request_id=command.request_id,
-                code=c.RejectCode.MALFORMED,
+                code=c.RejectCode.UNKNOWN_WALLET,
                 message=f"unknown wallet {command.wallet_id[:64]}",
             )
         return None

@@ -242,7 +242,7 @@ class ExecutionService:
                 batch.acks.append(entry_id)
                 rid = request_id_of(data)
                 internal = c.Rejected(
-                    request_id=rid, code=c.RejectCode.MALFORMED, message="internal error"
+                    request_id=rid, code=c.RejectCode.INTERNAL_ERROR, message="internal error"
                 )
                 self._answer(batch, requester, data, internal, journal=bool(rid))
                 rest = Commands(item.entries[index + 1 :], requesters[index + 1 :])

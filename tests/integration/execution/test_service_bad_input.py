@@ -60,7 +60,7 @@ def test_bad_commands_are_rejected_with_a_reason_and_the_service_keeps_trading(
         ("nan", c.RejectCode.INVALID_VOLUME),
         ("too-fine", c.RejectCode.INVALID_VOLUME),
         ("far-off", c.RejectCode.INVALID_PRICE),
-        ("no-wallet", c.RejectCode.MALFORMED),
+        ("no-wallet", c.RejectCode.UNKNOWN_WALLET),
     ]
     assert _reject(replies["half"]) == ("half", c.RejectCode.MALFORMED)
     assert [_reject(r) for r in client.unmatched] == [("", c.RejectCode.MALFORMED)] * 2
@@ -94,6 +94,7 @@ def test_a_command_the_core_fails_on_is_rejected_and_the_core_rebuilt_from_the_j
     after = desk.client.request(deposit("after", desk.account, "5.00"))
 
     assert isinstance(boom, c.Rejected)
+    assert boom.code is c.RejectCode.INTERNAL_ERROR
     assert boom.message == "internal error"
     # the corrupted in-memory balance is gone: the core was rebuilt from the warehouse
     assert isinstance(after, c.Accepted)

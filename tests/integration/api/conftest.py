@@ -14,19 +14,26 @@ from tests.integration.api.support import Party, add_client
 SIGNING_KEY = "test-signing-key-" + "0" * 32
 
 
+def make_settings(
+    db_url: str, redis_url: str, folder: Path, rate: int = 1000, timeout: float = 5
+) -> ApiSettings:
+    """Api settings for tests: a fixed signing key and rate limits out of the way."""
+    return ApiSettings(
+        database_url=db_url,
+        redis_url=redis_url,
+        data_dir=folder,
+        signing_key=SIGNING_KEY,
+        requests_per_second=rate,
+        request_burst=rate,
+        orders_per_second=rate,
+        order_burst=rate,
+        execution_timeout_seconds=timeout,
+    )
+
+
 @pytest.fixture
 def api_settings(seeded_db_url: str, redis_url: str, tmp_path: Path) -> ApiSettings:
-    return ApiSettings(
-        database_url=seeded_db_url,
-        redis_url=redis_url,
-        data_dir=tmp_path,
-        signing_key=SIGNING_KEY,
-        requests_per_second=1000,
-        request_burst=1000,
-        orders_per_second=1000,
-        order_burst=1000,
-        execution_timeout_seconds=5,
-    )
+    return make_settings(seeded_db_url, redis_url, tmp_path)
 
 
 @pytest.fixture

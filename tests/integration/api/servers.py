@@ -42,16 +42,10 @@ def serve(settings: ApiSettings) -> Iterator[str]:
         thread.join(30)
 
 
-SERVICE = Path(__file__).parents[3] / "execution" / "service" / "__main__.py"
-
-
 @contextmanager
 def trading_processes(db_url: str, redis_url: str, folder: Path) -> Iterator[None]:
     """``python -m execution.service`` on this database and Redis (its in-process demo LPs
-    quote and fill); nothing while the service does not exist (callers skip what needs it)."""
-    if not SERVICE.exists():
-        yield
-        return
+    quote and fill)."""
     env = {
         **os.environ,
         "BROKERSTACK_DATABASE_URL": db_url,

@@ -18,16 +18,11 @@ import pytest
 import redis
 from websockets.sync.client import ClientConnection, connect
 
-from api.settings import ApiSettings
-from tests.integration.api.conftest import SIGNING_KEY
-from tests.integration.api.servers import SERVICE, serve, trading_processes
+from tests.integration.api.conftest import make_settings
+from tests.integration.api.servers import serve, trading_processes
 from tests.integration.api.support import Party, add_client
 
 SYMBOL = "BTCUSD"  # trades around the clock, so the test does not depend on the weekday
-
-pytestmark = pytest.mark.skipif(
-    not SERVICE.exists(), reason="python -m execution.service is not there yet"
-)
 
 
 @pytest.fixture
@@ -35,21 +30,9 @@ def stack(
     seeded_db_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path
 ) -> Iterator[tuple[str, Party, Party]]:
     del redis_client
-    alice = add_client(
-        seeded_db_url, "alice@example.com", balance=__import__("decimal").Decimal(100_000)
-    )
+    alice = add_client(seeded_db_url, "alice@example.com", balance=Decimal(100_000))
     bob = add_client(seeded_db_url, "bob@example.com")
-    settings = ApiSettings(
-        database_url=seeded_db_url,
-        redis_url=redis_url,
-        data_dir=tmp_path,
-        signing_key=SIGNING_KEY,
-        requests_per_second=1000,
-        request_burst=1000,
-        orders_per_second=1000,
-        order_burst=1000,
-        execution_timeout_seconds=10,
-    )
+    settings = make_settings(seeded_db_url, redis_url, tmp_path, timeout=10)
     with trading_processes(seeded_db_url, redis_url, tmp_path), serve(settings) as base:
         yield base, alice, bob
 

@@ -87,6 +87,10 @@ REJECT_STATUS: dict[RejectCode, int] = {
     RejectCode.LP_REJECTED: 409,
     RejectCode.UNKNOWN_WALLET: 404,
     RejectCode.INTERNAL_ERROR: 500,
+    RejectCode.REQUOTE: 409,
+    # the api gave up waiting (504) before the service reached the command: nothing was done
+    RejectCode.COMMAND_EXPIRED: 504,
+    RejectCode.IDEMPOTENCY_CONFLICT: 409,
 }
 
 

@@ -36,7 +36,7 @@ from execution.groups import Accounting
 from execution.instruments import Instrument
 from execution.routing import RouteAction, RoutingRule
 from execution.samples import retail_group
-from execution.service.inbox import Inbox, LpExecution, LpQuote
+from execution.inbox import Inbox, LpExecution, LpQuote
 
 D = Decimal
 LP = "lp-bench"

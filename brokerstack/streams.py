@@ -31,6 +31,12 @@ ACCOUNT_EVENTS_CHANNEL: Final = "events:account:{account_id}"
 # Client prices: pub/sub per symbol for live fan-out; the last price per symbol in one hash.
 QUOTES_CHANNEL: Final = "quotes:{symbol}"
 LAST_QUOTES_HASH: Final = "quotes:last"
+# Whether each symbol has a fresh client price (a contract QuoteState per symbol; absent: never
+# priced). Changes are also published on the symbol's quotes channel.
+QUOTE_STATES_HASH: Final = "quotes:state"
+# Each account as the execution core values it (a contract AccountState per account id), the
+# one valuation the api serves; each change is also published on the account's events channel.
+ACCOUNT_STATES_HASH: Final = "accounts:state"
 # Every published client price and every LP quote, for the tick writer (exactly once).
 TICKS_STREAM: Final = "ticks"
 TICK_WRITERS_GROUP: Final = "tick-writers"

@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 VERSION = 1
 
@@ -98,6 +99,12 @@ class RejectCode(StrEnum):
     FOK_UNFILLED = "fok_unfilled"
     ROUTING_REJECTED = "routing_rejected"
     LP_REJECTED = "lp_rejected"
+    REQUOTE = "requote"  # the price moved: the reject carries the new bid and ask
+    # The command's deadline passed before the service reached it: nothing was done, and the
+    # request id stays free, so a retry (with a new deadline) executes once.
+    COMMAND_EXPIRED = "command_expired"
+    # The request id was used before for a different command: the first answer stands.
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     # The service failed on this command (a bug, logged); the same request id keeps this answer.
     INTERNAL_ERROR = "internal_error"
 
@@ -109,7 +116,14 @@ class _Message(msgspec.Struct, frozen=True, tag_field="t", kw_only=True):
 # --- commands -------------------------------------------------------------------------------
 
 
-class PlaceOrder(_Message, tag="place", frozen=True):
+class _Command(_Message, frozen=True, kw_only=True):
+    # ns UTC after which the command must not be executed (the sender stopped waiting):
+    # refused with COMMAND_EXPIRED; None waits as long as it takes. Not part of the command's
+    # identity: a retry with a later deadline is the same command.
+    deadline: int | None = None
+
+
+class PlaceOrder(_Command, tag="place", frozen=True):
     request_id: str
     account_id: int
     symbol: str
@@ -125,45 +139,50 @@ class PlaceOrder(_Message, tag="place", frozen=True):
     comment: str = ""
 
 
-class ModifyOrder(_Message, tag="modify", frozen=True):
+class ModifyOrder(_Command, tag="modify", frozen=True):
+    """Only the fields sent change; an explicit None removes a stop loss, take profit or
+    expiry (a pending order always keeps a price)."""
+
     request_id: str
     account_id: int
     order_id: int
-    price: Decimal | None = None
-    sl: Decimal | None = None
-    tp: Decimal | None = None
-    expires_at: int | None = None
+    price: Decimal | UnsetType = UNSET
+    sl: Decimal | None | UnsetType = UNSET
+    tp: Decimal | None | UnsetType = UNSET
+    expires_at: int | None | UnsetType = UNSET
 
 
-class CancelOrder(_Message, tag="cancel", frozen=True):
+class CancelOrder(_Command, tag="cancel", frozen=True):
     request_id: str
     account_id: int
     order_id: int
 
 
-class ModifyPosition(_Message, tag="modify_position", frozen=True):
+class ModifyPosition(_Command, tag="modify_position", frozen=True):
+    """Only the levels sent change; an explicit None removes one."""
+
     request_id: str
     account_id: int
     position_id: int
-    sl: Decimal | None = None
-    tp: Decimal | None = None
+    sl: Decimal | None | UnsetType = UNSET
+    tp: Decimal | None | UnsetType = UNSET
 
 
-class ClosePosition(_Message, tag="close", frozen=True):
+class ClosePosition(_Command, tag="close", frozen=True):
     request_id: str
     account_id: int
     position_id: int
     volume: Decimal | None = None  # lots; None closes all of it
 
 
-class CloseBy(_Message, tag="close_by", frozen=True):
+class CloseBy(_Command, tag="close_by", frozen=True):
     request_id: str
     account_id: int
     position_id: int
     opposite_position_id: int
 
 
-class BalanceOperation(_Message, tag="balance", frozen=True):
+class BalanceOperation(_Command, tag="balance", frozen=True):
     request_id: str
     account_id: int
     kind: BalanceKind  # DEPOSIT, WITHDRAWAL, CREDIT or CORRECTION
@@ -198,6 +217,8 @@ class Rejected(_Message, tag="rejected", frozen=True):
     request_id: str
     code: RejectCode
     message: str = ""
+    bid: Decimal | None = None  # REQUOTE: the price the order would get now
+    ask: Decimal | None = None
 
 
 Reply = Accepted | Rejected
@@ -302,7 +323,69 @@ class Tick(_Message, tag="tick", frozen=True):
     time: int
 
 
-Event = OrderUpdate | Deal | PositionUpdate | BalanceChange | MarginCall | StopOut | Tick
+class QuoteState(_Message, tag="quote_state", frozen=True):
+    """A symbol went off quotes (no fresh aggregate: every LP stale, crossed or gone) or came
+    back. While off quotes the last client price is kept, but it is not a price to trade at."""
+
+    symbol: str
+    live: bool
+    reason: str  # why it is off quotes ("" when live), e.g. "stale", "no LP quotes"
+    time: int
+
+
+class PositionValue(msgspec.Struct, frozen=True, array_like=True):
+    """One open position valued now: the price it would close at and its floating P/L
+    (deposit currency, swap included; None while a price it needs is missing)."""
+
+    position_id: int
+    price: Decimal | None
+    profit: Decimal | None
+
+
+class AccountState(_Message, tag="account_state", frozen=True):
+    """An account as the execution core values it (the one valuation: every reader serves
+    this, none recomputes it). Published when it changes; ``valued`` False means a price or
+    conversion rate it needs is missing, and equity, margin and level are then the last
+    known figures."""
+
+    account_id: int
+    currency: str
+    balance: Decimal
+    credit: Decimal
+    floating_profit: Decimal
+    equity: Decimal
+    margin: Decimal
+    free_margin: Decimal
+    margin_level: Decimal | None  # percent, half up to 0.01; None with no margin in use
+    valued: bool
+    unpriced: tuple[str, ...]  # the symbols whose price or rate is missing
+    in_margin_call: bool
+    positions: tuple[PositionValue, ...]
+    time: int
+
+
+class ValuationAlert(_Message, tag="valuation_alert", frozen=True):
+    """An account with exposure could not be valued (``valued`` False: it is blocked from new
+    exposure, and margin call and stop-out cannot be judged) or can be again (True)."""
+
+    account_id: int
+    valued: bool
+    unpriced: tuple[str, ...]
+    time: int
+
+
+Event = (
+    OrderUpdate
+    | Deal
+    | PositionUpdate
+    | BalanceChange
+    | MarginCall
+    | StopOut
+    | Tick
+    | QuoteState
+    | AccountState
+    | ValuationAlert
+)
 
 _encoder = msgspec.msgpack.Encoder()
 _command_decoder: msgspec.msgpack.Decoder[Command] = msgspec.msgpack.Decoder(Command)
@@ -325,3 +408,10 @@ def decode_reply(data: bytes) -> Reply:
 
 def decode_event(data: bytes) -> Event:
     return _event_decoder.decode(data)
+
+
+def identity(command: Command) -> bytes:
+    """What makes two commands with one request id the same command: everything but the
+    deadline (a retry carries a later one). Different identities under one request id are an
+    idempotency conflict."""
+    return _encoder.encode(msgspec.structs.replace(command, deadline=None))

@@ -62,7 +62,8 @@ class Core:
         self.monitor = MarginMonitor(self.ctx, self.fills)
         self.last_rollover: int | None = None
         self._capacity = config.remembered_requests
-        self._replies: OrderedDict[str, c.Reply] = OrderedDict()
+        # request id -> (first answer, the command's identity)
+        self._replies: OrderedDict[str, tuple[c.Reply, bytes]] = OrderedDict()
         self._handlers: dict[type, Callable[[Outcome, c.Command, Account, int], c.Reply]] = {
             c.PlaceOrder: self.orders.place,  # type: ignore[dict-item]
             c.ModifyOrder: self.orders.modify,  # type: ignore[dict-item]
@@ -81,8 +82,8 @@ class Core:
         core = cls(config)
         load(core.ctx, snapshot)
         core.last_rollover = snapshot.last_rollover
-        for request_id, reply in snapshot.replies.items():
-            core.remember(request_id, reply)
+        for request_id, (reply, identity) in snapshot.replies.items():
+            core.remember(request_id, reply, identity)
         return core
 
     def snapshot(self) -> Snapshot:
@@ -109,17 +110,29 @@ class Core:
         self.ctx.accounts[account_id] = account
         return account
 
-    def remember(self, request_id: str, reply: c.Reply) -> None:
-        """Record the first answer to a request id (also used to reload persisted answers)."""
+    def remember(self, request_id: str, reply: c.Reply, identity: bytes) -> None:
+        """Record the first answer to a request id and what the command was (`contracts.
+        identity`); also used to reload persisted answers."""
         replies = self._replies
-        replies[request_id] = reply
+        replies[request_id] = (reply, identity)
         if len(replies) > self._capacity:
             replies.popitem(last=False)
 
-    def answer_to(self, request_id: str) -> c.Reply | None:
-        """The remembered first answer to a request id, if any (the shell checks it before
-        its own pre-checks, so a replayed request is answered, never re-judged)."""
-        return self._replies.get(request_id)
+    def answer_to(self, command: c.Command) -> c.Reply | None:
+        """The answer a command already has, if its request id was seen: the first reply, or
+        an idempotency conflict when the id came with a different command. The shell checks
+        it before its own pre-checks, so a replayed request is answered, never re-judged."""
+        first = self._replies.get(command.request_id)
+        if first is None:
+            return None
+        reply, identity = first
+        if identity != c.identity(command):
+            return c.Rejected(
+                request_id=command.request_id,
+                code=c.RejectCode.IDEMPOTENCY_CONFLICT,
+                message="this request id was used for a different command",
+            )
+        return reply
 
     def set_toxicity(self, account_id: int, score: int) -> None:
         account = self.ctx.accounts.get(account_id)
@@ -129,11 +142,22 @@ class Core:
     # --- inputs ---------------------------------------------------------------------------
 
     def handle(self, command: c.Command, now: int) -> Outcome:
+        """Apply one command. A command past its deadline is refused and not remembered:
+        the request id stays free for the retry the sender makes after giving up."""
         out = Outcome()
         rid = command.request_id
-        first = self._replies.get(rid)
+        first = self.answer_to(command)
         if first is not None:
             out.replies.append(first)
+            return out
+        if command.deadline is not None and now > command.deadline:
+            out.replies.append(
+                c.Rejected(
+                    request_id=rid,
+                    code=c.RejectCode.COMMAND_EXPIRED,
+                    message="the command's deadline passed before it could be executed",
+                )
+            )
             return out
         if command.v != c.VERSION:
             reply: c.Reply = c.Rejected(request_id=rid, code=c.RejectCode.UNSUPPORTED_VERSION)
@@ -144,7 +168,7 @@ class Core:
             else:
                 reply = self._handlers[type(command)](out, command, account, now)
         out.replies.append(reply)
-        self.remember(rid, reply)
+        self.remember(rid, reply, c.identity(command))
         return out
 
     def handle_bytes(self, data: bytes, now: int) -> Outcome:

@@ -4,6 +4,9 @@ price on the right side (buys on the ask, sells on the bid); expiry (domain.md, 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
+
+from msgspec import UNSET, UnsetType
 
 from execution import risk
 from execution.context import Context
@@ -37,12 +40,19 @@ def _reject(request_id: str, code: RejectCode, message: str = "") -> Rejected:
     return Rejected(request_id=request_id, code=code, message=message)
 
 
-def _points(instrument: Instrument, value: Decimal | None) -> int | bool | None:
+def _points(instrument: Instrument, value: Decimal | None) -> int | Literal[False] | None:
     """Points of an optional price; False when given but not a valid price."""
     if value is None:
         return None
     points = instrument.to_points(value)
     return False if points is None or points <= 0 else points
+
+
+def _merged(
+    instrument: Instrument, sent: Decimal | None | UnsetType, current: int | None
+) -> int | Literal[False] | None:
+    """A level after a modification: unchanged when not sent, removed by None."""
+    return current if sent is UNSET else _points(instrument, sent)
 
 
 class OrderManager:
@@ -172,31 +182,34 @@ class OrderManager:
         )
 
     def modify(self, out: Outcome, cmd: ModifyOrder, account: Account, now: int) -> Reply:
+        """Change only what the command sends; None removes a stop or the expiry."""
         rid = cmd.request_id
         order = account.orders.get(cmd.order_id)
         if order is None or order.state is not OrderState.PLACED:
             return _reject(rid, RejectCode.UNKNOWN_ORDER)
         instrument = order.instrument
-        price, sl, tp = (_points(instrument, v) for v in (cmd.price, cmd.sl, cmd.tp))
-        if price is False:
+        price = order.price if cmd.price is UNSET else _points(instrument, cmd.price)
+        sl = _merged(instrument, cmd.sl, order.sl)
+        tp = _merged(instrument, cmd.tp, order.tp)
+        if price is False or price is None:
             return _reject(rid, RejectCode.INVALID_PRICE)
         if sl is False or tp is False:
             return _reject(rid, RejectCode.INVALID_STOPS)
-        if cmd.expires_at is not None and cmd.expires_at <= now:
-            return _reject(rid, RejectCode.INVALID_EXPIRATION)
-        new_price = price or order.price
-        assert new_price is not None
+        expires_at = order.expires_at if cmd.expires_at is UNSET else cmd.expires_at
+        if cmd.expires_at is not UNSET:
+            if order.tif is TimeInForce.DAY:
+                return _reject(rid, RejectCode.INVALID_EXPIRATION, "a day order expires at the cut")
+            if expires_at is not None and expires_at <= now:
+                return _reject(rid, RejectCode.INVALID_EXPIRATION)
         quote = self.ctx.book(account.group).get(instrument.symbol)
         if quote is None:
             return _reject(rid, RejectCode.OFF_QUOTES)
-        code = risk.check_pending_price(instrument, order.side, order.type, new_price, quote)
+        code = risk.check_pending_price(instrument, order.side, order.type, price, quote)
         if code is None:
-            code = risk.check_stops(instrument, order.side, new_price, sl or None, tp or None)
+            code = risk.check_stops(instrument, order.side, price, sl, tp)
         if code is not None:
             return _reject(rid, code)
-        order.price, order.sl, order.tp = new_price, sl or None, tp or None
-        if cmd.expires_at is not None:
-            order.expires_at = cmd.expires_at
+        order.price, order.sl, order.tp, order.expires_at = price, sl, tp, expires_at
         out.record(order_update(order, now))
         return Accepted(request_id=rid, order_id=order.id, state=order.state)
 
@@ -210,22 +223,24 @@ class OrderManager:
     def modify_position(
         self, out: Outcome, cmd: ModifyPosition, account: Account, now: int
     ) -> Reply:
+        """Change only the levels the command sends; None removes one."""
         rid = cmd.request_id
         position = account.positions.get(cmd.position_id)
         if position is None:
             return _reject(rid, RejectCode.UNKNOWN_POSITION)
         instrument = position.instrument
-        sl, tp = _points(instrument, cmd.sl), _points(instrument, cmd.tp)
+        sl = _merged(instrument, cmd.sl, position.sl)
+        tp = _merged(instrument, cmd.tp, position.tp)
         if sl is False or tp is False:
             return _reject(rid, RejectCode.INVALID_STOPS)
         quote = self.ctx.book(account.group).get(instrument.symbol)
         if quote is None:
             return _reject(rid, RejectCode.OFF_QUOTES)
         close_price = quote.bid if position.side is Side.BUY else quote.ask
-        code = risk.check_stops(instrument, position.side, close_price, sl or None, tp or None)
+        code = risk.check_stops(instrument, position.side, close_price, sl, tp)
         if code is not None:
             return _reject(rid, code)
-        position.sl, position.tp = sl or None, tp or None
+        position.sl, position.tp = sl, tp
         self.ctx.protect(position)
         out.record(position_update(position, account.group.currency_digits, now))
         return Accepted(request_id=rid, position_id=position.id)

@@ -72,7 +72,8 @@ class Snapshot:
         default_factory=dict
     )  # order, deal, position, entry, lp_order
     last_rollover: int | None = None
-    replies: Mapping[str, Reply] = field(default_factory=dict)  # request id -> first answer
+    # request id -> (first answer, the command's identity: `contracts.identity`)
+    replies: Mapping[str, tuple[Reply, bytes]] = field(default_factory=dict)
     hedged: Mapping[str, Decimal] = field(default_factory=dict)  # broker's LP position, lots
 
 
@@ -152,7 +153,9 @@ def load(ctx: Context, snapshot: Snapshot) -> None:
     ids.lp_order = snapshot.last_ids.get("lp_order", 0)
 
 
-def export(ctx: Context, last_rollover: int | None, replies: Mapping[str, Reply]) -> Snapshot:
+def export(
+    ctx: Context, last_rollover: int | None, replies: Mapping[str, tuple[Reply, bytes]]
+) -> Snapshot:
     accounts, positions, orders = [], [], []
     for account in ctx.accounts.values():
         group = account.group

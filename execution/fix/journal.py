@@ -23,7 +23,7 @@ import psycopg
 
 from execution.fix.health import HealthSample, LpHealth
 from execution.fix.orders import ExecReport
-from execution.service.inbox import Inbox, InboxItem
+from execution.inbox import Inbox, InboxItem
 
 log = logging.getLogger(__name__)
 

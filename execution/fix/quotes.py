@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from execution.fix import wire
 from execution.fix.links import Link
-from execution.service.inbox import LpQuote
+from execution.inbox import LpQuote
 
 _ZERO = Decimal(0)
 _BID, _OFFER = "0", "1"

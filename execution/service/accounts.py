@@ -39,7 +39,7 @@ class AccountDirectory:
 
     def check(self, command: c.Command, now: int) -> c.Rejected | None:
         """A reject the core cannot give (unknown wallet), or None to let the core decide."""
-        if self.core.answer_to(command.request_id) is not None:
+        if self.core.answer_to(command) is not None:
             return None
         if command.account_id not in self.core.ctx.accounts:
             self._load(command.account_id, now)

@@ -21,7 +21,7 @@ import redis
 
 from execution.lp import LpGateway, LpOrder, LpReport, ReportStatus
 from execution.service.batch import Batch
-from execution.service.inbox import Inbox, LpExecution
+from execution.inbox import Inbox, LpExecution
 from execution.service.journal import Journal
 from execution.service.publisher import Publisher
 

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from execution.instruments import Instrument
 from execution.lp import InProcessLp, LpOrder
-from execution.service.inbox import Inbox, LpExecution, LpQuote
+from execution.inbox import Inbox, LpExecution, LpQuote
 
 # Where the walk starts for the seeded symbols; others start at 100.
 _START = {

@@ -20,7 +20,7 @@ from execution.fix.config import load_lps
 from execution.fix.health import LpHealth
 from execution.fix.journal import WarehouseJournal
 from execution.lp import LpGateway
-from execution.service.inbox import Inbox
+from execution.inbox import Inbox
 from execution.units import units_to_lots
 
 

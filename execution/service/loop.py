@@ -28,7 +28,7 @@ from execution.records import Outcome, order_update
 from execution.service.accounts import AccountDirectory
 from execution.service.batch import Batch, LpFill, ProcessedCommand
 from execution.service.committer import Committer
-from execution.service.inbox import Commands, Inbox, InboxItem, LpExecution, LpQuote, LpSessionState
+from execution.inbox import Commands, Inbox, InboxItem, LpExecution, LpQuote, LpSessionState
 from execution.service.journal import Journal
 from execution.service.publisher import Publisher
 from execution.service.reference import Reference, load_reference
@@ -38,6 +38,7 @@ from execution.service.shard import Shard
 log = logging.getLogger(__name__)
 
 _LOOKUP_PAUSE = 0.25  # seconds before commands wait on a warehouse lookup again
+_NOT_THE_ANSWER = frozenset({c.RejectCode.COMMAND_EXPIRED, c.RejectCode.IDEMPOTENCY_CONFLICT})
 
 Connect = Callable[[], psycopg.Connection[Any]]
 
@@ -129,8 +130,8 @@ class ExecutionService:
         after reloading the answers of those that were journaled (never executed twice)."""
         rids = [request_id_of(data) for item in pending for _, data in item.entries]
         answers = remembered_replies(self.conn, self.shard.consumer, [r for r in rids if r])
-        for rid, reply in answers.items():
-            self.core.remember(rid, reply)
+        for rid, (reply, identity) in answers.items():
+            self.core.remember(rid, reply, identity)
         self._carry.extend(pending)
         log.info(
             "re-read %d unacknowledged command(s); %d already journaled, answered from there",
@@ -275,9 +276,14 @@ class ExecutionService:
         refusal = self.accounts.check(command, now)
         if refusal is not None:
             out.replies.append(refusal)
-            self.core.remember(command.request_id, refusal)
+            self.core.remember(command.request_id, refusal, c.identity(command))
             return out, True
-        return self.core.handle(command, now), True
+        outcome = self.core.handle(command, now)
+        # an expired command or a conflicting reuse of a request id is not that request's
+        # answer: journaling it would shadow the answer the request gets when it executes
+        return outcome, not any(
+            isinstance(r, c.Rejected) and r.code in _NOT_THE_ANSWER for r in outcome.replies
+        )
 
     def _answer(
         self, batch: Batch, requester: bytes, data: bytes, reply: c.Reply, journal: bool

@@ -24,7 +24,7 @@ from execution.lp import InProcessLp, LpGateway
 from execution.service.committer import JournalUnavailable
 from execution.service.demo_lps import InProcessGateway, RandomWalkQuotes
 from execution.service.fix_gateways import FixGateways
-from execution.service.inbox import Inbox
+from execution.inbox import Inbox
 from execution.service.loop import ExecutionService, LoopOptions
 from execution.service.publisher import Publisher
 from execution.service.reader import CommandReader

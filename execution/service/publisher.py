@@ -17,11 +17,13 @@ import redis
 
 from brokerstack.streams import (
     ACCOUNT_EVENTS_CHANNEL,
+    ACCOUNT_STATES_HASH,
     EVENT_FIELD,
     EVENTS_MAXLEN,
     EVENTS_STREAM,
     EXECUTION_GROUP,
     LAST_QUOTES_HASH,
+    QUOTE_STATES_HASH,
     QUOTES_CHANNEL,
     REPLIES_STREAM,
     REPLY_FIELD,
@@ -83,6 +85,8 @@ class Publisher:
     def _events(self, pipe: redis.client.Pipeline, events: Sequence[c.Event]) -> list[StreamTick]:
         ticks: list[StreamTick] = []
         last: dict[str, bytes] = {}
+        symbol_states: dict[str, bytes] = {}
+        account_states: dict[str, bytes] = {}
         fan_out: list[bytes | str | int] = [EVENTS_MAXLEN, EVENT_FIELD]
         for event in events:
             data = c.encode(event)
@@ -95,12 +99,24 @@ class Publisher:
                         float(event.bid), float(event.ask),
                     )
                 )  # fmt: skip
-                continue
-            fan_out += (data, ACCOUNT_EVENTS_CHANNEL.format(account_id=event.account_id))
+            elif isinstance(event, c.QuoteState):
+                pipe.publish(QUOTES_CHANNEL.format(symbol=event.symbol), data)
+                symbol_states[event.symbol] = data
+            elif isinstance(event, c.AccountState):
+                # a state is replaced by the next one: live fan-out, not the replayable stream
+                pipe.publish(ACCOUNT_EVENTS_CHANNEL.format(account_id=event.account_id), data)
+                account_states[str(event.account_id)] = data
+            else:
+                fan_out += (data, ACCOUNT_EVENTS_CHANNEL.format(account_id=event.account_id))
         if len(fan_out) > 2:
             self._fan_out([EVENTS_STREAM], fan_out, client=pipe)
-        if last:
-            pipe.hset(LAST_QUOTES_HASH, mapping=last)  # type: ignore[arg-type]
+        for key, mapping in (
+            (LAST_QUOTES_HASH, last),
+            (QUOTE_STATES_HASH, symbol_states),
+            (ACCOUNT_STATES_HASH, account_states),
+        ):
+            if mapping:
+                pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
         return ticks
 
 

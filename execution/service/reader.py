@@ -15,7 +15,7 @@ from typing import Any
 import redis
 
 from brokerstack.streams import COMMAND_FIELD, EXECUTION_GROUP, REQUESTER_FIELD
-from execution.service.inbox import Commands, Inbox
+from execution.inbox import Commands, Inbox
 
 log = logging.getLogger(__name__)
 

@@ -95,28 +95,38 @@ def build_core(
     return core, owners
 
 
+Remembered = dict[str, tuple[c.Reply, bytes]]
+
+
+def _answer(command: bytes, reply: bytes) -> tuple[c.Reply, bytes]:
+    """A journaled answer and the identity of the command it answered."""
+    return c.decode_reply(reply), c.identity(c.decode_command(command))
+
+
 def remembered_replies(
     conn: psycopg.Connection[Any], consumer: str, request_ids: list[str]
-) -> dict[str, c.Reply]:
+) -> Remembered:
     """Answers already journaled for these request ids (the re-read unacknowledged ones)."""
     return {
-        request_id: c.decode_reply(bytes(reply))
-        for request_id, reply in conn.execute(
-            """SELECT request_id, reply FROM command_journal
+        request_id: _answer(bytes(command), bytes(reply))
+        for request_id, command, reply in conn.execute(
+            """SELECT request_id, command, reply FROM command_journal
                WHERE consumer = %s AND request_id = ANY(%s) AND reply IS NOT NULL""",
             (consumer, request_ids),
         )
     }
 
 
-def _recent_replies(conn: psycopg.Connection[Any], consumer: str, limit: int) -> dict[str, c.Reply]:
+def _recent_replies(conn: psycopg.Connection[Any], consumer: str, limit: int) -> Remembered:
     rows = conn.execute(
-        """SELECT request_id, reply FROM command_journal
+        """SELECT request_id, command, reply FROM command_journal
            WHERE consumer = %s AND reply IS NOT NULL
            ORDER BY processed_at DESC LIMIT %s""",
         (consumer, limit),
     ).fetchall()
-    return {rid: c.decode_reply(bytes(reply)) for rid, reply in reversed(rows)}
+    return {
+        rid: _answer(bytes(command), bytes(reply)) for rid, command, reply in reversed(rows)
+    }
 
 
 def _positions(

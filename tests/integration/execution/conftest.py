@@ -18,7 +18,7 @@ from execution.lp import InProcessLp, LpGateway
 from execution.service.client import CommandClient
 from execution.service.committer import JournalUnavailable
 from execution.service.demo_lps import InProcessGateway
-from execution.service.inbox import Inbox, LpQuote
+from execution.inbox import Inbox, LpQuote
 from execution.service.loop import ExecutionService, LoopOptions
 from execution.service.publisher import Publisher
 from execution.service.reader import CommandReader

@@ -19,7 +19,7 @@ from execution.fix.config import LpConfig
 from execution.lpsim.behaviour import Behaviour
 from execution.lpsim.feeds import RandomWalk, SymbolSpec
 from execution.lpsim.simulator import LpSimulator
-from execution.service.inbox import Inbox
+from execution.inbox import Inbox
 from tests.integration.fix.harness import Trading, a_book_core
 
 SYMBOLS = [SymbolSpec("EURUSD", 5, D("1.08500")), SymbolSpec("XAUUSD", 2, D("2350.00"))]

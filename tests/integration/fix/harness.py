@@ -21,7 +21,7 @@ from execution.lp import LpOrder, Purpose, ReportStatus
 from execution.records import Outcome
 from execution.routing import RouteAction, RoutingRule
 from execution.samples import retail_group
-from execution.service.inbox import Inbox, LpExecution, LpQuote, LpSessionState
+from execution.inbox import Inbox, LpExecution, LpQuote, LpSessionState
 
 D = Decimal
 ACCOUNT = 1

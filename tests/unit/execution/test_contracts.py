@@ -21,7 +21,7 @@ def test_commands_round_trip_through_msgpack() -> None:
     assert c.decode_command(data) == command
     assert msgspec.msgpack.decode(data)["t"] == "place"
     assert msgspec.msgpack.decode(data)["v"] == c.VERSION
-    assert len(data) < 150
+    assert len(data) < 170
 
 
 def test_replies_and_events_round_trip() -> None:

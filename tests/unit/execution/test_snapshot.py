@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from execution import contracts as c
@@ -56,12 +57,22 @@ def test_a_remembered_reply_survives_the_rebuild() -> None:
     trade(original)
     rebuilt = Core.from_snapshot(config(), original.core.snapshot())
     replay = c.PlaceOrder(
-        request_id="r1", account_id=1, symbol="EURUSD", side=c.Side.BUY, volume=D(1)
-    )
+        request_id="r1", account_id=1, symbol="EURUSD", side=c.Side.BUY, volume=D(1),
+        sl=D("1.09000"), deadline=original.now + 10**9,
+    )  # fmt: skip
     outcome = rebuilt.handle(replay, original.now)
     assert outcome.journal == []
     assert isinstance(outcome.replies[0], c.Accepted)
     assert outcome.replies[0].order_id == 1
+    # the same request id with another command is a conflict, not that order again
+    other = msgspec.structs.replace(replay, volume=D(2))
+    conflict = rebuilt.handle(other, original.now)
+    assert conflict.journal == []
+    assert conflict.replies[0] == c.Rejected(
+        request_id="r1",
+        code=c.RejectCode.IDEMPOTENCY_CONFLICT,
+        message="this request id was used for a different command",
+    )
 
 
 def test_rows_that_cannot_be_traded_are_refused_at_load() -> None:

@@ -1,4 +1,4 @@
-"""The one queue every input of the service loop arrives on.
+"""The one queue every input of the execution service loop arrives on.
 
 LP connectivity (quickfix callbacks on C++ threads), the Redis command reader and timers all
 put items here; the single-threaded loop drains it in batches. Producers must hand over copies

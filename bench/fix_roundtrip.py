@@ -33,10 +33,11 @@ from execution.core import Core, CoreConfig
 from execution.fix import FixBridge, LpConfig, SessionConfig, wire
 from execution.fix.sessions import Role, initiator_settings
 from execution.groups import Accounting
+from execution.inbox import Inbox, LpExecution, LpQuote
 from execution.instruments import Instrument
+from execution.lp import ReportStatus
 from execution.routing import RouteAction, RoutingRule
 from execution.samples import retail_group
-from execution.inbox import Inbox, LpExecution, LpQuote
 
 D = Decimal
 LP = "lp-bench"
@@ -216,6 +217,8 @@ class _Loop:
                 sent += 1
             for item in self.inbox.take(1.0, 1000):
                 if isinstance(item, LpExecution):
+                    if item.report.status is ReportStatus.ACCEPTED:
+                        continue  # an acknowledgement only names the LP's OrderID
                     outcome = core.on_lp_report(item.report, time.time_ns())
                     for lp_order in outcome.lp_orders:
                         self.bridge.send(lp_order)

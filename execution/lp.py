@@ -22,6 +22,10 @@ class Purpose(StrEnum):
 
 
 class ReportStatus(StrEnum):
+    """What an LP report says. ACCEPTED only records the LP's OrderID on the LP order row:
+    the service keeps it from ``Core.on_lp_report``, to which any report but a fill is final."""
+
+    ACCEPTED = "accepted"  # the LP acknowledged the order (carries its OrderID); nothing filled
     FILL = "fill"  # (partial) trade: LastPx / LastQty
     REJECTED = "rejected"
     CANCELED = "canceled"  # the unfilled rest of an IOC order
@@ -39,6 +43,8 @@ class LpOrder:
     order_id: int | None
     fok: bool
     time: int
+    # a limit the LP must not fill worse than (buy: at most, sell: at least); None: market
+    limit_price: Decimal | None = None
 
     @property
     def volume(self) -> Decimal:
@@ -53,14 +59,24 @@ class LpReport:
     last_qty: Decimal = Decimal(0)  # lots
     leaves_qty: Decimal = Decimal(0)  # lots still working after this report
     text: str = ""
+    lp_order_ref: str = ""  # the LP's OrderID (tag 37), when it named one
 
 
 class LpGateway(Protocol):
     def send(self, order: LpOrder) -> None: ...
 
 
+def within_limit(order: LpOrder, price: Decimal) -> bool:
+    """Whether a fill at ``price`` honours the order's limit (always, for a market order)."""
+    limit = order.limit_price
+    if limit is None:
+        return True
+    return price <= limit if order.side is Side.BUY else price >= limit
+
+
 class InProcessLp:
-    """An LP for tests and the demo: fills market orders at its own current price.
+    """An LP for tests and the demo: fills at its own current price, never worse than an
+    order's limit (an IOC limit it cannot meet is canceled unfilled, a FOK one rejected).
 
     `reject_next` makes the next order rejected; `fill_ratio` < 1 fills only part (IOC rest
     canceled; FOK orders are then rejected whole).
@@ -92,6 +108,10 @@ class InProcessLp:
             self._reports.append(LpReport(order.cl_ord_id, ReportStatus.REJECTED, text="FOK"))
             return
         px = price[1] if order.side is Side.BUY else price[0]
+        if not within_limit(order, px):
+            status = ReportStatus.REJECTED if order.fok else ReportStatus.CANCELED
+            self._reports.append(LpReport(order.cl_ord_id, status, text="limit not marketable"))
+            return
         self._reports.append(LpReport(order.cl_ord_id, ReportStatus.FILL, px, filled))
         if filled < volume:
             self._reports.append(LpReport(order.cl_ord_id, ReportStatus.CANCELED))

@@ -1,21 +1,24 @@
 """The FIX bridge: our side of every LP's quote and trade sessions, and the service's
 ``LpGateway``.
 
-Two plain ``SocketInitiator``s (the threaded ones stalled under bursts here), one for the quote
-sessions and one for the trade sessions, so a burst of quotes never queues an execution
-report behind it. Their callbacks run on quickfix's C++ threads: each one copies what it needs
-out of the message (the raw text), catches everything (an escaping exception ends the
-process) and hands plain values on: quotes and session states to the inbox, execution reports
-to the journal, which commits them and then puts them in the inbox.
+quickfix's callbacks (``application.py``) copy what they need out of each message (the raw
+text) and hand plain values on: quotes and session states to the inbox, execution reports to
+the journal, which commits them and only then has them applied (``_resolve_report``) and put
+in the inbox. A timer thread moves the reconnect backoff on and sends the status requests
+that are due (``inquiries.py``); requests wanted from a callback are queued for it, since
+quickfix may be in the middle of sending when it calls back.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
+import queue
+import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,21 +26,29 @@ from typing import Any
 
 import quickfix as fix
 
-from execution.fix import wire
+from execution.fix import inquiries, wire
+from execution.fix.application import BridgeApplication
 from execution.fix.config import LpConfig, resolve_password
 from execution.fix.health import LpHealth
+from execution.fix.initiators import Initiators
+from execution.fix.inquiries import Reason
 from execution.fix.journal import DirectSink, ReceivedReport, ReportSink
 from execution.fix.links import Link
 from execution.fix.orders import ExecReport, OrderBook, Working
 from execution.fix.quotes import QuoteUpdate, on_market_data, on_request_reject
-from execution.fix.sessions import Role, initiator_settings
+from execution.fix.reconnect import Backoff, Reconnects
+from execution.fix.sessions import Role
+from execution.inbox import Inbox, InboxItem, LpExecution, LpQuote, LpSessionState
 from execution.lp import LpOrder, LpReport, ReportStatus
-from execution.inbox import Inbox, LpExecution, LpQuote, LpSessionState
 
 log = logging.getLogger(__name__)
 
 _ZERO = Decimal(0)
 _SENT_REMEMBERED = 10_000  # MsgSeqNum -> ClOrdID, to tie a session Reject to its order
+_TICK = 0.1  # seconds between the timer's passes
+_RESET_FLAG = 141  # ResetSeqNumFlag
+_GAP_FILL_FLAG = 123
+_POSS_DUP = 43
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,66 +61,11 @@ class Recovering:
     avg_px: Decimal | None = None
 
 
-def _guarded(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    def wrap(fn: Callable[..., None]) -> Callable[..., None]:
-        def guarded(*args: Any) -> None:
-            try:
-                fn(*args)
-            except fix.DoNotSend:
-                raise
-            except Exception:
-                log.exception("fix %s callback failed; message dropped", what)
-
-        return guarded
-
-    return wrap
-
-
-class _App(fix.Application):  # type: ignore[misc]
-    """quickfix's callbacks, forwarded to the bridge; nothing may escape them."""
-
-    def __init__(self, bridge: FixBridge, role: Role) -> None:
-        super().__init__()
-        self.bridge = bridge
-        self.role = role
-
-    @_guarded("onCreate")
-    def onCreate(self, sid: fix.SessionID) -> None:
-        pass
-
-    @_guarded("onLogon")
-    def onLogon(self, sid: fix.SessionID) -> None:
-        self.bridge._logged(sid, self.role, True)
-
-    @_guarded("onLogout")
-    def onLogout(self, sid: fix.SessionID) -> None:
-        self.bridge._logged(sid, self.role, False)
-
-    @_guarded("toAdmin")
-    def toAdmin(self, msg: fix.Message, sid: fix.SessionID) -> None:
-        self.bridge._to_admin(msg, sid)
-
-    @_guarded("fromAdmin")
-    def fromAdmin(self, msg: fix.Message, sid: fix.SessionID) -> None:
-        self.bridge._from_admin(msg, sid)
-
-    @_guarded("toApp")
-    def toApp(self, msg: fix.Message, sid: fix.SessionID) -> None:
-        self.bridge._to_app(msg, sid, self.role)
-
-    @_guarded("fromApp")
-    def fromApp(self, msg: fix.Message, sid: fix.SessionID) -> None:
-        if self.role is Role.QUOTE:
-            self.bridge._quote_message(msg, sid)
-        else:
-            self.bridge._trade_message(msg, sid)
-
-
 class FixBridge:
     """Connects to every configured LP; implements ``LpGateway.send``.
 
     ``sink`` receives execution reports (a ``WarehouseJournal`` in the service, which commits
-    them before they reach the inbox); without one they go straight to the inbox.
+    them before they are applied); without one they are applied at once.
     """
 
     def __init__(
@@ -129,52 +85,56 @@ class FixBridge:
         self.store = store
         self._links = {config.code: Link.of(config) for config in lps}
         self._by_session: dict[str, tuple[Link, Role]] = {}
+        self.reconnects = Reconnects()
+        self._passwords: dict[str, str] = {}
         for link in self._links.values():
-            self._by_session[link.quote_sid.toString()] = (link, Role.QUOTE)
-            self._by_session[link.trade_sid.toString()] = (link, Role.TRADE)
-        self._passwords = {
-            (link.lp, role): resolve_password(config.credentials_ref, env)
-            for link in self._links.values()
-            for config, role in ((link.config.quote, Role.QUOTE), (link.config.trade, Role.TRADE))
-        }
+            for role in Role:
+                config, sid = link.session(role), link.sid(role)
+                key = sid.toString()
+                self._by_session[key] = (link, role)
+                self._passwords[key] = resolve_password(config.credentials_ref, env)
+                self.reconnects.add(
+                    key,
+                    f"{link.lp} {role.value} session",
+                    Backoff(config.reconnect_seconds, config.reconnect_max_seconds),
+                    functools.partial(fix.Session.lookupSession, sid),
+                )
+        self._initiators = Initiators(
+            [(link.session(role), role) for role in Role for link in self._links.values()],
+            store,
+            lambda role: BridgeApplication(self, role),
+            message_log,
+        )
+        self._reset_on_logon: set[str] = set()  # sessions whose next Logon resets to 1
         self._sent: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._wanted: queue.SimpleQueue[tuple[str, Reason, str | None]] = queue.SimpleQueue()
         self._ids = itertools.count(1)
-        self._message_log = message_log
-        self._initiators: list[Any] = []
+        self._stop = threading.Event()
+        self._timer = threading.Thread(target=self._timer_loop, name="fix-timer", daemon=True)
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        store = self.store
-        store.mkdir(parents=True, exist_ok=True)
-        for role in (Role.QUOTE, Role.TRADE):
-            sessions = [
-                (link.config.quote if role is Role.QUOTE else link.config.trade, role)
-                for link in self._links.values()
-            ]
-            if not sessions:
-                continue
-            settings = initiator_settings(sessions, store)
-            # quickfix keeps raw pointers to all of these: they live as long as the initiator
-            keep: list[Any] = [_App(self, role), fix.FileStoreFactory(settings), settings]
-            if self._message_log:
-                keep.append(fix.FileLogFactory(settings))
-            initiator = fix.SocketInitiator(*keep)
-            initiator.start()
-            self._initiators.append((initiator, keep))
+        self._stop.clear()
+        self.reconnects.stopping = False
+        self.reconnects.start(time.monotonic())
+        self._initiators.start()
+        self._timer.start()
 
     def stop(self) -> None:
-        for initiator, _ in self._initiators:
-            initiator.stop()
-        self._initiators.clear()
+        self._stop.set()
+        if self._timer.is_alive():
+            self._timer.join(timeout=5)
+        self.reconnects.stopping = True  # quickfix logs every session out now: no retries
+        self._initiators.stop()
         for link in self._links.values():
             link.quote_up = link.trade_up = False
             self._announce(link)
 
     # --- the gateway ----------------------------------------------------------------------
 
-    def send(self, order: LpOrder, limit_price: Decimal | None = None) -> None:
-        """Send a journaled order: market, or limit at ``limit_price``; IOC, or FOK."""
+    def send(self, order: LpOrder) -> None:
+        """Send a journaled order: market, or limit at its ``limit_price``; IOC, or FOK."""
         now = time.time_ns()
         link = self._links.get(order.lp)
         if link is None:
@@ -187,23 +147,24 @@ class FixBridge:
         if not link.trade_up:
             self._refuse(order, f"{order.lp} trade session is down", now)
             return
-        volume = order.volume
         working = Working(
-            order, lp_symbol, volume, now, link.quoted_price(order.symbol, order.side)
-        )
+            order, lp_symbol, order.volume, now, link.quoted_price(order.symbol, order.side),
+            timeout_ns=link.order_timeout_ns,
+        )  # fmt: skip
         self.book.register(working)
         msg = wire.new_order_single(
-            order.cl_ord_id, lp_symbol, order.side, volume, order.fok, limit_price
+            order.cl_ord_id, lp_symbol, order.side, order.volume, order.fok, order.limit_price
         )
         try:
             fix.Session.sendToTarget(msg, link.trade_sid)
         except fix.SessionNotFound:
-            self.book.working.pop(order.cl_ord_id, None)
+            self.book.forget(order.cl_ord_id)
             self._refuse(order, f"{order.lp} trade session not found", now)
 
     def cancel(self, cl_ord_id: str) -> bool:
         """Ask the LP to cancel what is left of an order (OrderCancelRequest F)."""
-        working = self.book.working.get(cl_ord_id)
+        with self.book.locked():
+            working = self.book.working.get(cl_ord_id)
         if working is None:
             return False
         link = self._links[working.order.lp]
@@ -226,30 +187,64 @@ class FixBridge:
             if link is None or lp_symbol is None:
                 log.error("cannot recover %s: LP or symbol no longer configured", order.cl_ord_id)
                 continue
-            working = Working(order, lp_symbol, order.volume, order.time)
+            working = Working(
+                order, lp_symbol, order.volume, order.time, timeout_ns=link.order_timeout_ns
+            )
             working.cum_qty = item.filled
             working.cum_value = item.filled * (item.avg_px or Decimal(0))
             self.book.register(working)
-            if link.trade_up:
-                self._ask_status(link, working)
+            self._want(link.lp, Reason.LOGON, order.cl_ord_id)
 
     def connected(self, lp: str) -> bool:
         link = self._links.get(lp)
         return link is not None and link.quote_up and link.trade_up
 
-    def next_sequence_numbers(self, lp: str) -> tuple[int, int]:
-        """(next sent, next expected) MsgSeqNum of an LP's trade session."""
-        session = fix.Session.lookupSession(self._links[lp].trade_sid)
+    def next_sequence_numbers(self, lp: str, role: Role = Role.TRADE) -> tuple[int, int]:
+        """(next sent, next expected) MsgSeqNum of one of an LP's sessions."""
+        session = fix.Session.lookupSession(self._links[lp].sid(role))
         return int(session.getExpectedSenderNum()), int(session.getExpectedTargetNum())
 
-    # --- callbacks (quickfix threads) -----------------------------------------------------
+    def reset_sequence(
+        self, lp: str, role: Role, next_sender: int | None, next_target: int | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Set a session's next sequence numbers; with neither given, back to 1 on both
+        sides: the session logs out and its next Logon carries ResetSeqNumFlag. The numbers
+        before and after."""
+        link = self._links.get(lp)
+        if link is None:
+            raise LookupError(f"no FIX sessions for LP {lp!r} in this service")
+        sid = link.sid(role)
+        session = fix.Session.lookupSession(sid)
+        sender, target = self.next_sequence_numbers(lp, role)
+        before = {"next_sender": sender, "next_target": target}
+        if next_sender is None and next_target is None:
+            key = sid.toString()
+            self._reset_on_logon.add(key)
+            self.reconnects.retry_now(key, time.monotonic())
+            if session.isLoggedOn():
+                session.logout("sequence numbers reset by an operator")
+            log.warning("%s %s session: sequence numbers reset to 1 at the next logon", lp, role)
+            return before, {"next_sender": 1, "next_target": 1, "reset_seq_num_flag": True}
+        if next_sender is not None:
+            session.setNextSenderMsgSeqNum(next_sender)
+        if next_target is not None:
+            session.setNextTargetMsgSeqNum(next_target)
+        sender, target = self.next_sequence_numbers(lp, role)
+        log.warning("%s %s session: next sequence numbers set to %d / %d", lp, role, sender, target)
+        return before, {"next_sender": sender, "next_target": target}
+
+    # --- callbacks (quickfix threads, through application.py) -----------------------------
 
     def _session(self, sid: fix.SessionID) -> tuple[Link, Role]:
         return self._by_session[sid.toString()]
 
-    def _logged(self, sid: fix.SessionID, role: Role, up: bool) -> None:
+    def logged(self, sid: fix.SessionID, role: Role, up: bool) -> None:
         link, _ = self._session(sid)
         log.info("%s %s session %s", link.lp, role.value, "logged on" if up else "logged off")
+        if up:
+            self.reconnects.logged_on(sid.toString())
+        else:
+            self.reconnects.logged_off(sid.toString(), time.monotonic())
         if role is Role.QUOTE:
             link.quote_up = up
             if up:
@@ -258,26 +253,39 @@ class FixBridge:
                 link.quotes.clear()
         else:
             link.trade_up = up
-            if up:
-                for working in self.book.at(link.lp):
-                    self._ask_status(link, working)
+            if up:  # at once: before the LP answers our resend request, if it is due one
+                now = time.time_ns()
+                self._ask({w.order.cl_ord_id: (w, Reason.LOGON) for w in self.book.at(link.lp)},
+                          now)  # fmt: skip
         self._announce(link)
 
-    def _to_admin(self, msg: fix.Message, sid: fix.SessionID) -> None:
-        if msg.getHeader().getField(wire.MSG_TYPE) != "A":
-            return
-        link, role = self._session(sid)
-        msg.setField(wire.USERNAME, sid.getSenderCompID().getValue())
-        password = self._passwords[(link.lp, role)]
-        if password:
-            msg.setField(wire.PASSWORD, password)
-
-    def _from_admin(self, msg: fix.Message, sid: fix.SessionID) -> None:
+    def to_admin(self, msg: fix.Message, sid: fix.SessionID) -> None:
         msg_type = msg.getHeader().getField(wire.MSG_TYPE)
-        if msg_type not in ("3", "5"):
+        if msg_type == "A":
+            key = sid.toString()
+            link, role = self._session(sid)
+            msg.setField(wire.USERNAME, link.session(role).logon_username)
+            password = self._passwords[key]
+            if password:
+                msg.setField(wire.PASSWORD, password)
+            if key in self._reset_on_logon:
+                self._reset_on_logon.discard(key)
+                msg.setField(_RESET_FLAG, "Y")  # quickfix resets our side as it sends this
+        elif msg_type == "3":
+            link, role = self._session(sid)
+            if role is Role.TRADE:  # the message we could not read may have been a report
+                self._want(link.lp, Reason.OUR_REJECT, None)
+
+    def from_admin(self, msg: fix.Message, sid: fix.SessionID) -> None:
+        msg_type = msg.getHeader().getField(wire.MSG_TYPE)
+        if msg_type not in ("3", "4", "5"):
             return
         link, role = self._session(sid)
         values = wire.fields(msg.toString())
+        if msg_type == "4":
+            if role is Role.TRADE and values.get(_GAP_FILL_FLAG) == "Y":
+                self._want(link.lp, Reason.GAP_FILL, None)
+            return
         text = values.get(wire.TEXT, "")
         if msg_type == "5":
             if text:
@@ -293,11 +301,11 @@ class FixBridge:
         if cl_ord_id is not None:
             self._reject(link, cl_ord_id, f"session reject: {text}")
 
-    def _to_app(self, msg: fix.Message, sid: fix.SessionID, role: Role) -> None:
+    def to_app(self, msg: fix.Message, sid: fix.SessionID, role: Role) -> None:
         if role is not Role.TRADE:
             return
         header = msg.getHeader()
-        if header.isSetField(43) and header.getField(43) == "Y":
+        if header.isSetField(_POSS_DUP) and header.getField(_POSS_DUP) == "Y":
             # Never resend an order from the store: its fate is asked for with a status
             # request at logon, so quickfix sends a gap fill instead.
             raise fix.DoNotSend()
@@ -308,7 +316,7 @@ class FixBridge:
             if len(sent) > _SENT_REMEMBERED:
                 sent.popitem(last=False)
 
-    def _quote_message(self, msg: fix.Message, sid: fix.SessionID) -> None:
+    def quote_message(self, msg: fix.Message, sid: fix.SessionID) -> None:
         link, _ = self._session(sid)
         msg_type = msg.getHeader().getField(wire.MSG_TYPE)
         now = time.time_ns()
@@ -325,13 +333,16 @@ class FixBridge:
         for problem in update.problems:
             log.warning("%s", problem)
 
-    def _trade_message(self, msg: fix.Message, sid: fix.SessionID) -> None:
+    def trade_message(self, msg: fix.Message, sid: fix.SessionID) -> None:
         link, _ = self._session(sid)
         raw = msg.toString()
         values = wire.fields(raw)
         msg_type = values.get(wire.MSG_TYPE)
         if msg_type == "8":
-            self._execution_report(link, raw, values)
+            received = ReceivedReport(
+                link.config.lp_id, ExecReport.parse(values), raw, time.time_ns()
+            )
+            self.sink.put(received, lambda durable: self._resolve_report(link, received, durable))
         elif msg_type == "9":
             log.warning(
                 "%s cancel of %s rejected (reason %s): %s",
@@ -342,21 +353,6 @@ class FixBridge:
             self._business_reject(link, values)
         else:
             log.warning("%s: unexpected %s on trade session", link.lp, msg_type)
-
-    def _execution_report(self, link: Link, raw: str, values: dict[int, str]) -> None:
-        now = time.time_ns()
-        report = ExecReport.parse(values)
-        lp = link.lp
-        if report.exec_type != "I" and self.book.seen(lp, report.exec_id):
-            log.warning("%s duplicate ExecID %s ignored", lp, report.exec_id)
-            return
-        applied = self.book.apply(lp, report, now)
-        if applied.reason:
-            log.warning("%s report %s: %s", lp, report.exec_id, applied.reason)
-        if applied.final is not None:
-            self.health.record(applied.final)
-        items: list[Any] = [LpExecution(lp, r, now) for r in applied.reports]
-        self.sink.put(ReceivedReport(link.config.lp_id, report, raw, now), items)
 
     def _business_reject(self, link: Link, values: dict[int, str]) -> None:
         ref_type = values.get(wire.REF_MSG_TYPE, "?")
@@ -369,28 +365,115 @@ class FixBridge:
         if ref_type == "D" and ref_id:
             self._reject(link, ref_id, f"business reject: {text}")
 
-    # --- helpers ----------------------------------------------------------------------------
+    # --- applying what was journaled (the journal's thread) -------------------------------
+
+    def _resolve_report(
+        self, link: Link, received: ReceivedReport, durable: bool
+    ) -> list[InboxItem]:
+        report = received.report
+        lp = link.lp
+        if not durable:
+            if self.book.knows(report.cl_ord_id):
+                log.error(
+                    "%s report %s for %s could not be journaled: not applied; asking the LP "
+                    "for the order's status", lp, report.exec_id, report.cl_ord_id,
+                )  # fmt: skip
+                self._want(lp, Reason.NOT_JOURNALED, report.cl_ord_id)
+            else:
+                log.warning("%s report %s: unknown ClOrdID %r", lp, report.exec_id,
+                            report.cl_ord_id)  # fmt: skip
+            return []
+        if self.book.seen(lp, report):
+            log.warning("%s duplicate ExecID %s ignored", lp, report.exec_id)
+            return []
+        applied = self.book.apply(lp, report, received.received_ns)
+        if applied.reason:
+            log.warning("%s report %s: %s", lp, report.exec_id, applied.reason)
+        if applied.unusable:
+            self._want(lp, Reason.UNUSABLE, report.cl_ord_id)
+        if applied.final is not None:
+            self.health.record(applied.final)
+        return [LpExecution(lp, r, received.received_ns) for r in applied.reports]
 
     def _reject(self, link: Link, cl_ord_id: str, text: str) -> None:
         """The LP refused an order outright (a Reject or BusinessMessageReject of its D)."""
-        now = time.time_ns()
         refusal = ExecReport(cl_ord_id, "", "8", "8", None, None, None, None, None, text, "")
-        applied = self.book.apply(link.lp, refusal, now)
-        if applied.final is not None:
-            self.health.record(applied.final)
-        self.sink.put(None, [LpExecution(link.lp, r, now) for r in applied.reports])
+
+        def resolve(_: bool) -> list[InboxItem]:
+            now = time.time_ns()
+            applied = self.book.apply(link.lp, refusal, now)
+            if applied.final is not None:
+                self.health.record(applied.final)
+            return [LpExecution(link.lp, r, now) for r in applied.reports]
+
+        self.sink.put(None, resolve)
 
     def _refuse(self, order: LpOrder, text: str, now: int) -> None:
         """An order that never left: rejected at once, so the client is answered."""
         log.warning("order %s not sent: %s", order.cl_ord_id, text)
         report = LpReport(order.cl_ord_id, ReportStatus.REJECTED, text=text)
-        self.sink.put(None, [LpExecution(order.lp, report, now)])
+        self.sink.put(None, lambda _: [LpExecution(order.lp, report, now)])
 
-    def _ask_status(self, link: Link, working: Working) -> None:
-        msg = wire.order_status_request(
-            working.order.cl_ord_id, working.lp_symbol, working.order.side
-        )
+    # --- status requests and reconnects (the timer's thread) ------------------------------
+
+    def _want(self, lp: str, reason: Reason, cl_ord_id: str | None) -> None:
+        """Ask for the status of one order (or of all open at the LP), on the timer's thread."""
+        self._wanted.put((lp, reason, cl_ord_id))
+
+    def _timer_loop(self) -> None:
+        while not self._stop.wait(_TICK):
+            try:
+                self.reconnects.tick(time.monotonic())
+                self._inquire(time.time_ns())
+            except Exception:
+                log.exception("fix timer pass failed")
+
+    def _inquire(self, now: int) -> None:
+        asks: dict[str, tuple[Working, Reason]] = {}
+        while True:
+            try:
+                lp, reason, cl_ord_id = self._wanted.get_nowait()
+            except queue.Empty:
+                break
+            with self.book.locked():
+                wanted = self.book.working.get(cl_ord_id) if cl_ord_id else None
+                workings = [wanted] if wanted else [] if cl_ord_id else self.book.at(lp)
+            for working in workings:
+                asks.setdefault(working.order.cl_ord_id, (working, reason))
+        for working in self.book.due(now):
+            asks.setdefault(working.order.cl_ord_id, (working, Reason.TIMEOUT))
+        self._ask(asks, now)
+
+    def _ask(self, asks: dict[str, tuple[Working, Reason]], now: int) -> None:
+        for working, reason in asks.values():
+            link = self._links[working.order.lp]
+            if not link.trade_up:
+                continue  # the logon asks
+            with self.book.locked():
+                if not self.book.knows(working.order.cl_ord_id):
+                    continue
+                if not inquiries.may_ask(working, reason, now):
+                    continue
+                inquiries.asked(working, now)
+                number = working.asked
+            self._ask_status(link, working, reason, number, now)
+
+    def _ask_status(
+        self, link: Link, working: Working, reason: Reason, number: int, now: int
+    ) -> None:
+        order = working.order
+        msg = wire.order_status_request(order.cl_ord_id, working.lp_symbol, order.side)
         fix.Session.sendToTarget(msg, link.trade_sid)
+        self.health.status_request(order.lp, order.symbol)
+        level = logging.ERROR if inquiries.loud(working) else logging.WARNING
+        if reason is Reason.LOGON and number == 1:
+            level = logging.INFO
+        log.log(
+            level, "%s: status request %d for %s (%s; open %.1f s)", order.lp, number,
+            order.cl_ord_id, reason.value, (now - working.sent_ns) / 1e9,
+        )  # fmt: skip
+
+    # --- helpers ----------------------------------------------------------------------------
 
     def _subscribe(self, link: Link) -> None:
         for symbol, lp_symbol in link.config.symbols.items():

@@ -27,6 +27,7 @@ class HealthSample:
     latency_samples: int = 0
     slippage_sum: Decimal = Decimal(0)  # price x lots, positive = worse than quoted
     slippage_volume: Decimal = Decimal(0)  # lots for which a quote was known
+    status_requests: int = 0  # sent because a final report was late, lost or unusable
 
     @property
     def fill_ratio(self) -> Decimal | None:
@@ -42,14 +43,21 @@ class LpHealth:
         self._lock = threading.Lock()
         self._samples: dict[tuple[str, str], HealthSample] = {}
 
+    def _sample(self, lp: str, symbol: str) -> HealthSample:
+        sample = self._samples.get((lp, symbol))
+        if sample is None:
+            sample = self._samples[(lp, symbol)] = HealthSample(lp, symbol)
+        return sample
+
+    def status_request(self, lp: str, symbol: str) -> None:
+        with self._lock:
+            self._sample(lp, symbol).status_requests += 1
+
     def record(self, final: Final) -> None:
         working = final.working
         order = working.order
-        key = (order.lp, order.symbol)
         with self._lock:
-            sample = self._samples.get(key)
-            if sample is None:
-                sample = self._samples[key] = HealthSample(order.lp, order.symbol)
+            sample = self._sample(order.lp, order.symbol)
             sample.orders += 1
             if working.cum_qty > 0:
                 sample.filled_orders += 1

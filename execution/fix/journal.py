@@ -1,11 +1,16 @@
-"""Where what the LPs said is written down before the service loop hears of it.
+"""Where what the LPs said is written down before anything acts on it.
 
 One writer per fact: the bridge is the only writer of ``lp_execution_reports`` (every report
-for one of our orders, raw message included, a repeated ExecID stored once) and of
+for one of our orders, raw message included, the same report stored once) and of
 ``lp_health_samples``. The service writes ``lp_orders`` (the order before it is sent, and its
-state as it applies the reports) and the deals. A report is committed here before its
-``LpExecution`` enters the inbox, so nothing the service acts on is missing from the
-warehouse; if the service dies in between, the restart's status requests make up the rest.
+state as it applies the reports) and the deals.
+
+Nothing a report says is applied before its row is committed: the journal writes a batch of
+received reports, then for each one calls back whoever received it with whether its row is
+in the warehouse (written now, or already there as the very same report), and only then puts
+what that produced in the inbox. A report whose row cannot be written is not applied at all
+(the bridge asks the LP for the order's status instead). If the service dies between a
+committed report and its own journal, the restart's status requests make up the rest.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, cast
 
 import psycopg
 
@@ -27,19 +33,33 @@ from execution.inbox import Inbox, InboxItem
 
 log = logging.getLogger(__name__)
 
-_INSERT_REPORT = """
-    INSERT INTO lp_execution_reports (lp_id, lp_order_id, exec_id, exec_type, ord_status,
-        last_px, last_qty, cum_qty, leaves_qty, text, received_at, raw_message)
-    SELECT %s, o.id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
-    FROM lp_orders o WHERE o.cl_ord_id = %s
-    ON CONFLICT (lp_id, exec_id) DO NOTHING
+# Every input row that names a journaled LP order is in the table afterwards: inserted now, or
+# already there as the same report (the conflict), so the SELECT returns the durable ones.
+_INSERT_REPORTS = """
+    WITH u AS (
+        SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],
+                             %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[],
+                             %s::text[], %s::timestamptz[], %s::text[])
+            WITH ORDINALITY AS u(lp, cl, exec_id, exec_type, ord_status, last_px, last_qty,
+                                 cum_qty, leaves_qty, text, received_at, raw, n)
+    ), known AS (
+        SELECT u.*, o.id AS lp_order_id FROM u JOIN lp_orders o ON o.cl_ord_id = u.cl
+    ), stored AS (
+        INSERT INTO lp_execution_reports (lp_id, lp_order_id, exec_id, exec_type, ord_status,
+            last_px, last_qty, cum_qty, leaves_qty, text, received_at, raw_message)
+        SELECT lp, lp_order_id, exec_id, exec_type, ord_status, last_px, last_qty, cum_qty,
+               leaves_qty, text, received_at, raw
+        FROM known
+        ON CONFLICT ON CONSTRAINT lp_execution_reports_same_report DO NOTHING
+    )
+    SELECT n FROM known
 """
 
 _INSERT_HEALTH = """
     INSERT INTO lp_health_samples (lp_id, symbol, period_start, period_end, orders,
         filled_orders, rejected_orders, canceled_orders, filled_volume, latency_ms_sum,
-        latency_ms_max, latency_samples, slippage_sum, slippage_volume)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        latency_ms_max, latency_samples, slippage_sum, slippage_volume, status_requests)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (lp_id, symbol, period_start) DO NOTHING
 """
 
@@ -52,20 +72,26 @@ class ReceivedReport:
     received_ns: int
 
 
-class ReportSink(Protocol):
-    """Takes a received report (or None) and the inbox items it produced, in arrival order."""
+# Called once the report's row is in the warehouse (True) or could not be written (False);
+# what it returns goes to the inbox.
+Resolve = Callable[[bool], list[InboxItem]]
 
-    def put(self, received: ReceivedReport | None, items: list[InboxItem]) -> None: ...
+
+class ReportSink(Protocol):
+    """Takes a received report (or None: nothing to write) and how to resolve it, in
+    arrival order."""
+
+    def put(self, received: ReceivedReport | None, resolve: Resolve) -> None: ...
 
 
 class DirectSink:
-    """No warehouse: items go straight to the inbox (unit tests, the raw benchmark leg)."""
+    """No warehouse: resolved at once (unit tests, the raw benchmark leg)."""
 
     def __init__(self, inbox: Inbox) -> None:
         self.inbox = inbox
 
-    def put(self, received: ReceivedReport | None, items: list[InboxItem]) -> None:
-        for item in items:
+    def put(self, received: ReceivedReport | None, resolve: Resolve) -> None:
+        for item in resolve(True):
             self.inbox.put(item)
 
 
@@ -86,9 +112,13 @@ def _ns_time(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
 
 
+_Entry = tuple[ReceivedReport | None, Resolve]
+
+
 class WarehouseJournal:
-    """A thread that commits reports in batches, then hands their items to the inbox, and
-    writes the LP health figures every ``health_period`` seconds."""
+    """A thread that commits reports in batches, then resolves them in arrival order and hands
+    what they produced to the inbox, and writes the LP health figures every
+    ``health_period`` seconds."""
 
     def __init__(
         self,
@@ -105,13 +135,12 @@ class WarehouseJournal:
         self.lp_ids = lp_ids
         self.health_period = health_period
         self._batch = batch
-        self._queue: queue.SimpleQueue[tuple[ReceivedReport | None, list[InboxItem]] | None]
-        self._queue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Entry | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="fix-journal", daemon=True)
         self._period_start = time.time_ns()
 
-    def put(self, received: ReceivedReport | None, items: list[InboxItem]) -> None:
-        self._queue.put((received, items))
+    def put(self, received: ReceivedReport | None, resolve: Resolve) -> None:
+        self._queue.put((received, resolve))
 
     def start(self) -> None:
         self._thread.start()
@@ -133,7 +162,7 @@ class WarehouseJournal:
                 try:
                     if conn is None or conn.closed:
                         conn = psycopg.connect(self.database_url)
-                    self._write(conn, batch)
+                    durable = self._write(conn, batch)
                     if stopping or time.monotonic() >= next_health:
                         self._write_health(conn)
                         next_health = time.monotonic() + self.health_period
@@ -145,16 +174,22 @@ class WarehouseJournal:
                         conn.close()
                     conn = None
                     time.sleep(0.5)
-            for _, items in batch:
-                for item in items:
-                    self.inbox.put(item)
+            for index, (received, resolve) in enumerate(batch):
+                self._resolve(resolve, received is None or index in durable)
         if conn is not None:
             conn.close()
 
-    def _take(
-        self, timeout: float
-    ) -> tuple[list[tuple[ReceivedReport | None, list[InboxItem]]], bool]:
-        batch: list[tuple[ReceivedReport | None, list[InboxItem]]] = []
+    def _resolve(self, resolve: Resolve, durable: bool) -> None:
+        try:
+            items = resolve(durable)
+        except Exception:  # the bridge's code; this thread must live on
+            log.exception("fix journal: resolving a report failed")
+            return
+        for item in items:
+            self.inbox.put(item)
+
+    def _take(self, timeout: float) -> tuple[list[_Entry], bool]:
+        batch: list[_Entry] = []
         try:
             entry = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
         except queue.Empty:
@@ -169,42 +204,50 @@ class WarehouseJournal:
                 return batch, False
         return batch, True
 
-    def _write(
-        self,
-        conn: psycopg.Connection[tuple[object, ...]],
-        batch: list[tuple[ReceivedReport | None, list[InboxItem]]],
-    ) -> None:
-        rows = [
-            _report_row(received)
-            for received, _ in batch
+    def _write(self, conn: psycopg.Connection[tuple[object, ...]], batch: list[_Entry]) -> set[int]:
+        """Write the batch's reports; the batch indexes of those whose row is in the table."""
+        rows = {
+            index: _report_row(received)
+            for index, (received, _) in enumerate(batch)
             if received is not None and _storable(received.report)
-        ]
+        }
         if not rows:
-            return
+            return set()
         try:
-            with conn.cursor() as cur:
-                cur.executemany(_INSERT_REPORT, rows)
+            durable = self._insert(conn, list(rows.items()))
             conn.commit()
+            return durable
         except psycopg.OperationalError:
             raise
         except psycopg.Error:
             conn.rollback()
-            self._write_one_by_one(conn, rows)
+            return self._write_one_by_one(conn, list(rows.items()))
 
     @staticmethod
+    def _insert(
+        conn: psycopg.Connection[tuple[object, ...]], rows: list[tuple[int, tuple[object, ...]]]
+    ) -> set[int]:
+        columns = [list(column) for column in zip(*(row for _, row in rows), strict=True)]
+        found = conn.execute(_INSERT_REPORTS, columns).fetchall()
+        return {rows[cast(int, n) - 1][0] for (n,) in found}
+
     def _write_one_by_one(
-        conn: psycopg.Connection[tuple[object, ...]], rows: list[tuple[object, ...]]
-    ) -> None:
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        rows: list[tuple[int, tuple[object, ...]]],
+    ) -> set[int]:
         """A row the warehouse refuses is logged with its reason and left out, alone."""
+        durable: set[int] = set()
         for row in rows:
             try:
-                conn.execute(_INSERT_REPORT, row)
+                durable |= self._insert(conn, [row])
                 conn.commit()
             except psycopg.OperationalError:
                 raise
             except psycopg.Error as error:
                 conn.rollback()
-                log.error("fix journal: report %r refused: %s", row[1], error)
+                log.error("fix journal: report %r refused: %s", row[1][2], error)
+        return durable
 
     def _write_health(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
         start, end = self._period_start, time.time_ns()
@@ -220,9 +263,11 @@ class WarehouseJournal:
 
 
 def _report_row(received: ReceivedReport) -> tuple[object, ...]:
+    """The columns of _INSERT_REPORTS' unnest, in order."""
     r = received.report
     return (
         received.lp_id,
+        r.cl_ord_id,
         r.exec_id,
         r.exec_type,
         r.ord_status,
@@ -233,7 +278,6 @@ def _report_row(received: ReceivedReport) -> tuple[object, ...]:
         r.text or None,
         _ns_time(received.received_ns),
         received.raw,
-        r.cl_ord_id,
     )
 
 
@@ -254,4 +298,5 @@ def _health_row(lp_id: int, s: HealthSample, start: int, end: int) -> tuple[obje
         s.latency_samples,
         s.slippage_sum,
         s.slippage_volume,
+        s.status_requests,
     )

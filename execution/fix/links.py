@@ -10,8 +10,8 @@ from decimal import Decimal
 import quickfix as fix
 
 from execution.contracts import Side
-from execution.fix.config import LpConfig
-from execution.fix.sessions import session_id
+from execution.fix.config import LpConfig, SessionConfig
+from execution.fix.sessions import Role, session_id
 
 
 @dataclass(slots=True)
@@ -37,6 +37,16 @@ class Link:
     @property
     def lp(self) -> str:
         return self.config.code
+
+    @property
+    def order_timeout_ns(self) -> int:
+        return self.config.trade.order_timeout_ms * 1_000_000
+
+    def session(self, role: Role) -> SessionConfig:
+        return self.config.quote if role is Role.QUOTE else self.config.trade
+
+    def sid(self, role: Role) -> fix.SessionID:
+        return self.quote_sid if role is Role.QUOTE else self.trade_sid
 
     def quoted_price(self, symbol: str, side: Side) -> Decimal | None:
         """The LP's own price we would trade at: its ask to buy, its bid to sell."""

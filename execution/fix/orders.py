@@ -9,7 +9,10 @@ reports lost in a disconnect did not.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -20,6 +23,7 @@ from execution.lp import LpOrder, LpReport, ReportStatus
 _LOT_STEP = Decimal("0.0001")  # the core's finest volume step
 # ExecTypes that only acknowledge: new, pending new, pending cancel, pending replace
 _ACKS = frozenset({"0", "A", "6", "E"})
+_NO_ORDER_ID = "NONE"  # OrderID of a status answer for an order the LP does not know
 # OrdStatus values after which nothing more happens to the order
 _DONE = {"2": None, "3": ReportStatus.CANCELED, "4": ReportStatus.CANCELED}
 _DONE |= {"8": ReportStatus.REJECTED, "C": ReportStatus.CANCELED}
@@ -57,6 +61,17 @@ class ExecReport:
             values.get(wire.ORDER_ID, ""),
         )
 
+    @property
+    def lp_order_ref(self) -> str:
+        return "" if self.order_ref == _NO_ORDER_ID else self.order_ref
+
+    def key(self, lp: str) -> tuple[str, ...]:
+        """What makes two reports the same report (a resend, a duplicate): the warehouse
+        stores each once under the same key. An LP that reuses an ExecID for another report
+        of the order (a status answer, per-order counters) sends a new one."""
+        cum = "" if self.cum_qty is None else format(self.cum_qty.normalize(), "f")
+        return (lp, self.cl_ord_id, self.exec_id, self.exec_type, self.ord_status, cum)
+
 
 @dataclass(slots=True)
 class Working:
@@ -70,6 +85,14 @@ class Working:
     cum_qty: Decimal = Decimal(0)
     cum_value: Decimal = Decimal(0)  # sum of price x lots applied
     acked_ns: int | None = None
+    # status requests (inquiries.py): how long to wait for a final report, how many were sent
+    timeout_ns: int = 5_000_000_000
+    asked: int = 0
+    last_asked_ns: int = 0
+    due_ns: int = 0  # when to ask if the order is still open; set on register
+
+    def __post_init__(self) -> None:
+        self.due_ns = self.sent_ns + self.timeout_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,35 +109,65 @@ class Applied:
     reports: list[LpReport] = field(default_factory=list)
     final: Final | None = None
     reason: str = ""  # why nothing (or not everything) was applied, for the log
+    unusable: bool = False  # the report says something impossible: ask the LP instead
 
 
 class OrderBook:
-    """In-flight orders by ClOrdID. Written by the sending thread (register) and by one
-    quickfix callback thread (apply); each order is touched by one thread at a time."""
+    """In-flight orders by ClOrdID. Touched by the sending thread (register), the journal
+    thread (apply, once a report is written), quickfix callback threads and the bridge's
+    timer (status requests): every read or change goes under ``locked()``, and nothing is
+    sent to an LP while it is held (quickfix holds its session lock when it calls back)."""
 
-    def __init__(self, remembered_exec_ids: int = 200_000) -> None:
+    def __init__(self, remembered_reports: int = 200_000) -> None:
         self.working: dict[str, Working] = {}
-        self._exec_ids: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._reports: OrderedDict[tuple[str, ...], None] = OrderedDict()
         self._finished: OrderedDict[str, None] = OrderedDict()  # recently final ClOrdIDs
-        self._capacity = remembered_exec_ids
+        self._capacity = remembered_reports
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._lock:
+            yield
 
     def register(self, working: Working) -> None:
-        self.working[working.order.cl_ord_id] = working
+        with self._lock:
+            self.working[working.order.cl_ord_id] = working
+
+    def forget(self, cl_ord_id: str) -> None:
+        with self._lock:
+            self.working.pop(cl_ord_id, None)
+
+    def knows(self, cl_ord_id: str) -> bool:
+        """Whether the order is open here."""
+        with self._lock:
+            return cl_ord_id in self.working
 
     def at(self, lp: str) -> list[Working]:
-        return [w for w in list(self.working.values()) if w.order.lp == lp]
+        with self._lock:
+            return [w for w in self.working.values() if w.order.lp == lp]
 
-    def seen(self, lp: str, exec_id: str) -> bool:
-        """Remember an ExecID; True when this LP already sent it."""
-        key = (lp, exec_id)
-        if key in self._exec_ids:
-            return True
-        self._exec_ids[key] = None
-        if len(self._exec_ids) > self._capacity:
-            self._exec_ids.popitem(last=False)
-        return False
+    def due(self, now_ns: int) -> list[Working]:
+        """Open orders whose final report is overdue."""
+        with self._lock:
+            return [w for w in self.working.values() if w.due_ns <= now_ns]
+
+    def seen(self, lp: str, report: ExecReport) -> bool:
+        """Remember a report; True when this LP already sent this very report."""
+        key = report.key(lp)
+        with self._lock:
+            if key in self._reports:
+                return True
+            self._reports[key] = None
+            if len(self._reports) > self._capacity:
+                self._reports.popitem(last=False)
+            return False
 
     def apply(self, lp: str, report: ExecReport, now_ns: int) -> Applied:
+        with self._lock:
+            return self._apply(lp, report, now_ns)
+
+    def _apply(self, lp: str, report: ExecReport, now_ns: int) -> Applied:
         out = Applied()
         working = self.working.get(report.cl_ord_id)
         if working is None:
@@ -130,6 +183,11 @@ class OrderBook:
             working.acked_ns = now_ns
         kind = report.exec_type
         if kind in _ACKS:
+            if kind == "0":
+                out.reports.append(
+                    LpReport(report.cl_ord_id, ReportStatus.ACCEPTED,
+                             lp_order_ref=report.lp_order_ref)
+                )  # fmt: skip
             return out
         if kind == "8":
             return self._end(out, working, ReportStatus.REJECTED, report, now_ns)
@@ -138,6 +196,7 @@ class OrderBook:
             return self._end(out, working, ReportStatus.CANCELED, report, now_ns)
         if kind not in ("F", "I", "1", "2"):  # 1/2: partial fill / fill, as FIX 4.2 LPs send
             out.reason = f"unexpected ExecType {kind!r} for {report.cl_ord_id}"
+            out.unusable = True
             return out
         self._grow(out, working, report, trade=kind != "I")
         if out.reason:
@@ -157,9 +216,11 @@ class OrderBook:
         if cum is None:
             if trade:
                 out.reason = f"fill for {report.cl_ord_id} without CumQty/LastQty"
+                out.unusable = True
             return
         if cum < 0 or cum > working.qty or cum.quantize(_LOT_STEP) != cum:
             out.reason = f"CumQty {cum} impossible for {working.qty} lots ({report.cl_ord_id})"
+            out.unusable = True
             return
         delta = cum - working.cum_qty
         if delta < 0:
@@ -172,13 +233,15 @@ class OrderBook:
         price = self._price(working, report, cum, delta)
         if price is None:
             out.reason = f"fill for {report.cl_ord_id} without a usable LastPx/AvgPx"
+            out.unusable = True
             return
         working.cum_qty = cum
         working.cum_value += price * delta
         leaves = working.qty - cum
         out.reports.append(
-            LpReport(working.order.cl_ord_id, ReportStatus.FILL, price, delta, leaves, report.text)
-        )
+            LpReport(working.order.cl_ord_id, ReportStatus.FILL, price, delta, leaves,
+                     report.text, report.lp_order_ref)
+        )  # fmt: skip
 
     @staticmethod
     def _price(
@@ -203,8 +266,9 @@ class OrderBook:
         now_ns: int,
     ) -> Applied:
         out.reports.append(
-            LpReport(working.order.cl_ord_id, status, text=report.text or report.ord_status)
-        )
+            LpReport(working.order.cl_ord_id, status, text=report.text or report.ord_status,
+                     lp_order_ref=report.lp_order_ref)
+        )  # fmt: skip
         return self._finish(out, working, status, now_ns)
 
     def _finish(

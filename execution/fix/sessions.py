@@ -3,6 +3,10 @@
 Trade sessions keep their sequence numbers and sent messages in a FileStore across restarts
 (an order's fate is asked for, never guessed). Quote sessions reset on logon and persist
 nothing: a replayed quote is stale by definition.
+
+quickfix reconnects every ReconnectInterval seconds, one interval for a whole initiator: the
+bridge sets it to one second and decides itself when each session may try (``reconnect.py``).
+TLS settings (certificates, CA) are per initiator too, so each TLS session gets its own.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from pathlib import Path
 
 import quickfix as fix
 
-from execution.fix.config import SessionConfig
+from execution.fix.config import SessionConfig, Tls
 
 BEGIN_STRING = "FIX.4.4"
+RECONNECT_TICK_SECONDS = 1  # how often quickfix may try a session the bridge lets connect
 
 
 class Role(StrEnum):
@@ -64,27 +69,40 @@ def _session(role: Role) -> fix.Dictionary:
 
 
 def initiator_settings(
-    sessions: Iterable[tuple[SessionConfig, Role]], store: Path
+    sessions: Iterable[tuple[SessionConfig, Role]], store: Path, tls: Tls | None = None
 ) -> fix.SessionSettings:
-    """Settings for our side of LP sessions."""
+    """Settings for our side of LP sessions (all with the same TLS settings, or none)."""
     settings = fix.SessionSettings()
-    settings.set(_defaults(store, "initiator"))
+    defaults = _defaults(store, "initiator")
+    defaults.setInt("ReconnectInterval", RECONNECT_TICK_SECONDS)
+    if tls is not None:
+        defaults.setString("CertificationAuthoritiesFile", str(tls.ca_file))
+        if tls.cert_file is not None:
+            defaults.setString("ClientCertificateFile", str(tls.cert_file))
+            defaults.setString("ClientCertificateKeyFile", str(tls.key_file or tls.cert_file))
+    settings.set(defaults)
     for config, role in sessions:
         d = _session(role)
         d.setString("SocketConnectHost", config.host)
         d.setInt("SocketConnectPort", config.port)
         d.setInt("HeartBtInt", config.heartbeat_seconds)
-        d.setInt("ReconnectInterval", config.reconnect_seconds)
         settings.set(session_id(config), d)
     return settings
 
 
 def acceptor_settings(
-    sessions: Iterable[tuple[fix.SessionID, int, Role]], store: Path
+    sessions: Iterable[tuple[fix.SessionID, int, Role]],
+    store: Path,
+    certificate: tuple[Path, Path] | None = None,
 ) -> fix.SessionSettings:
-    """Settings for an LP's side (the simulator): one accepting port per session."""
+    """Settings for an LP's side (the simulator): one accepting port per session; TLS with
+    ``certificate`` (certificate file, key file)."""
     settings = fix.SessionSettings()
-    settings.set(_defaults(store, "acceptor"))
+    defaults = _defaults(store, "acceptor")
+    if certificate is not None:
+        defaults.setString("ServerCertificateFile", str(certificate[0]))
+        defaults.setString("ServerCertificateKeyFile", str(certificate[1]))
+    settings.set(defaults)
     for sid, port, role in sessions:
         d = _session(role)
         d.setInt("SocketAcceptPort", port)

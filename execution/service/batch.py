@@ -19,6 +19,7 @@ class LpFill:
     quantity: Decimal  # lots filled by this report (0 for rejects and cancels)
     price: Decimal | None
     status: str  # lp_orders.status after the report
+    lp_order_ref: str = ""  # the LP's OrderID, when the report named it
 
 
 @dataclass(frozen=True, slots=True)

@@ -275,30 +275,40 @@ class Journal:
         values = [
             (lo.cl_ord_id, lps[lo.lp], ids[lo.symbol], lo.order_id,
              "A_BOOK" if lo.purpose is Purpose.CLIENT else "HEDGE", lo.side.upper(),
-             "FOK" if lo.fok else "IOC", lo.volume, at(lo.time))
+             "MARKET" if lo.limit_price is None else "LIMIT", "FOK" if lo.fok else "IOC",
+             lo.volume, lo.limit_price, at(lo.time))
             for lo in lp_orders
         ]  # fmt: skip
         out.add(
             "lp_new",
             """INSERT INTO lp_orders (cl_ord_id, lp_id, instrument_id, order_id, purpose, side,
-                   type, time_in_force, volume, created_at)
-               SELECT cl, lp, ins, ord, purpose, side, 'MARKET', tif, vol, t
+                   type, time_in_force, volume, price, created_at)
+               SELECT cl, lp, ins, ord, purpose, side, type, tif, vol, px, t
                FROM unnest(%b::text[], %b::bigint[], %b::bigint[], %b::bigint[], %b::text[],
-                           %b::text[], %b::text[], %s::numeric[], %b::timestamptz[])
-                    AS u(cl, lp, ins, ord, purpose, side, tif, vol, t)
+                           %b::text[], %b::text[], %b::text[], %s::numeric[], %s::numeric[],
+                           %b::timestamptz[])
+                    AS u(cl, lp, ins, ord, purpose, side, type, tif, vol, px, t)
                RETURNING id, lp_id, order_id""",
-            _columns(values, 9),
+            _columns(values, 11),
         )
         return True
 
     def _lp_fills(self, out: _Statements, batch: Batch) -> None:
         """Each LP order's reports of the batch as one change: filled lots, their value, the
-        last status (an UPDATE meets each row once per statement)."""
-        fills: dict[str, tuple[Decimal, Decimal, str]] = {}
+        last status, the LP's OrderID (an UPDATE meets each row once per statement). An
+        acknowledgement (NEW) moves only an order the LP had not answered yet."""
+        fills: dict[str, tuple[Decimal, Decimal, str, str]] = {}
         for f in batch.lp_fills:
-            quantity, value, _ = fills.get(f.cl_ord_id, (Decimal(0), Decimal(0), ""))
+            quantity, value, status, ref = fills.get(f.cl_ord_id, (Decimal(0), Decimal(0), "", ""))
             price = f.price if f.price is not None and f.quantity else Decimal(0)
-            fills[f.cl_ord_id] = (quantity + f.quantity, value + price * f.quantity, f.status)
+            if f.status != "NEW" or not status:
+                status = f.status
+            fills[f.cl_ord_id] = (
+                quantity + f.quantity,
+                value + price * f.quantity,
+                status,
+                f.lp_order_ref or ref,
+            )
         if not fills:
             return
         out.add(
@@ -307,11 +317,15 @@ class Journal:
                    avg_px = CASE WHEN u.qty > 0 THEN
                        (coalesce(l.avg_px, 0) * l.cum_qty + u.val) / (l.cum_qty + u.qty)
                        ELSE l.avg_px END,
-                   cum_qty = l.cum_qty + u.qty, status = u.st, updated_at = now()
-               FROM unnest(%b::text[], %s::numeric[], %s::numeric[], %b::text[])
-                    AS u(cl, qty, val, st)
+                   cum_qty = l.cum_qty + u.qty,
+                   status = CASE WHEN u.st = 'NEW' AND l.status <> 'PENDING_NEW' THEN l.status
+                                 ELSE u.st END,
+                   lp_order_ref = coalesce(nullif(u.ref, ''), l.lp_order_ref),
+                   updated_at = now()
+               FROM unnest(%b::text[], %s::numeric[], %s::numeric[], %b::text[], %b::text[])
+                    AS u(cl, qty, val, st, ref)
                WHERE l.cl_ord_id = u.cl""",
-            _columns([(cl, q, v, st) for cl, (q, v, st) in fills.items()], 4),
+            _columns([(cl, q, v, st, ref) for cl, (q, v, st, ref) in fills.items()], 5),
         )
 
     def _deals(self, out: _Statements, deals: list[c.Deal]) -> None:

@@ -330,6 +330,13 @@ class ExecutionService:
         ctx = self.core.ctx
         cl_ord_id = report.cl_ord_id
         lp_order = ctx.lp_orders.get(cl_ord_id)
+        ref = report.lp_order_ref
+        if report.status is ReportStatus.ACCEPTED:
+            # the LP's acknowledgement only names its OrderID: to any other status the core
+            # would end the order
+            if lp_order is not None:
+                batch.lp_fills.append(LpFill(cl_ord_id, Decimal(0), None, "NEW", ref))
+            return
         before = ctx.lp_filled.get(cl_ord_id, 0)
         outcome = self.core.on_lp_report(report, batch.now)
         self._collect(outcome, batch)
@@ -342,10 +349,10 @@ class ExecutionService:
                 return  # a malformed or over-filling report the core refused
             status = "PARTIALLY_FILLED" if working else "FILLED"
             filled = Decimal(after - before).scaleb(-4)
-            batch.lp_fills.append(LpFill(cl_ord_id, filled, report.last_px, status))
+            batch.lp_fills.append(LpFill(cl_ord_id, filled, report.last_px, status, ref))
         elif not working:
             status = "REJECTED" if report.status is ReportStatus.REJECTED else "CANCELED"
-            batch.lp_fills.append(LpFill(cl_ord_id, Decimal(0), None, status))
+            batch.lp_fills.append(LpFill(cl_ord_id, Decimal(0), None, status, ref))
 
     def _timers(self, batch: Batch) -> Interrupted | None:
         """Timers of the core, and the account flags the back office may have changed."""

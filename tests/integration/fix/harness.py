@@ -16,12 +16,12 @@ from execution import contracts as c
 from execution.core import Core, CoreConfig
 from execution.fix.bridge import FixBridge
 from execution.groups import AccountGroup
+from execution.inbox import Inbox, LpExecution, LpQuote, LpSessionState
 from execution.instruments import Instrument
-from execution.lp import LpOrder, Purpose, ReportStatus
+from execution.lp import LpOrder, LpReport, Purpose, ReportStatus
 from execution.records import Outcome
 from execution.routing import RouteAction, RoutingRule
 from execution.samples import retail_group
-from execution.inbox import Inbox, LpExecution, LpQuote, LpSessionState
 
 D = Decimal
 ACCOUNT = 1
@@ -66,6 +66,7 @@ class Trading:
         self.events: list[c.Event] = []
         self.replies: list[c.Reply] = []
         self.sent: list[LpOrder] = []
+        self.accepted: list[LpReport] = []
         self.connected: dict[str, bool] = {}
         self._request = 0
         self._lp_ids: dict[str, int] = {}
@@ -117,7 +118,10 @@ class Trading:
                 return
             self._settle(core.on_quote(item.lp, item.symbol, bid, ask, now), None)
         elif isinstance(item, LpExecution):
-            self._settle(core.on_lp_report(item.report, now), item)
+            if item.report.status is ReportStatus.ACCEPTED:
+                self._accepted(item)  # the service keeps it from the core, which would end it
+            else:
+                self._settle(core.on_lp_report(item.report, now), item)
         elif isinstance(item, LpSessionState):
             self.connected[item.lp] = item.connected
             if not item.connected:  # withdraw the LP's quotes at once
@@ -142,16 +146,18 @@ class Trading:
         for order in outcome.lp_orders:
             conn.execute(
                 """INSERT INTO lp_orders (cl_ord_id, lp_id, instrument_id, purpose, side, type,
-                       time_in_force, volume, sent_at)
-                   VALUES (%s, %s, %s, %s, %s, 'MARKET', %s, %s, now())""",
+                       time_in_force, volume, price, sent_at)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now())""",
                 (
                     order.cl_ord_id,
                     self._lp_ids[order.lp],
                     self._instrument_ids[order.symbol],
                     "A_BOOK" if order.purpose is Purpose.CLIENT else "HEDGE",
                     order.side.value.upper(),
+                    "MARKET" if order.limit_price is None else "LIMIT",
                     "FOK" if order.fok else "IOC",
                     order.volume,
+                    order.limit_price,
                 ),
             )
         for record in outcome.journal:
@@ -188,6 +194,16 @@ class Trading:
                 (status, report.last_qty, report.cl_ord_id),
             )
         conn.commit()
+
+    def _accepted(self, execution: LpExecution) -> None:
+        self.accepted.append(execution.report)
+        if self.conn is not None:
+            self.conn.execute(
+                "UPDATE lp_orders SET status = 'NEW', lp_order_ref = %s "
+                "WHERE cl_ord_id = %s AND status = 'PENDING_NEW'",
+                (execution.report.lp_order_ref or None, execution.report.cl_ord_id),
+            )
+            self.conn.commit()
 
     # --- what the client saw --------------------------------------------------------------
 

@@ -109,6 +109,14 @@ def test_status_request_for_an_order_the_lp_never_got_rejects_it(
     lost = LpOrder("bs-never-sent", "lp-alpha", "EURUSD", c.Side.BUY, 1000, Purpose.HEDGE,
                    None, None, False, lp_order.time)  # fmt: skip
     trading.core.ctx.lp_orders[lost.cl_ord_id] = lost
+    stack.conn.execute(
+        """INSERT INTO lp_orders (cl_ord_id, lp_id, instrument_id, purpose, side, type,
+               time_in_force, volume)
+           SELECT %s, l.id, i.id, 'HEDGE', 'BUY', 'MARKET', 'IOC', 0.1
+           FROM lps l, instruments i WHERE l.code = 'lp-alpha' AND i.symbol = 'EURUSD'""",
+        (lost.cl_ord_id,),
+    )
+    stack.conn.commit()
     stack.stop_bridge()
     stack.start_new_bridge([Recovering(lost)])
     assert trading.pump(lambda: lost.cl_ord_id not in trading.core.ctx.lp_orders)

@@ -88,8 +88,33 @@ def test_impossible_quantities_and_foreign_reports_are_refused_with_a_reason() -
     assert "bs-1" in book.working
 
 
-def test_repeated_exec_ids_are_remembered_per_lp() -> None:
+def test_a_report_is_the_same_report_only_when_it_says_the_same() -> None:
     book = OrderBook()
-    assert not book.seen("lp-a", "e1")
-    assert book.seen("lp-a", "e1")
-    assert not book.seen("lp-b", "e1")
+    ack = _report("0", "0", "0", exec_id="e1")
+    assert not book.seen("lp-a", ack)
+    assert book.seen("lp-a", ack)  # resent as it was
+    assert book.seen("lp-a", _report("0", "0", "0.0", exec_id="e1"))  # 0.0 is 0
+    assert not book.seen("lp-b", ack)  # another LP's ExecIDs are its own
+    # the LP reused e1 for the status answer: a new report, not a duplicate
+    assert not book.seen("lp-a", _report("I", "2", "1", avg="1.1", exec_id="e1"))
+
+
+def test_an_ack_names_the_lps_order_id_and_fills_nothing() -> None:
+    book = _book()
+    applied = book.apply("lp-a", _report("0", "0", "0"), 1)
+    assert [(r.status, r.lp_order_ref, r.last_qty) for r in applied.reports] == [
+        (ReportStatus.ACCEPTED, "o1", D(0))
+    ]
+    fill = book.apply("lp-a", _report("F", "2", "1", "1", "1.1", "1.1"), 2)
+    assert [(r.status, r.lp_order_ref) for r in fill.reports] == [(ReportStatus.FILL, "o1")]
+
+
+def test_impossible_reports_are_unusable_and_stale_ones_are_not() -> None:
+    book = _book()
+    assert book.apply("lp-a", _report("F", "2", "2", "2", "1.1", "1.1"), 1).unusable
+    assert book.apply("lp-a", _report("F", "1", "-0.5", "0.5", "1.1", "1.1"), 1).unusable
+    assert book.apply("lp-a", _report("F", "1", "0.5", "0.5"), 1).unusable  # no price
+    assert not book.apply("lp-a", _report("F", "1", "0.5", "0.5", "1.1", "1.1"), 1).unusable
+    stale = book.apply("lp-a", _report("F", "1", "0.2", "0.2", "1.1", "1.1"), 2)
+    assert stale.reports == []
+    assert not stale.unusable

@@ -1,5 +1,7 @@
 """How a simulated LP behaves: spreads, latency, partial fills, rejects, last look, stale or
-crossed quotes and dropped connections. Ratios are drawn from a seeded generator; a test
+crossed quotes and dropped connections, and the ways real LPs misbehave on the wire: reports
+lost in transit and gap-filled instead of resent, ExecIDs reused, impossible or unparseable
+reports, unanswered status requests. Ratios are drawn from a seeded generator; a test
 scripts exact outcomes with ``Behaviour.plan`` instead (one entry per incoming order)."""
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ class Outcome(StrEnum):
     HOLD = "hold"  # no answer until `LpSimulator.release()`
 
 
+class Misreport(StrEnum):
+    """A fill report told wrongly (the order itself is filled as it should be)."""
+
+    OVERFILL = "overfill"  # CumQty twice the order
+    NEGATIVE = "negative"  # CumQty below zero
+    GARBLED = "garbled"  # LastPx not a number: the client's engine rejects the message
+
+
 @dataclass
 class Behaviour:
     spread_points: int = 10
@@ -33,9 +43,15 @@ class Behaviour:
     disconnect_every: float = 0.0  # seconds; 0 = never drop the connections
     ack: bool = False  # send ExecType 0 (new) before the outcome
     password: str = ""  # required on Logon (tag 554) when set
+    username: str = ""  # required on Logon (tag 553) when set
     down: bool = False  # refuse every Logon (the LP is out of service)
     seed: int = 1
     plan: deque[Outcome] = field(default_factory=deque)
+    reuse_exec_ids: bool = False  # every report of an order carries the same ExecID
+    lose_reports: int = 0  # the next N execution reports never arrive (their MsgSeqNum is used)
+    gap_fill_resends: bool = False  # a ResendRequest gets a gap fill, never a resent report
+    answer_status: bool = True  # False: OrderStatusRequests go unanswered
+    misreports: deque[Misreport] = field(default_factory=deque)  # for the next fill reports
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)  # noqa: S311 - simulation, not security

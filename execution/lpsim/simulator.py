@@ -4,7 +4,8 @@ It streams top-of-book quotes for its symbols (snapshot W on subscription, then 
 X), answers NewOrderSingle with fills at its current price (buy at its ask, sell at its bid)
 as its `Behaviour` says, answers OrderStatusRequest and OrderCancelRequest, and can drop its
 connections. What it sends while a session is down is stored and resent on the client's
-ResendRequest, as a real LP's engine does.
+ResendRequest, as a real LP's engine does (unless its behaviour gap-fills instead). With a
+certificate it accepts TLS only.
 """
 
 from __future__ import annotations
@@ -25,30 +26,13 @@ import quickfix as fix
 from execution.contracts import Side
 from execution.fix import wire
 from execution.fix.sessions import BEGIN_STRING, Role, acceptor_settings
-from execution.lpsim.behaviour import Behaviour, Outcome
+from execution.lpsim.behaviour import Behaviour, Misreport, Outcome
 from execution.lpsim.feeds import Feed, RandomWalk, SymbolSpec
+from execution.lpsim.reports import Report, SimOrder, report_message
 
 log = logging.getLogger(__name__)
 
 _LOT_STEP = Decimal("0.01")
-
-
-@dataclass(slots=True)
-class SimOrder:
-    cl_ord_id: str
-    order_id: str
-    symbol: str
-    side: Side
-    qty: Decimal
-    limit: Decimal | None
-    fok: bool
-    cum: Decimal = Decimal(0)
-    cum_value: Decimal = Decimal(0)
-    status: str = "A"  # OrdStatus: A pending new, 0 new, 1/2 partial/filled, 4, 8
-
-    @property
-    def avg_px(self) -> Decimal:
-        return (self.cum_value / self.cum).normalize() if self.cum else Decimal(0)
 
 
 def comp_id(name: str, role: Role) -> str:
@@ -62,6 +46,7 @@ class Received:
 
     orders: list[str] = field(default_factory=list)  # ClOrdIDs in arrival order
     status_requests: list[str] = field(default_factory=list)
+    status_request_times: list[float] = field(default_factory=list)  # time.monotonic()
     rejects: list[dict[int, str]] = field(default_factory=list)  # session Rejects (3)
     logons: list[dict[int, str]] = field(default_factory=list)
 
@@ -87,7 +72,10 @@ class _App(fix.Application):  # type: ignore[misc]
         self.sim._from_admin(msg, sid)  # may raise RejectLogon, which quickfix expects
 
     def toApp(self, msg: fix.Message, sid: fix.SessionID) -> None:
-        pass
+        header = msg.getHeader()
+        resent = header.isSetField(43) and header.getField(43) == "Y"
+        if resent and self.sim.behaviour.gap_fill_resends:
+            raise fix.DoNotSend()  # quickfix gap-fills over it instead
 
     def fromApp(self, msg: fix.Message, sid: fix.SessionID) -> None:
         self.sim._guard(self.sim._from_app, msg, sid)
@@ -105,6 +93,7 @@ class LpSimulator:
         feed: Feed | None = None,
         client_quote_comp: str = "BROKERSTACK_Q",
         client_trade_comp: str = "BROKERSTACK_T",
+        certificate: tuple[Path, Path] | None = None,
     ) -> None:
         self.name = name
         self.behaviour = behaviour or Behaviour()
@@ -116,7 +105,9 @@ class LpSimulator:
         self._settings = acceptor_settings(
             [(self.quote_sid, quote_port, Role.QUOTE), (self.trade_sid, trade_port, Role.TRADE)],
             store,
+            certificate,
         )
+        self.tls = certificate is not None
         self.orders: dict[str, SimOrder] = {}
         self.received = Received()
         self.held: list[SimOrder] = []
@@ -138,7 +129,8 @@ class LpSimulator:
         # deleting the socket server (quickfix 1.16) and crashed the process now and then.
         self._app = _App(self)
         self._store_factory = fix.FileStoreFactory(self._settings)
-        self._acceptor = fix.ThreadedSocketAcceptor(self._app, self._store_factory, self._settings)
+        kind = fix.SSLSocketAcceptor if self.tls else fix.ThreadedSocketAcceptor
+        self._acceptor = kind(self._app, self._store_factory, self._settings)
         self._acceptor.start()
         self._stop.clear()
         for target, name in ((self._quote_loop, "quotes"), (self._timer_loop, "timers")):
@@ -231,8 +223,10 @@ class LpSimulator:
         self.received.logons.append(values)
         if self.behaviour.down:
             raise fix.RejectLogon("out of service")
-        password = self.behaviour.password
+        password, username = self.behaviour.password, self.behaviour.username
         if password and values.get(wire.PASSWORD) != password:
+            raise fix.RejectLogon("invalid username or password")
+        if username and values.get(wire.USERNAME) != username:
             raise fix.RejectLogon("invalid username or password")
 
     def _from_app(self, msg: fix.Message, sid: fix.SessionID) -> None:
@@ -384,6 +378,9 @@ class LpSimulator:
     def _status(self, values: dict[int, str]) -> None:
         cl_ord_id = values.get(wire.CL_ORD_ID, "")
         self.received.status_requests.append(cl_ord_id)
+        self.received.status_request_times.append(time.monotonic())
+        if not self.behaviour.answer_status:
+            return
         order = self.orders.get(cl_ord_id)
         if order is None:
             unknown = SimOrder(cl_ord_id, "NONE", values.get(wire.SYMBOL, ""), Side.BUY,
@@ -424,28 +421,24 @@ class LpSimulator:
         reason: str = "",
         last: tuple[Decimal, Decimal] | None = None,
     ) -> None:
-        final = ord_status in ("2", "4", "8")
-        values = [
-            (wire.ORDER_ID, order.order_id),
-            (wire.CL_ORD_ID, order.cl_ord_id),
-            (wire.EXEC_ID, f"{self.name}-{self._run}-{next(self._ids)}"),
-            (wire.EXEC_TYPE, exec_type),
-            (wire.ORD_STATUS, ord_status),
-            (wire.SYMBOL, order.symbol),
-            (wire.SIDE, wire.FIX_SIDE[order.side]),
-            (wire.ORDER_QTY, format(order.qty, "f")),
-            (wire.LEAVES_QTY, "0" if final else format(order.qty - order.cum, "f")),
-            (wire.CUM_QTY, format(order.cum, "f")),
-            (wire.AVG_PX, format(order.avg_px, "f")),
-            (wire.TRANSACT_TIME, wire.utc_timestamp()),
-        ]
-        if last is not None:
-            values += [(wire.LAST_PX, format(last[0], "f")), (wire.LAST_QTY, format(last[1], "f"))]
-        if text:
-            values.append((wire.TEXT, text))
-        if reason:
-            values.append((wire.ORD_REJ_REASON, reason))
-        fix.Session.sendToTarget(wire.message("8", values), self.trade_sid)
+        behaviour = self.behaviour
+        misreport: Misreport | None = None
+        if last is not None and behaviour.misreports:
+            misreport = behaviour.misreports.popleft()
+        exec_id = (
+            order.order_id if behaviour.reuse_exec_ids
+            else f"{self.name}-{self._run}-{next(self._ids)}"
+        )  # fmt: skip
+        report = Report(exec_type, ord_status, text, reason, last)
+        session = fix.Session.lookupSession(self.trade_sid)
+        with self._lock:
+            if behaviour.lose_reports > 0 and session is not None:
+                # lost in transit: its MsgSeqNum is used up, and the store has nothing for it
+                behaviour.lose_reports -= 1
+                session.setNextSenderMsgSeqNum(session.getExpectedSenderNum() + 1)
+                log.info("%s: report %s %s lost (simulated)", self.name, exec_type, exec_id)
+                return
+        fix.Session.sendToTarget(report_message(order, exec_id, report, misreport), self.trade_sid)
 
     # --- timers -----------------------------------------------------------------------------
 

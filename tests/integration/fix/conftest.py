@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal as D
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from brokerstack.services.ports import free_port
 from execution.fix import FixBridge, LpHealth, Recovering, WarehouseJournal, load_lps
@@ -41,12 +42,36 @@ class Lp:
     trade_port: int
     store: Path
 
-    def simulator(self, behaviour: Behaviour, steady: bool = False) -> LpSimulator:
-        """``steady``: the mid never moves (tests that compare LPs' prices)."""
+    def simulator(
+        self,
+        behaviour: Behaviour,
+        steady: bool = False,
+        certificate: tuple[Path, Path] | None = None,
+    ) -> LpSimulator:
+        """``steady``: the mid never moves (tests that compare LPs' prices); ``certificate``:
+        TLS only."""
         feed = RandomWalk(SYMBOLS, step=0) if steady else None
         return LpSimulator(
-            self.name, self.quote_port, self.trade_port, self.store, SYMBOLS, behaviour, feed
-        )
+            self.name, self.quote_port, self.trade_port, self.store, SYMBOLS, behaviour, feed,
+            certificate=certificate,
+        )  # fmt: skip
+
+
+def set_sessions(
+    conn: psycopg.Connection[Any], lp: str, columns: dict[str, object], role: str | None = None
+) -> None:
+    """Change an LP's ``lp_sessions`` rows (both, or the one of ``role``)."""
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in columns
+    )
+    conn.execute(
+        sql.SQL(
+            "UPDATE lp_sessions SET {} WHERE lp_id = (SELECT id FROM lps WHERE code = %(lp)s) "
+            "AND (%(role)s::text IS NULL OR role = %(role)s)"
+        ).format(assignments),
+        {**columns, "lp": lp, "role": role},
+    )
+    conn.commit()
 
 
 def configure_lps(conn: psycopg.Connection[Any], names: list[str], tmp: Path) -> dict[str, Lp]:
@@ -134,6 +159,10 @@ def _journal(url: str, inbox: Inbox, health: LpHealth, configs: list[LpConfig]) 
     return WarehouseJournal(url, inbox, health, ids, health_period=0.5)
 
 
+class StackFactory(Protocol):
+    def __call__(self, names: list[str], **sessions: object) -> Stack: ...
+
+
 @pytest.fixture
 def simulators() -> Iterator[list[LpSimulator]]:
     """Simulators started by a test; stopped after the bridge (a quickfix acceptor stopping
@@ -147,12 +176,16 @@ def simulators() -> Iterator[list[LpSimulator]]:
 @pytest.fixture
 def stack_factory(
     seeded_db_url: str, tmp_path: Path, simulators: list[LpSimulator]
-) -> Iterator[Callable[[list[str]], Stack]]:
+) -> Iterator[StackFactory]:
     conn = psycopg.connect(seeded_db_url)
     stacks: list[Stack] = []
 
-    def build(names: list[str]) -> Stack:
+    def build(names: list[str], **sessions: object) -> Stack:
+        """``sessions``: lp_sessions columns to set for both sessions of every LP."""
         lps = configure_lps(conn, names, tmp_path)
+        for name in names:
+            if sessions:
+                set_sessions(conn, name, sessions)
         configs = load_lps(conn, set(names))
         inbox = Inbox()
         health = LpHealth()

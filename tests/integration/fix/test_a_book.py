@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from decimal import Decimal
 
 from execution import contracts as c
 from execution.lpsim.behaviour import Behaviour, Outcome
 from execution.lpsim.simulator import LpSimulator
-from tests.integration.fix.conftest import Stack, start, wait_for
+from tests.integration.fix.conftest import StackFactory, start, wait_for
 
 D = Decimal
 
@@ -21,7 +20,7 @@ def _order_id(reply: c.Reply) -> int:
 
 
 def test_a_book_fill_at_lp_price_plus_markup_is_journaled(
-    stack_factory: Callable[[list[str]], Stack], simulators: list[LpSimulator]
+    stack_factory: StackFactory, simulators: list[LpSimulator]
 ) -> None:
     stack = stack_factory(["lp-alpha"])
     sim = stack.lps["lp-alpha"].simulator(Behaviour(ack=True, quote_interval=0.2))
@@ -67,7 +66,7 @@ def test_a_book_fill_at_lp_price_plus_markup_is_journaled(
 
 
 def test_lp_health_is_recorded_per_lp(
-    stack_factory: Callable[[list[str]], Stack], simulators: list[LpSimulator]
+    stack_factory: StackFactory, simulators: list[LpSimulator]
 ) -> None:
     stack = stack_factory(["lp-alpha"])
     behaviour = Behaviour(plan=deque([Outcome.FILL, Outcome.REJECT]))

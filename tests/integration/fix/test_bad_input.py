@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -16,7 +15,7 @@ from execution.fix import wire
 from execution.fix.sessions import Role
 from execution.lpsim.behaviour import Behaviour, Outcome
 from execution.lpsim.simulator import LpSimulator
-from tests.integration.fix.conftest import Stack, start, wait_for
+from tests.integration.fix.conftest import Stack, StackFactory, start, wait_for
 
 D = Decimal
 
@@ -51,9 +50,7 @@ def _still_trading(stack: Stack) -> None:
 
 
 @pytest.fixture
-def held(
-    stack_factory: Callable[[list[str]], Stack], simulators: list[LpSimulator]
-) -> tuple[Stack, LpSimulator]:
+def held(stack_factory: StackFactory, simulators: list[LpSimulator]) -> tuple[Stack, LpSimulator]:
     stack = stack_factory(["lp-alpha"])
     sim = stack.lps["lp-alpha"].simulator(Behaviour(plan=deque([Outcome.HOLD])))
     start(stack, [sim], simulators)

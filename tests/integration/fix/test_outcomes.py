@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from execution import contracts as c
 from execution.lpsim.behaviour import Behaviour, Outcome
 from execution.lpsim.simulator import LpSimulator
-from tests.integration.fix.conftest import Stack, start
+from tests.integration.fix.conftest import Stack, StackFactory, start
 
 D = Decimal
 
@@ -31,7 +30,7 @@ def _run(stack: Stack, sim: LpSimulator, running: list[LpSimulator], **order: st
 
 
 def test_partial_fill_fills_the_client_in_part_and_cancels_the_rest(
-    stack_factory: Callable[[list[str]], Stack], simulators: list[LpSimulator]
+    stack_factory: StackFactory, simulators: list[LpSimulator]
 ) -> None:
     stack = stack_factory(["lp-alpha"])
     sim = stack.lps["lp-alpha"].simulator(
@@ -48,7 +47,7 @@ def test_partial_fill_fills_the_client_in_part_and_cancels_the_rest(
 
 
 def test_fok_order_partially_available_is_rejected_whole(
-    stack_factory: Callable[[list[str]], Stack], simulators: list[LpSimulator]
+    stack_factory: StackFactory, simulators: list[LpSimulator]
 ) -> None:
     stack = stack_factory(["lp-alpha"])
     sim = stack.lps["lp-alpha"].simulator(Behaviour(plan=deque([Outcome.PARTIAL])))
@@ -60,7 +59,7 @@ def test_fok_order_partially_available_is_rejected_whole(
 
 @pytest.mark.parametrize("outcome", [Outcome.REJECT, Outcome.LAST_LOOK])
 def test_lp_reject_and_last_look_reject_the_client_order(
-    stack_factory: Callable[[list[str]], Stack],
+    stack_factory: StackFactory,
     simulators: list[LpSimulator],
     outcome: Outcome,
 ) -> None:

@@ -4,7 +4,6 @@ resolved by an OrderStatusRequest, nothing is filled twice or lost."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from decimal import Decimal
 
 from execution import contracts as c
@@ -12,7 +11,7 @@ from execution.fix import Recovering
 from execution.lp import LpOrder, Purpose
 from execution.lpsim.behaviour import Behaviour, Outcome
 from execution.lpsim.simulator import LpSimulator
-from tests.integration.fix.conftest import Stack, start, wait_for
+from tests.integration.fix.conftest import Stack, StackFactory, start, wait_for
 
 D = Decimal
 
@@ -52,7 +51,7 @@ def _filled_once(stack: Stack, order_id: int, cl_ord_id: str, sim: LpSimulator) 
 
 
 def test_disconnect_mid_order_resolves_by_status_request(
-    stack_factory: Callable[[list[str]], Stack], simulators: list[LpSimulator]
+    stack_factory: StackFactory, simulators: list[LpSimulator]
 ) -> None:
     stack = stack_factory(["lp-alpha"])
     sim = stack.lps["lp-alpha"].simulator(Behaviour(plan=deque([Outcome.HOLD])))
@@ -73,7 +72,7 @@ def test_disconnect_mid_order_resolves_by_status_request(
 
 
 def test_restart_with_order_in_flight_asks_the_lp(
-    stack_factory: Callable[[list[str]], Stack], simulators: list[LpSimulator]
+    stack_factory: StackFactory, simulators: list[LpSimulator]
 ) -> None:
     stack = stack_factory(["lp-alpha"])
     sim = stack.lps["lp-alpha"].simulator(Behaviour(plan=deque([Outcome.HOLD])))
@@ -93,7 +92,7 @@ def test_restart_with_order_in_flight_asks_the_lp(
 
 
 def test_status_request_for_an_order_the_lp_never_got_rejects_it(
-    stack_factory: Callable[[list[str]], Stack], simulators: list[LpSimulator]
+    stack_factory: StackFactory, simulators: list[LpSimulator]
 ) -> None:
     stack = stack_factory(["lp-alpha"])
     sim = stack.lps["lp-alpha"].simulator(Behaviour())

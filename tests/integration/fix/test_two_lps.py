@@ -3,13 +3,12 @@ are withdrawn and its flow goes elsewhere."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
 from execution import contracts as c
 from execution.lpsim.behaviour import Behaviour
 from execution.lpsim.simulator import LpSimulator
-from tests.integration.fix.conftest import Stack, start
+from tests.integration.fix.conftest import Stack, StackFactory, start
 
 D = Decimal
 
@@ -24,7 +23,7 @@ def _buy(stack: Stack) -> tuple[str, c.Deal]:
 
 
 def test_best_price_then_failover_and_back(
-    stack_factory: Callable[[list[str]], Stack], simulators: list[LpSimulator]
+    stack_factory: StackFactory, simulators: list[LpSimulator]
 ) -> None:
     stack = stack_factory(["lp-alpha", "lp-beta"])
     alpha = stack.lps["lp-alpha"].simulator(Behaviour(spread_points=10), steady=True)

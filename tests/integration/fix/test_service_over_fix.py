@@ -1,6 +1,7 @@
 """The real execution service process with its LPs over FIX (as `brokerstack up` runs it):
-an A-book client order goes service -> FIX -> simulator -> fill -> client deal at the LP's
-price plus markup, with the LP order and its execution reports in the warehouse."""
+an A-book client order goes service -> FIX -> simulator -> ack and fill -> client deal at the
+LP's price plus markup, with the LP order (the LP's OrderID on it) and its execution reports in
+the warehouse."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def test_a_book_order_through_the_service_process_fills_at_lp_price_plus_markup(
         )
         account = create_account(conn, group, balance=Decimal(100_000), kind="live")
         conn.commit()
-    lp = lps["lp-alpha"].simulator(Behaviour(spread_points=10), steady=True)
+    lp = lps["lp-alpha"].simulator(Behaviour(spread_points=10, ack=True), steady=True)
     lp.start()
     simulators.append(lp)
 
@@ -84,7 +85,8 @@ def test_a_book_order_through_the_service_process_fills_at_lp_price_plus_markup(
                 (account.account_id,),
             ).fetchone()
             lp_order = conn.execute(
-                "SELECT cl_ord_id, status, cum_qty, avg_px, id FROM lp_orders WHERE order_id = %s",
+                "SELECT cl_ord_id, status, cum_qty, avg_px, id, lp_order_ref FROM lp_orders "
+                "WHERE order_id = %s",
                 (reply.order_id,),
             ).fetchone()
             assert lp_order is not None
@@ -101,6 +103,7 @@ def test_a_book_order_through_the_service_process_fills_at_lp_price_plus_markup(
     assert (side, volume, routed) == ("BUY", Decimal("0.5"), "A")
     assert deal_lp_order == lp_order[4]
     assert lp_order[1] == "FILLED"
+    assert lp_order[5] == lp.orders[lp_order[0]].order_id  # the LP's OrderID (tag 37)
     assert lp_order[2] == Decimal("0.5")
     # The client pays the LP's fill price plus the group's markup (4 points total, 2 per side).
     assert price == lp_order[3] + Decimal("0.00002")

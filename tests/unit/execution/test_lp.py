@@ -33,9 +33,7 @@ def test_a_buy_limit_below_the_ask_is_canceled_unfilled() -> None:
 
 def test_a_sell_limit_above_the_bid_is_canceled_and_a_fok_one_rejected() -> None:
     assert _outcome(_order(Side.SELL, "1.10001")) == [(ReportStatus.CANCELED, None, D(0))]
-    assert _outcome(_order(Side.SELL, "1.10001", fok=True)) == [
-        (ReportStatus.REJECTED, None, D(0))
-    ]
+    assert _outcome(_order(Side.SELL, "1.10001", fok=True)) == [(ReportStatus.REJECTED, None, D(0))]
 
 
 def test_a_marketable_limit_fills_at_the_lp_price_not_the_limit() -> None:

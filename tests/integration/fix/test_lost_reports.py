@@ -5,6 +5,7 @@ again, with backoff, logged and counted)."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import deque
 from decimal import Decimal
@@ -122,7 +123,7 @@ def test_an_order_without_a_final_report_is_asked_for_with_backoff_until_it_ends
 
     assert trading.pump(lambda: len(sim.received.status_requests) >= 4, 15)
     times = sim.received.status_request_times
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     # each request waits twice as long as the one before (0.5 s, 1 s, 2 s): never sooner
     for n, gap in enumerate(gaps[:3]):
         assert gap >= 0.5 * 2**n - 0.05, gaps

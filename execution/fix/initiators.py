@@ -2,39 +2,22 @@
 
 Plain ``SocketInitiator``s (the threaded ones stalled under bursts here): one for the quote
 sessions and one for the trade sessions, so a burst of quotes never queues an execution report
-behind it. quickfix builds one TLS context per initiator from its default settings, so each
-TLS session gets an ``SSLSocketInitiator`` of its own.
+behind it. A TLS session's quickfix connection goes to its ``TlsTunnel`` on loopback, which
+carries it to the LP; the tunnels start before the initiators and stop after them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import quickfix as fix
 
-from execution.fix.config import SessionConfig, Tls
-from execution.fix.sessions import Role, initiator_settings
-
-
-@dataclass
-class _Group:
-    role: Role
-    tls: Tls | None
-    sessions: list[SessionConfig] = field(default_factory=list)
-
-
-def _groups(sessions: Iterable[tuple[SessionConfig, Role]]) -> list[_Group]:
-    plain = {role: _Group(role, None) for role in Role}
-    groups: list[_Group] = []
-    for config, role in sessions:
-        if config.tls is None:
-            plain[role].sessions.append(config)
-        else:
-            groups.append(_Group(role, config.tls, [config]))
-    return [g for g in plain.values() if g.sessions] + groups
+from execution.fix.config import SessionConfig
+from execution.fix.sessions import Role, initiator_settings, session_id
+from execution.fix.tls import TlsTunnel
 
 
 class Initiators:
@@ -48,27 +31,34 @@ class Initiators:
         application: Callable[[Role], fix.Application],
         message_log: bool = False,
     ) -> None:
-        self._groups = _groups(sessions)
+        self._sessions = list(sessions)
         self._store = store
         self._application = application
         self._message_log = message_log
+        self._tunnels: list[TlsTunnel] = []
         self._running: list[tuple[Any, list[Any]]] = []
 
     def start(self) -> None:
         self._store.mkdir(parents=True, exist_ok=True)
-        for group in self._groups:
-            settings = initiator_settings(
-                [(config, group.role) for config in group.sessions], self._store, group.tls
-            )
-            keep: list[Any] = [
-                self._application(group.role),
-                fix.FileStoreFactory(settings),
-                settings,
-            ]
+        by_role: dict[Role, list[SessionConfig]] = {role: [] for role in Role}
+        for config, role in self._sessions:
+            if config.tls is not None:
+                tunnel = TlsTunnel(
+                    f"fix-tls-{session_id(config).toString()}", config.host, config.port,
+                    config.tls,
+                )  # fmt: skip
+                tunnel.start()
+                self._tunnels.append(tunnel)
+                config = replace(config, host="127.0.0.1", port=tunnel.port)
+            by_role[role].append(config)
+        for role, configs in by_role.items():
+            if not configs:
+                continue
+            settings = initiator_settings([(config, role) for config in configs], self._store)
+            keep: list[Any] = [self._application(role), fix.FileStoreFactory(settings), settings]
             if self._message_log:
                 keep.append(fix.FileLogFactory(settings))
-            kind = fix.SocketInitiator if group.tls is None else fix.SSLSocketInitiator
-            initiator = kind(*keep)
+            initiator = fix.SocketInitiator(*keep)
             initiator.start()
             self._running.append((initiator, keep))
 
@@ -76,3 +66,6 @@ class Initiators:
         for initiator, _ in self._running:
             initiator.stop()
         self._running.clear()
+        for tunnel in self._tunnels:
+            tunnel.stop()
+        self._tunnels.clear()

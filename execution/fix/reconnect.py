@@ -3,9 +3,10 @@
 quickfix retries every disconnected, enabled session at one fixed interval per initiator. The
 bridge sets that interval to one second and keeps a session *disabled* (``Session.logout()``,
 which only logs out a session that is logged on) except in a short window when its backoff
-says it may try: the first try ``reconnect_seconds`` after a drop, then twice as long after
-each failure up to ``reconnect_max_seconds``, each delay drawn between half and all of its
-step so that many sessions dropped by one LP outage do not come back in step.
+says it may try: the first try ``reconnect_seconds`` after a drop (and again after the first
+failure), then twice as long after each further failure up to ``reconnect_max_seconds``, each
+delay drawn between half and all of its step, so that sessions dropped by one LP outage do
+not all come back at the same moment.
 
 A window ends in a logon (the backoff starts over), in a refused logon (the LP logs us out:
 counted at once), or after ``WINDOW`` seconds without a connection (a refused or timed out
@@ -30,7 +31,8 @@ WINDOW = 1.5  # seconds: quickfix tries an enabled session at least once in this
 
 class Backoff:
     """Delays before the next try after ``failures`` failed tries in a row ("equal jitter":
-    uniformly between half the step and the step, the step doubling up to ``cap``)."""
+    uniformly between half the step and the step). The step is ``base`` after a drop and
+    after the first failure, then doubles with each failure up to ``cap``."""
 
     def __init__(self, base: float, cap: float, rng: random.Random | None = None) -> None:
         if base <= 0 or cap < base:
@@ -40,7 +42,7 @@ class Backoff:
         self._random = rng or random.Random()  # noqa: S311 - jitter, not a secret
 
     def step(self, failures: int) -> float:
-        return min(self.cap, self.base * 2.0 ** min(failures, 62))
+        return min(self.cap, self.base * 2.0 ** min(max(failures - 1, 0), 62))
 
     def delay(self, failures: int) -> float:
         step = self.step(failures)

@@ -6,7 +6,7 @@ nothing: a replayed quote is stale by definition.
 
 quickfix reconnects every ReconnectInterval seconds, one interval for a whole initiator: the
 bridge sets it to one second and decides itself when each session may try (``reconnect.py``).
-TLS settings (certificates, CA) are per initiator too, so each TLS session gets its own.
+TLS is not quickfix's here (``tls.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import quickfix as fix
 
-from execution.fix.config import SessionConfig, Tls
+from execution.fix.config import SessionConfig
 
 BEGIN_STRING = "FIX.4.4"
 RECONNECT_TICK_SECONDS = 1  # how often quickfix may try a session the bridge lets connect
@@ -69,17 +69,12 @@ def _session(role: Role) -> fix.Dictionary:
 
 
 def initiator_settings(
-    sessions: Iterable[tuple[SessionConfig, Role]], store: Path, tls: Tls | None = None
+    sessions: Iterable[tuple[SessionConfig, Role]], store: Path
 ) -> fix.SessionSettings:
-    """Settings for our side of LP sessions (all with the same TLS settings, or none)."""
+    """Settings for our side of LP sessions."""
     settings = fix.SessionSettings()
     defaults = _defaults(store, "initiator")
     defaults.setInt("ReconnectInterval", RECONNECT_TICK_SECONDS)
-    if tls is not None:
-        defaults.setString("CertificationAuthoritiesFile", str(tls.ca_file))
-        if tls.cert_file is not None:
-            defaults.setString("ClientCertificateFile", str(tls.cert_file))
-            defaults.setString("ClientCertificateKeyFile", str(tls.key_file or tls.cert_file))
     settings.set(defaults)
     for config, role in sessions:
         d = _session(role)
@@ -91,18 +86,11 @@ def initiator_settings(
 
 
 def acceptor_settings(
-    sessions: Iterable[tuple[fix.SessionID, int, Role]],
-    store: Path,
-    certificate: tuple[Path, Path] | None = None,
+    sessions: Iterable[tuple[fix.SessionID, int, Role]], store: Path
 ) -> fix.SessionSettings:
-    """Settings for an LP's side (the simulator): one accepting port per session; TLS with
-    ``certificate`` (certificate file, key file)."""
+    """Settings for an LP's side (the simulator): one accepting port per session."""
     settings = fix.SessionSettings()
-    defaults = _defaults(store, "acceptor")
-    if certificate is not None:
-        defaults.setString("ServerCertificateFile", str(certificate[0]))
-        defaults.setString("ServerCertificateKeyFile", str(certificate[1]))
-    settings.set(defaults)
+    settings.set(_defaults(store, "acceptor"))
     for sid, port, role in sessions:
         d = _session(role)
         d.setInt("SocketAcceptPort", port)

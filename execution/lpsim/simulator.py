@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ import quickfix as fix
 from execution.contracts import Side
 from execution.fix import wire
 from execution.fix.sessions import BEGIN_STRING, Role, acceptor_settings
+from execution.fix.tls import TlsFront
 from execution.lpsim.behaviour import Behaviour, Misreport, Outcome
 from execution.lpsim.feeds import Feed, RandomWalk, SymbolSpec
 from execution.lpsim.reports import Report, SimOrder, report_message
@@ -33,6 +35,12 @@ from execution.lpsim.reports import Report, SimOrder, report_message
 log = logging.getLogger(__name__)
 
 _LOT_STEP = Decimal("0.01")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def comp_id(name: str, role: Role) -> str:
@@ -49,6 +57,7 @@ class Received:
     status_request_times: list[float] = field(default_factory=list)  # time.monotonic()
     rejects: list[dict[int, str]] = field(default_factory=list)  # session Rejects (3)
     logons: list[dict[int, str]] = field(default_factory=list)
+    logon_times: list[float] = field(default_factory=list)  # time.monotonic()
 
 
 class _App(fix.Application):  # type: ignore[misc]
@@ -102,12 +111,19 @@ class LpSimulator:
         self.mids = {s.symbol: s.points(s.start) for s in symbols}
         self.quote_sid = fix.SessionID(BEGIN_STRING, comp_id(name, Role.QUOTE), client_quote_comp)
         self.trade_sid = fix.SessionID(BEGIN_STRING, comp_id(name, Role.TRADE), client_trade_comp)
+        # with TLS, quickfix listens on loopback ports of its own behind TLS fronts
+        self._fronts: list[TlsFront] = []
+        accept = (quote_port, trade_port)
+        if certificate is not None:
+            accept = (_free_port(), _free_port())
+            self._fronts = [
+                TlsFront(f"{name}-tls", public, inner, *certificate)
+                for public, inner in zip((quote_port, trade_port), accept, strict=True)
+            ]
         self._settings = acceptor_settings(
-            [(self.quote_sid, quote_port, Role.QUOTE), (self.trade_sid, trade_port, Role.TRADE)],
+            [(self.quote_sid, accept[0], Role.QUOTE), (self.trade_sid, accept[1], Role.TRADE)],
             store,
-            certificate,
         )
-        self.tls = certificate is not None
         self.orders: dict[str, SimOrder] = {}
         self.received = Received()
         self.held: list[SimOrder] = []
@@ -129,9 +145,10 @@ class LpSimulator:
         # deleting the socket server (quickfix 1.16) and crashed the process now and then.
         self._app = _App(self)
         self._store_factory = fix.FileStoreFactory(self._settings)
-        kind = fix.SSLSocketAcceptor if self.tls else fix.ThreadedSocketAcceptor
-        self._acceptor = kind(self._app, self._store_factory, self._settings)
+        self._acceptor = fix.ThreadedSocketAcceptor(self._app, self._store_factory, self._settings)
         self._acceptor.start()
+        for front in self._fronts:
+            front.start()
         self._stop.clear()
         for target, name in ((self._quote_loop, "quotes"), (self._timer_loop, "timers")):
             thread = threading.Thread(target=target, name=f"{self.name}-{name}", daemon=True)
@@ -157,6 +174,8 @@ class LpSimulator:
             time.sleep(0.02)
         self._acceptor.stop(True)
         self._acceptor = None
+        for front in self._fronts:
+            front.stop()
 
     def disconnect(self) -> None:
         """Drop both connections (the client reconnects; sequence numbers carry on)."""
@@ -221,6 +240,7 @@ class LpSimulator:
             return
         values = wire.fields(msg.toString())
         self.received.logons.append(values)
+        self.received.logon_times.append(time.monotonic())
         if self.behaviour.down:
             raise fix.RejectLogon("out of service")
         password, username = self.behaviour.password, self.behaviour.username

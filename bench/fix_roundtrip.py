@@ -31,7 +31,8 @@ from brokerstack.services.ports import free_port, wait_for_port
 from execution import contracts as c
 from execution.core import Core, CoreConfig
 from execution.fix import FixBridge, LpConfig, SessionConfig, wire
-from execution.fix.sessions import Role, initiator_settings
+from execution.fix.config import Role
+from execution.fix.sessions import initiator_settings
 from execution.groups import Accounting
 from execution.inbox import Inbox, LpExecution, LpQuote
 from execution.instruments import Instrument

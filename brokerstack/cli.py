@@ -13,6 +13,7 @@ from alembic.util.exc import CommandError
 from rich.console import Console
 from rich.table import Table
 
+from brokerstack import fix_cli
 from brokerstack.errors import BrokerstackError
 from brokerstack.services import check_database, check_redis, database, embedded_postgres
 from brokerstack.settings import load_settings
@@ -33,6 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(ingest_cli.app)  # import-ticks, import-candles, ingest-maintenance
+app.add_typer(fix_cli.app)  # fix reset-sequence
 console = Console()
 errors = Console(stderr=True)
 

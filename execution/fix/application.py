@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import quickfix as fix
 
-from execution.fix.sessions import Role
+from execution.fix.config import Role
 
 if TYPE_CHECKING:
     from execution.fix.bridge import FixBridge

@@ -28,7 +28,7 @@ import quickfix as fix
 
 from execution.fix import inquiries, wire
 from execution.fix.application import BridgeApplication
-from execution.fix.config import LpConfig, resolve_password
+from execution.fix.config import LpConfig, Role, resolve_password
 from execution.fix.health import LpHealth
 from execution.fix.initiators import Initiators
 from execution.fix.inquiries import Reason
@@ -37,7 +37,6 @@ from execution.fix.links import Link
 from execution.fix.orders import ExecReport, OrderBook, Working
 from execution.fix.quotes import QuoteUpdate, on_market_data, on_request_reject
 from execution.fix.reconnect import Backoff, Reconnects
-from execution.fix.sessions import Role
 from execution.inbox import Inbox, InboxItem, LpExecution, LpQuote, LpSessionState
 from execution.lp import LpOrder, LpReport, ReportStatus
 
@@ -215,6 +214,8 @@ class FixBridge:
             raise LookupError(f"no FIX sessions for LP {lp!r} in this service")
         sid = link.sid(role)
         session = fix.Session.lookupSession(sid)
+        if session is None:
+            raise LookupError(f"the {lp} {role} session is not running")
         sender, target = self.next_sequence_numbers(lp, role)
         before = {"next_sender": sender, "next_target": target}
         if next_sender is None and next_target is None:

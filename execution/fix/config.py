@@ -6,10 +6,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import psycopg
+
+
+class Role(StrEnum):
+    """Each LP has one session of each: quotes, and orders with their reports."""
+
+    QUOTE = "quote"
+    TRADE = "trade"
 
 
 class LpConfigError(ValueError):

@@ -15,8 +15,8 @@ from typing import Any
 
 import quickfix as fix
 
-from execution.fix.config import SessionConfig
-from execution.fix.sessions import Role, initiator_settings, session_id
+from execution.fix.config import Role, SessionConfig
+from execution.fix.sessions import initiator_settings, session_id
 from execution.fix.tls import TlsTunnel
 
 

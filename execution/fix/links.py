@@ -10,8 +10,8 @@ from decimal import Decimal
 import quickfix as fix
 
 from execution.contracts import Side
-from execution.fix.config import LpConfig, SessionConfig
-from execution.fix.sessions import Role, session_id
+from execution.fix.config import LpConfig, Role, SessionConfig
+from execution.fix.sessions import session_id
 
 
 @dataclass(slots=True)

@@ -13,20 +13,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from enum import StrEnum
 from pathlib import Path
 
 import quickfix as fix
 
-from execution.fix.config import SessionConfig
+from execution.fix.config import Role, SessionConfig
 
 BEGIN_STRING = "FIX.4.4"
 RECONNECT_TICK_SECONDS = 1  # how often quickfix may try a session the bridge lets connect
-
-
-class Role(StrEnum):
-    QUOTE = "quote"
-    TRADE = "trade"
 
 
 def data_dictionary() -> Path:

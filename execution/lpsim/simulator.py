@@ -26,7 +26,8 @@ import quickfix as fix
 
 from execution.contracts import Side
 from execution.fix import wire
-from execution.fix.sessions import BEGIN_STRING, Role, acceptor_settings
+from execution.fix.config import Role
+from execution.fix.sessions import BEGIN_STRING, acceptor_settings
 from execution.fix.tls import TlsFront
 from execution.lpsim.behaviour import Behaviour, Misreport, Outcome
 from execution.lpsim.feeds import Feed, RandomWalk, SymbolSpec

@@ -2,7 +2,9 @@
 
 Used when ``BROKERSTACK_EXECUTION_LPS=fix`` (as ``brokerstack up`` runs it, next to the two LP
 simulators). The bridge's journal thread is the one writer of execution reports and LP health;
-the service journals LP orders before sending and applies the reports it receives.
+the service journals LP orders before sending and applies the reports it receives. Operators'
+sequence number resets (``brokerstack fix reset-sequence``) are carried out here, where the
+sessions are.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import psycopg
 from brokerstack.errors import ConfigError
 from execution.core import Core
 from execution.fix.bridge import FixBridge, Recovering
-from execution.fix.config import load_lps
+from execution.fix.config import LpConfigError, load_lps
 from execution.fix.health import LpHealth
 from execution.fix.journal import WarehouseJournal
+from execution.fix.resets import SequenceResets
 from execution.inbox import Inbox
 from execution.lp import LpGateway
 from execution.units import units_to_lots
@@ -29,7 +32,10 @@ class FixGateways:
     """Starts the report journal and the bridge; stops them in the reverse order."""
 
     def __init__(self, conn: psycopg.Connection[Any], database_url: str, inbox: Inbox, store: Path):
-        configs = load_lps(conn)
+        try:
+            configs = load_lps(conn)
+        except LpConfigError as error:
+            raise ConfigError(str(error)) from error
         if not configs:
             raise ConfigError("BROKERSTACK_EXECUTION_LPS=fix but no LP has FIX sessions configured")
         self.codes = [config.code for config in configs]
@@ -37,7 +43,11 @@ class FixGateways:
         self.journal = WarehouseJournal(
             database_url, inbox, health, {config.code: config.lp_id for config in configs}
         )
-        self.bridge = FixBridge(configs, inbox, store, sink=self.journal, health=health)
+        try:
+            self.bridge = FixBridge(configs, inbox, store, sink=self.journal, health=health)
+        except LpConfigError as error:
+            raise ConfigError(str(error)) from error
+        self.resets = SequenceResets(database_url, self.codes, self.bridge.reset_sequence)
 
     def gateways(self) -> dict[str, LpGateway]:
         return dict.fromkeys(self.codes, self.bridge)
@@ -47,8 +57,10 @@ class FixGateways:
         self.journal.start()
         self.bridge.start()
         self.bridge.recover(_in_flight(core, conn))
+        self.resets.start()
 
     def stop(self) -> None:
+        self.resets.stop()
         self.bridge.stop()
         self.journal.stop()
 

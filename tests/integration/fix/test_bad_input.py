@@ -12,7 +12,7 @@ import quickfix as fix
 
 from execution import contracts as c
 from execution.fix import wire
-from execution.fix.sessions import Role
+from execution.fix.config import Role
 from execution.lpsim.behaviour import Behaviour, Outcome
 from execution.lpsim.simulator import LpSimulator
 from tests.integration.fix.conftest import Stack, StackFactory, start, wait_for

@@ -63,10 +63,11 @@ class Dealer:
             return None
         quote = ctx.book(account.group)[instrument.symbol]
         price = quote.ask if order.side is Side.BUY else quote.bid
-        _, order.position_id = self.fills.fill(
+        deal_id, order.position_id = self.fills.fill(
             out, account, instrument, order.side, order.units, price, now,
             order=order, reason=reason, position=position,
         )  # fmt: skip
+        order.deal_ids = (deal_id,)
         order.filled = order.units
         order.state = OrderState.FILLED
         if action is RouteAction.PARTIAL and rule.hedge_ratio > 0:

@@ -88,6 +88,8 @@ class OrderManager:
                 return _reject(rid, RejectCode.INVALID_STOPS)
         if cmd.expires_at is not None and cmd.expires_at <= now:
             return _reject(rid, RejectCode.INVALID_EXPIRATION)
+        if cmd.type is OrderType.MARKET and cmd.price is not None:
+            return _reject(rid, RejectCode.INVALID_PRICE, "a market order takes no price")
         closing: Position | None = None
         if cmd.position_id is not None:
             if not account.hedging:
@@ -170,7 +172,11 @@ class OrderManager:
             risk.remember_margin(self.ctx, account)
             out.record(order_update(order, now))
         return Accepted(
-            request_id=rid, order_id=order.id, state=order.state, position_id=order.position_id
+            request_id=rid,
+            order_id=order.id,
+            state=order.state,
+            position_id=order.position_id,
+            deal_ids=order.deal_ids,
         )
 
     def _pre_trade(

@@ -60,6 +60,7 @@ class Order:
         "account_id",
         "book",
         "created_at",
+        "deal_ids",
         "expires_at",
         "filled",
         "id",
@@ -105,6 +106,7 @@ class Order:
         self.position_id: int | None = None
         self.state = OrderState.PLACED
         self.book = "b"
+        self.deal_ids: tuple[int, ...] = ()  # the deals that filled it (internal fills)
 
 
 class Leg:

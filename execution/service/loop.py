@@ -122,7 +122,9 @@ class ExecutionService:
         self.core: Core = core
         self.journal = Journal(self.reference, shard.consumer, shard.entry_prefix)
         self.journal.load_routed(self.conn)
-        self.journal.ledger.owners.update(owners)
+        # one map: the directory adds the owners of accounts opened later, which the ledger
+        # postings of their first trade need
+        self.journal.ledger.owners = owners
         self.accounts = AccountDirectory(self.conn, self.core, self.reference, owners)
 
     def recover(self, pending: list[Commands]) -> None:

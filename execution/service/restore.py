@@ -124,9 +124,7 @@ def _recent_replies(conn: psycopg.Connection[Any], consumer: str, limit: int) ->
            ORDER BY processed_at DESC LIMIT %s""",
         (consumer, limit),
     ).fetchall()
-    return {
-        rid: _answer(bytes(command), bytes(reply)) for rid, command, reply in reversed(rows)
-    }
+    return {rid: _answer(bytes(command), bytes(reply)) for rid, command, reply in reversed(rows)}
 
 
 def _positions(

@@ -49,7 +49,7 @@ def _points(instrument: Instrument, value: Decimal | None) -> int | Literal[Fals
 
 
 def _merged(
-    instrument: Instrument, sent: Decimal | None | UnsetType, current: int | None
+    instrument: Instrument, sent: Decimal | UnsetType | None, current: int | None
 ) -> int | Literal[False] | None:
     """A level after a modification: unchanged when not sent, removed by None."""
     return current if sent is UNSET else _points(instrument, sent)

@@ -23,12 +23,12 @@ import psycopg
 from brokerstack.streams import Tick as StreamTick
 from execution import contracts as c
 from execution.core import Core
+from execution.inbox import Commands, Inbox, InboxItem, LpExecution, LpQuote, LpSessionState
 from execution.lp import LpGateway, LpReport, Purpose, ReportStatus
 from execution.records import Outcome, order_update
 from execution.service.accounts import AccountDirectory
 from execution.service.batch import Batch, LpFill, ProcessedCommand
 from execution.service.committer import Committer
-from execution.inbox import Commands, Inbox, InboxItem, LpExecution, LpQuote, LpSessionState
 from execution.service.journal import Journal
 from execution.service.publisher import Publisher
 from execution.service.reference import Reference, load_reference

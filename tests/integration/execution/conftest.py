@@ -14,11 +14,11 @@ import psycopg
 import pytest
 import redis
 
+from execution.inbox import Inbox, LpQuote
 from execution.lp import InProcessLp, LpGateway
 from execution.service.client import CommandClient
 from execution.service.committer import JournalUnavailable
 from execution.service.demo_lps import InProcessGateway
-from execution.inbox import Inbox, LpQuote
 from execution.service.loop import ExecutionService, LoopOptions
 from execution.service.publisher import Publisher
 from execution.service.reader import CommandReader

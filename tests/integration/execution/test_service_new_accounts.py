@@ -74,7 +74,8 @@ def test_an_account_opened_after_start_closes_with_pnl_and_the_service_lives_on(
                    WHERE l.trading_account_id = %s""",
                 (later.account_id,),
             ).fetchone()
-        assert profit is not None and commission is not None
+        assert profit is not None
+        assert commission is not None
         assert balance == Decimal(1_000) + profit + commission
         assert ledger == (-(profit + commission),)
     finally:

@@ -291,6 +291,8 @@ class OrderManager:
         sessions = first.instrument.sessions
         if sessions is not None and not sessions.is_open(now):
             return _reject(rid, RejectCode.MARKET_CLOSED)
+        if not self.fills.closable(account, first):
+            return _reject(rid, RejectCode.OFF_QUOTES)
         deals = self.fills.close_by(out, account, first, second, now)
         return Accepted(request_id=rid, position_id=first.id, deal_ids=deals)
 
@@ -318,7 +320,8 @@ class OrderManager:
                 reason = DealReason.SL
             elif tp is not None and (price >= tp if buy else price <= tp):
                 reason = DealReason.TP
-            if reason is not None:
+            # a position whose profit cannot be valued waits (its account is alerted)
+            if reason is not None and self.fills.closable(account, position):
                 self.fills.close_at_market(out, account, position, position.units, now, reason)
 
     def _triggers(self, out: Outcome, symbol: str, now: int) -> None:

@@ -24,6 +24,7 @@ from execution.contracts import (
     Reply,
     Side,
     StopOut,
+    ValuationAlert,
 )
 from execution.lp import LpOrder
 from execution.state import Account, Order, Position
@@ -48,7 +49,9 @@ class LedgerTransfer:
     time: int
 
 
-Recorded = OrderUpdate | Deal | PositionUpdate | BalanceChange | MarginCall | StopOut
+Recorded = (
+    OrderUpdate | Deal | PositionUpdate | BalanceChange | MarginCall | StopOut | ValuationAlert
+)
 JournalRecord = Recorded | LedgerTransfer | LpOrder
 
 

@@ -94,7 +94,10 @@ def load(ctx: Context, snapshot: Snapshot) -> None:
             raise ConfigError(f"account {row.account_id}: unknown group {row.group}")
         balance, credit = group.to_money(row.balance), group.to_money(row.credit)
         if balance is None or credit is None:
-            raise ConfigError(f"account {row.account_id}: money not in {group.currency} units")
+            raise ConfigError(
+                f"account {row.account_id}: balance {row.balance} / credit {row.credit} not "
+                f"exact in {group.currency} minor units"
+            )
         account = Account(row.account_id, group, balance, credit, row.enabled, row.kyc_level)
         account.toxicity = row.toxicity
         ctx.accounts[row.account_id] = account
@@ -110,7 +113,10 @@ def load(ctx: Context, snapshot: Snapshot) -> None:
         )
         position.sl = _points(ctx, p.symbol, p.sl, f"position {p.position_id}")
         position.tp = _points(ctx, p.symbol, p.tp, f"position {p.position_id}")
-        position.swap = account.group.to_money(p.swap) or 0
+        swap = account.group.to_money(p.swap)
+        if swap is None:
+            raise ConfigError(f"position {p.position_id}: swap {p.swap} not in minor units")
+        position.swap = swap
         account.add_position(position)
         ctx.reindex(account)
         ctx.protect(position)

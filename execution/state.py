@@ -115,10 +115,10 @@ class Leg:
     __slots__ = (
         "buy_notional",
         "buy_units",
-        "count",
         "instrument",
         "margin",
         "margin_version",
+        "positions",
         "profit",
         "profit_version",
         "sell_notional",
@@ -138,7 +138,8 @@ class Leg:
         self.sell_units = 0
         self.sell_notional = 0
         self.swap = 0
-        self.count = 0
+        # floating P/L is rounded per position, as the deal that closes each will be
+        self.positions: dict[int, Position] = {}
 
 
 class Account:
@@ -150,6 +151,7 @@ class Account:
         "id",
         "in_margin_call",
         "kyc_level",
+        "last_valuation",
         "legs",
         "net",
         "orders",
@@ -157,6 +159,7 @@ class Account:
         "token_time",
         "tokens",
         "toxicity",
+        "unvalued",
     )
 
     def __init__(
@@ -179,6 +182,9 @@ class Account:
         self.orders: dict[int, Order] = {}  # live orders: pending or routed to an LP
         self.legs: dict[str, Leg] = {}
         self.in_margin_call = False
+        # a price or rate its valuation needs is missing: alerted, blocked from new exposure
+        self.unvalued = False
+        self.last_valuation: tuple[int, int] | None = None  # (equity, margin) last valued
         self.toxicity = 0
         self.tokens = -1  # rate limit bucket, in 1e-9 orders; -1 until first use
         self.token_time = 0
@@ -196,7 +202,7 @@ class Account:
         created = leg is None
         if leg is None:
             leg = self.legs[position.instrument.symbol] = Leg(position.instrument)
-        leg.count += 1
+        leg.positions[position.id] = position
         self._shift(leg, position, 1)
         return created
 
@@ -207,8 +213,8 @@ class Account:
             del self.net[symbol]
         leg = self.legs[symbol]
         self._shift(leg, position, -1)
-        leg.count -= 1
-        if leg.count == 0:
+        del leg.positions[position.id]
+        if not leg.positions:
             del self.legs[symbol]
 
     def change_position(

@@ -5,6 +5,8 @@ the orders working at an LP and those LP orders, which the snapshot leaves to th
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,10 +17,12 @@ from execution import contracts as c
 from execution.core import Core, CoreConfig
 from execution.lp import LpOrder, Purpose
 from execution.service.ledger import AccountOwner
-from execution.service.reference import Reference, toxicity
+from execution.service.reference import Reference, currency_digits, toxicity
 from execution.snapshot import AccountRow, OrderRow, PositionRow, Snapshot
 from execution.state import Order
-from execution.units import lots_to_units
+from execution.units import decimal_to_int, lots_to_units
+
+log = logging.getLogger(__name__)
 
 _NS_PER_US = 1_000
 _LP_OPEN = ("PENDING_NEW", "NEW", "PARTIALLY_FILLED")
@@ -46,21 +50,44 @@ def _price(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.normalize()
 
 
+@dataclass(slots=True)
+class Accounts:
+    """Open accounts of known groups, who owns them, and those refused: an account whose
+    money is not exact in its currency's minor units would trade on a wrong balance."""
+
+    rows: list[AccountRow] = field(default_factory=list)
+    owners: dict[int, AccountOwner] = field(default_factory=dict)
+    refused: dict[int, str] = field(default_factory=dict)  # account id -> why
+
+
 def accounts(
     conn: psycopg.Connection[Any],
     reference: Reference,
     where: str = "",
     params: tuple[Any, ...] = (),
-) -> tuple[list[AccountRow], dict[int, AccountOwner]]:
-    """Open accounts of known groups, and who owns them. An account whose client has not
-    reached the account's own KYC minimum is loaded at level -1, below every group's."""
-    rows: list[AccountRow] = []
-    owners: dict[int, AccountOwner] = {}
+) -> Accounts:
+    """An account whose client has not reached the account's own KYC minimum is loaded at
+    level -1, below every group's."""
+    found = Accounts()
+    rows, owners = found.rows, found.owners
     for aid, group_id, balance, credit, enabled, kyc, minimum, score, client_id in conn.execute(
         ACCOUNT_QUERY + where, params
     ):
         group = reference.group_names.get(group_id)
         if group is None:
+            continue
+        currency = reference.groups[group].currency
+        digits = currency_digits(currency)
+        inexact = [
+            f"{name} {amount.normalize():f}"
+            for name, amount in (("balance", balance), ("credit", credit))
+            if decimal_to_int(amount, digits) is None
+        ]
+        if inexact:
+            found.refused[aid] = (
+                f"account {aid} refused: {' and '.join(inexact)} not exact in {currency} "
+                f"minor units ({digits} decimals); correct it in the warehouse"
+            )
             continue
         level = kyc if kyc >= minimum else -1
         rows.append(
@@ -68,7 +95,7 @@ def accounts(
                        toxicity(score))
         )  # fmt: skip
         owners[aid] = AccountOwner(client_id, group)
-    return rows, owners
+    return found
 
 
 def build_core(
@@ -78,12 +105,15 @@ def build_core(
     consumer: str,
     entry_prefix: str,
     remembered: int,
-) -> tuple[Core, dict[int, AccountOwner]]:
-    """A core holding everything the warehouse says, as it was when the last batch committed."""
-    account_rows, owners = accounts(conn, reference)
-    loaded = {row.account_id for row in account_rows}
+) -> tuple[Core, Accounts]:
+    """A core holding everything the warehouse says, as it was when the last batch committed,
+    and the accounts it holds (refused ones included, with why)."""
+    found = accounts(conn, reference)
+    for reason in found.refused.values():
+        log.error("%s", reason)
+    loaded = {row.account_id for row in found.rows}
     snapshot = Snapshot(
-        accounts=account_rows,
+        accounts=found.rows,
         positions=_positions(conn, reference, loaded),
         orders=_pending_orders(conn, reference, loaded),
         last_ids=_last_ids(conn, entry_prefix, config.lp_prefix),
@@ -92,7 +122,7 @@ def build_core(
     )
     core = Core.from_snapshot(config, snapshot)
     _working_at_lps(conn, core, reference)
-    return core, owners
+    return core, found
 
 
 Remembered = dict[str, tuple[c.Reply, bytes]]

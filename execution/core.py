@@ -24,8 +24,8 @@ from execution.lp import LpReport
 from execution.monitor import MarginMonitor
 from execution.orders import OrderManager
 from execution.pricing import Aggregator, Best
-from execution.records import Outcome
-from execution.rollover import apply_rollover, rollovers
+from execution.records import Outcome, RolloverMark
+from execution.rollover import apply_rollover, next_cut, rollovers
 from execution.routing import RoutingRule
 from execution.snapshot import Snapshot, export, load
 from execution.state import Account
@@ -61,7 +61,9 @@ class Core:
         self.dealer = Dealer(self.ctx, self.fills)
         self.orders = OrderManager(self.ctx, self.fills, self.dealer)
         self.monitor = MarginMonitor(self.ctx, self.fills)
+        # the last swap rollover applied (journaled: see RolloverMark), None for a new book
         self.last_rollover: int | None = None
+        self._next_cut = 0  # when a rollover may next be due (a cache of next_cut)
         self._capacity = config.remembered_requests
         # request id -> (first answer, the command's identity)
         self._replies: OrderedDict[str, tuple[c.Reply, bytes]] = OrderedDict()
@@ -232,10 +234,14 @@ class Core:
                 self._publish(out, ctx.instruments[symbol], None, now)
         self.orders.expire(out, now)
         if self.last_rollover is None:
-            self.last_rollover = now
-        for at, weekday in rollovers(self.last_rollover, now):
-            apply_rollover(ctx, out, at, weekday)
-        self.last_rollover = max(self.last_rollover, now)
+            self.last_rollover = now  # a new book: rollovers count from here
+            out.journal.append(RolloverMark(now))
+        if now >= self._next_cut:
+            for at, weekday in rollovers(self.last_rollover, now):
+                apply_rollover(ctx, out, at, weekday)
+                self.last_rollover = at
+                out.journal.append(RolloverMark(at))
+            self._next_cut = next_cut(self.last_rollover)
         self._changed(out)
         return out
 
@@ -245,7 +251,7 @@ class Core:
         """Mark the accounts an outcome's records are about: their state is published next."""
         changed = self.ctx.changed
         for record in out.journal:
-            account_id = record.account_id
+            account_id = getattr(record, "account_id", None)
             if account_id is not None:
                 changed.add(account_id)
 

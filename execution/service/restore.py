@@ -118,6 +118,7 @@ def build_core(
         orders=_pending_orders(conn, reference, loaded),
         last_ids=_last_ids(conn, entry_prefix, config.lp_prefix),
         replies=_recent_replies(conn, consumer, remembered),
+        last_rollover=_last_rollover(conn, consumer),
         hedged=_hedged(conn, reference),
     )
     core = Core.from_snapshot(config, snapshot)
@@ -218,6 +219,13 @@ def _last_ids(conn: psycopg.Connection[Any], entry_prefix: str, lp_prefix: str) 
     ).fetchone()
     assert row is not None
     return dict(zip(("order", "deal", "position", "entry", "lp_order"), map(int, row), strict=True))
+
+
+def _last_rollover(conn: psycopg.Connection[Any], consumer: str) -> int | None:
+    row = conn.execute(
+        "SELECT last_rollover_at FROM execution_state WHERE consumer = %s", (consumer,)
+    ).fetchone()
+    return None if row is None else to_ns(row[0])
 
 
 def _hedged(conn: psycopg.Connection[Any], reference: Reference) -> dict[str, Decimal]:

@@ -48,6 +48,7 @@ class CoreConfig:
 
 class Core:
     def __init__(self, config: CoreConfig) -> None:
+        self.config = config
         thresholds = {s: decimal_to_int(v, 4) or 0 for s, v in config.hedge_thresholds.items()}
         self.ctx = Context(
             config.instruments,

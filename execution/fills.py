@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from execution.commission import month_end
 from execution.context import Context
 from execution.contracts import BalanceKind, DealEntry, DealReason, Side
 from execution.instruments import Instrument
@@ -12,6 +13,14 @@ from execution.margin import position_profit, profit_money
 from execution.records import Outcome, balance_change, deal_record, position_update
 from execution.state import Account, Order, Position
 from execution.units import VOLUME_SCALE, div_round
+
+
+def month_units(account: Account, now: int) -> int:
+    """The account's volume this calendar month (a new month starts from zero)."""
+    if now >= account.month_end:
+        account.month_units = 0
+        account.month_end = month_end(now)
+    return account.month_units
 
 
 class Fills:
@@ -89,7 +98,7 @@ class Fills:
             if account.add_position(position):
                 ctx.reindex(account)
             ctx.protect(position)
-        commission = self._commission(account, instrument, price, units, 0, side)
+        commission = self._commission(account, instrument, price, units, 0, side, now)
         return self._book_deal(
             out,
             account,
@@ -150,7 +159,7 @@ class Fills:
                 target, target.units - closing, target.notional - removed, target.swap - swap
             )
         ctx.protect(target)
-        commission = self._commission(account, instrument, price, rest, closing, side)
+        commission = self._commission(account, instrument, price, rest, closing, side, now)
         entry = DealEntry.INOUT if rest else DealEntry.OUT
         result = self._book_deal(
             out,
@@ -242,7 +251,7 @@ class Fills:
         for position, result, swap in ((first, profit, removed[0][1]), (second, 0, removed[1][1])):
             close_side = Side.SELL if position.side is Side.BUY else Side.BUY
             # each out-by deal exits `closing` units: the plan's exit commission applies
-            commission = self._commission(account, instrument, price, 0, closing, close_side)
+            commission = self._commission(account, instrument, price, 0, closing, close_side, now)
             amounts = (result, commission, swap)
             deal_id, _ = self._book_deal(
                 out,
@@ -284,6 +293,8 @@ class Fills:
             )
         )
         out.record(position_update(position, digits, now))
+        month_units(account, now)
+        account.month_units += units
         profit, commission, swap = amounts
         for amount, kind in (
             (profit, BalanceKind.PNL),
@@ -320,6 +331,7 @@ class Fills:
         entry: int,
         exit_: int,
         side: Side,
+        now: int,
     ) -> int:
         plan = account.group.commission(instrument.symbol)
         if plan is None:
@@ -338,4 +350,4 @@ class Fills:
                 num, instrument.scale * VOLUME_SCALE * instrument.contract_den * rate[1]
             )
 
-        return plan.charge(entry, exit_, group.money_scale, turnover)
+        return plan.charge(entry, exit_, group.money_scale, turnover, month_units(account, now))

@@ -33,7 +33,7 @@ from execution.instruments import Instrument
 from execution.records import Outcome, order_update, position_update
 from execution.rollover import next_cut
 from execution.state import Account, Order, Position
-from execution.units import lots_to_units
+from execution.units import lots_to_units, to_decimal
 
 
 def _reject(request_id: str, code: RejectCode, message: str = "") -> Rejected:
@@ -166,6 +166,16 @@ class OrderManager:
             )
         if code is None:
             code = self.dealer.execute(out, account, order, now, valuation, position=closing)
+        if code is RejectCode.REQUOTE:
+            quote = self.ctx.book(account.group)[order.instrument.symbol]
+            digits = order.instrument.digits
+            return Rejected(
+                request_id=rid,
+                code=code,
+                message="the price moved: here is the current one",
+                bid=to_decimal(quote.bid, digits),
+                ask=to_decimal(quote.ask, digits),
+            )
         if code is not None:
             return _reject(rid, code)
         if order.state is not OrderState.ROUTED:

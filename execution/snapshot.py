@@ -27,6 +27,8 @@ class AccountRow:
     enabled: bool = True
     kyc_level: int = 0
     toxicity: int = 0
+    month_volume: Decimal = Decimal(0)  # lots traded this calendar month (commission tiers)
+    month_end: int = 0  # ns: when that month ends (0: no deal yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,8 @@ def load(ctx: Context, snapshot: Snapshot) -> None:
             )
         account = Account(row.account_id, group, balance, credit, row.enabled, row.kyc_level)
         account.toxicity = row.toxicity
+        account.month_units = lots_to_units(row.month_volume) or 0
+        account.month_end = row.month_end
         ctx.accounts[row.account_id] = account
     for p in snapshot.positions:
         account = ctx.accounts[p.account_id]
@@ -170,7 +174,7 @@ def export(
             AccountRow(
                 account.id, group.name, to_decimal(account.balance, digits),
                 to_decimal(account.credit, digits), account.enabled, account.kyc_level,
-                account.toxicity,
+                account.toxicity, units_to_lots(account.month_units), account.month_end,
             )
         )  # fmt: skip
         for p in account.positions.values():

@@ -153,6 +153,8 @@ class Account:
         "kyc_level",
         "last_valuation",
         "legs",
+        "month_end",
+        "month_units",
         "net",
         "orders",
         "positions",
@@ -186,6 +188,10 @@ class Account:
         self.unvalued = False
         self.last_valuation: tuple[int, int] | None = None  # (equity, margin) last valued
         self.toxicity = 0
+        # volume traded this calendar month (UTC), for commission tiers; month_end is when
+        # the month ends (ns), 0 before the first deal
+        self.month_units = 0
+        self.month_end = 0
         self.tokens = -1  # rate limit bucket, in 1e-9 orders; -1 until first use
         self.token_time = 0
 

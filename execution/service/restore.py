@@ -27,10 +27,15 @@ log = logging.getLogger(__name__)
 _NS_PER_US = 1_000
 _LP_OPEN = ("PENDING_NEW", "NEW", "PARTIALLY_FILLED")
 
+# month: the calendar month (UTC) commission tiers count volume in
 ACCOUNT_QUERY = """
+    WITH month AS (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start)
     SELECT a.id, a.account_group_id, a.balance, a.credit, a.enabled, c.kyc_level,
-           a.min_kyc_level_to_trade, a.toxicity_score, a.client_id
-    FROM trading_accounts a JOIN clients c ON c.id = a.client_id
+           a.min_kyc_level_to_trade, a.toxicity_score, a.client_id,
+           (SELECT coalesce(sum(d.volume), 0) FROM deals d
+            WHERE d.trading_account_id = a.id AND d.executed_at >= month.start),
+           month.start + interval '1 month'
+    FROM month, trading_accounts a JOIN clients c ON c.id = a.client_id
     WHERE a.closed_at IS NULL AND c.status = 'active'
 """
 
@@ -70,9 +75,9 @@ def accounts(
     level -1, below every group's."""
     found = Accounts()
     rows, owners = found.rows, found.owners
-    for aid, group_id, balance, credit, enabled, kyc, minimum, score, client_id in conn.execute(
-        ACCOUNT_QUERY + where, params
-    ):
+    for row in conn.execute(ACCOUNT_QUERY + where, params):
+        aid, group_id, balance, credit, enabled, kyc, minimum, score, client_id = row[:9]
+        month_volume, month_end = row[9:]
         group = reference.group_names.get(group_id)
         if group is None:
             continue
@@ -92,7 +97,7 @@ def accounts(
         level = kyc if kyc >= minimum else -1
         rows.append(
             AccountRow(aid, group, balance.normalize(), credit.normalize(), enabled, level,
-                       toxicity(score))
+                       toxicity(score), month_volume.normalize(), to_ns(month_end))
         )  # fmt: skip
         owners[aid] = AccountOwner(client_id, group)
     return found

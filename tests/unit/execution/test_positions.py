@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from execution import contracts as c
 from execution.commission import ChargeOn, CommissionMode, CommissionPlan
+from execution.core import Core
 from execution.groups import Accounting
 from execution.samples import retail_group
 from execution.testkit import Desk, accepted, of_type, rejected, sample_core
@@ -199,3 +201,38 @@ def test_equity_before_closing_equals_the_balance_after_closing_at_the_same_pric
     account = desk.core.ctx.accounts[1]
     assert account.positions == {}
     assert D(account.balance) / 100 == equity == D("10000.15")
+
+
+def test_commission_tiers_follow_the_accounts_volume_this_month() -> None:
+    # 3.50 a lot, 3.00 from 4 lots traded this month, 2.50 from 10
+    tiers = ((D(4), D(3)), (D(10), D("2.5")))
+    plan = CommissionPlan(CommissionMode.PER_LOT, D("3.5"), ChargeOn.BOTH, tiers)
+    desk = desk_with(Accounting.HEDGING, commissions={"*": plan})
+    desk.at(datetime(2026, 3, 30, 12, tzinfo=UTC))  # a Monday near the month's end
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    charged = []
+    for _ in range(4):  # 2 lots in, 2 out: 4 lots, then 8
+        opened = desk.place(1, "EURUSD", "buy", "2")
+        charged.append(of_type(opened, c.Deal)[0].commission)
+        closed = desk.close(1, accepted(opened).position_id or 0)
+        charged.append(of_type(closed, c.Deal)[0].commission)
+    # volume before each deal: 0, 2 (3.50 each); 4, 6 (3.00); 8 (3.00), 10, 12, 14 (2.50)
+    assert charged == [
+        D("-7.00"), D("-7.00"), D("-6.00"), D("-6.00"), D("-6.00"), D("-5.00"), D("-5.00"),
+        D("-5.00"),
+    ]  # fmt: skip
+    # a new calendar month (UTC) starts from the base tier again
+    desk.at(datetime(2026, 4, 1, 0, 0, 1, tzinfo=UTC))
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    assert of_type(desk.place(1, "EURUSD", "buy", "2"), c.Deal)[0].commission == D("-7.00")
+
+
+def test_the_months_volume_survives_a_rebuild() -> None:
+    plan = CommissionPlan(CommissionMode.PER_LOT, D("3.5"), ChargeOn.BOTH, ((D(2), D(3)),))
+    desk = desk_with(Accounting.HEDGING, commissions={"*": plan})
+    accepted(desk.place(1, "EURUSD", "buy", "2"))
+    rebuilt = Desk(Core.from_snapshot(desk.core.config, desk.core.snapshot()), desk.now)
+    rebuilt._request = desk._request  # request ids continue
+    rebuilt.quote("EURUSD", "1.10000", "1.10002")
+    # 2 lots traded this month before the rebuild: the next deal pays the 3.00 tier
+    assert of_type(rebuilt.place(1, "EURUSD", "buy", "0.5"), c.Deal)[0].commission == D("-1.50")

@@ -12,7 +12,6 @@ from fractions import Fraction
 
 from execution.units import VOLUME_SCALE, div_ceil, div_round
 
-
 _NS = 1_000_000_000
 
 

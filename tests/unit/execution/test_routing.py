@@ -210,3 +210,32 @@ def test_requote_rule_refuses_with_the_current_price() -> None:
     ]
     assert of_type(reply, c.Deal) == []
     assert accepted(desk.place(1, "EURUSD", "buy", "1")).state is c.OrderState.FILLED
+
+
+def test_rule_bounds_are_inclusive() -> None:
+    rule = RoutingRule(
+        RouteAction.A_BOOK, min_volume=D(1), max_volume=D(5), min_toxicity=50, max_toxicity=80
+    )
+    assert rule.matches(request(units=10_000, toxicity=50))
+    assert rule.matches(request(units=50_000, toxicity=80))
+    assert not rule.matches(request(units=9_999, toxicity=60))
+    assert not rule.matches(request(units=50_001, toxicity=60))
+    assert not rule.matches(request(units=20_000, toxicity=49))
+    assert not rule.matches(request(units=20_000, toxicity=81))
+    levels = RoutingRule(RouteAction.A_BOOK, min_margin_level=D(100), max_margin_level=D(200))
+    assert levels.matches(request(margin_level=D(100)))
+    assert levels.matches(request(margin_level=D(200)))
+    assert not levels.matches(request(margin_level=D("99.99")))
+    assert not levels.matches(request(margin_level=D("200.01")))
+
+
+def test_routing_by_account_group_and_symbol_group() -> None:
+    rules = [
+        RoutingRule(RouteAction.A_BOOK, accounts=frozenset({7}), name="vip"),
+        RoutingRule(RouteAction.REJECT, symbol_groups=frozenset({"crypto"}), name="crypto"),
+        RoutingRule(RouteAction.PARTIAL, groups=frozenset({"pro"}), name="pro"),
+    ]
+    assert route(rules, request(account_id=7, symbol_group="crypto")).name == "vip"
+    assert route(rules, request(symbol_group="crypto", group="pro")).name == "crypto"
+    assert route(rules, request(group="pro")).name == "pro"
+    assert route(rules, request(group="retail")).name == "default"

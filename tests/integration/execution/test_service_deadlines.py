@@ -46,6 +46,7 @@ def test_a_command_past_its_deadline_waits_out_a_restart_and_is_refused_not_exec
         client.received.clear()
         again = client.request(msgspec.structs.replace(late, deadline=None), timeout=20)
         assert again == done
+        client.received.clear()
         changed = client.request(
             msgspec.structs.replace(late, volume=Decimal("0.02"), deadline=None), timeout=20
         )

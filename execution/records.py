@@ -24,6 +24,7 @@ from execution.contracts import (
     Reply,
     Side,
     StopOut,
+    ValuationAlert,
 )
 from execution.lp import LpOrder
 from execution.state import Account, Order, Position
@@ -48,8 +49,19 @@ class LedgerTransfer:
     time: int
 
 
-Recorded = OrderUpdate | Deal | PositionUpdate | BalanceChange | MarginCall | StopOut
-JournalRecord = Recorded | LedgerTransfer | LpOrder
+@dataclass(frozen=True, slots=True)
+class RolloverMark:
+    """The swap rollover the core last applied (or, before the first, when it started
+    counting): journaled with the swaps it charged, so a restart catches up on the rollovers
+    due while it was down, exactly once."""
+
+    at: int  # ns
+
+
+Recorded = (
+    OrderUpdate | Deal | PositionUpdate | BalanceChange | MarginCall | StopOut | ValuationAlert
+)
+JournalRecord = Recorded | LedgerTransfer | LpOrder | RolloverMark
 
 
 @dataclass(slots=True)

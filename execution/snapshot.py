@@ -27,6 +27,8 @@ class AccountRow:
     enabled: bool = True
     kyc_level: int = 0
     toxicity: int = 0
+    month_volume: Decimal = Decimal(0)  # lots traded this calendar month (commission tiers)
+    month_end: int = 0  # ns: when that month ends (0: no deal yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +96,14 @@ def load(ctx: Context, snapshot: Snapshot) -> None:
             raise ConfigError(f"account {row.account_id}: unknown group {row.group}")
         balance, credit = group.to_money(row.balance), group.to_money(row.credit)
         if balance is None or credit is None:
-            raise ConfigError(f"account {row.account_id}: money not in {group.currency} units")
+            raise ConfigError(
+                f"account {row.account_id}: balance {row.balance} / credit {row.credit} not "
+                f"exact in {group.currency} minor units"
+            )
         account = Account(row.account_id, group, balance, credit, row.enabled, row.kyc_level)
         account.toxicity = row.toxicity
+        account.month_units = lots_to_units(row.month_volume) or 0
+        account.month_end = row.month_end
         ctx.accounts[row.account_id] = account
     for p in snapshot.positions:
         account = ctx.accounts[p.account_id]
@@ -110,7 +117,10 @@ def load(ctx: Context, snapshot: Snapshot) -> None:
         )
         position.sl = _points(ctx, p.symbol, p.sl, f"position {p.position_id}")
         position.tp = _points(ctx, p.symbol, p.tp, f"position {p.position_id}")
-        position.swap = account.group.to_money(p.swap) or 0
+        swap = account.group.to_money(p.swap)
+        if swap is None:
+            raise ConfigError(f"position {p.position_id}: swap {p.swap} not in minor units")
+        position.swap = swap
         account.add_position(position)
         ctx.reindex(account)
         ctx.protect(position)
@@ -164,7 +174,7 @@ def export(
             AccountRow(
                 account.id, group.name, to_decimal(account.balance, digits),
                 to_decimal(account.credit, digits), account.enabled, account.kyc_level,
-                account.toxicity,
+                account.toxicity, units_to_lots(account.month_units), account.month_end,
             )
         )  # fmt: skip
         for p in account.positions.values():

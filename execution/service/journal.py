@@ -19,7 +19,7 @@ import psycopg
 
 from execution import contracts as c
 from execution.lp import LpOrder, Purpose
-from execution.records import LedgerTransfer
+from execution.records import LedgerTransfer, RolloverMark
 from execution.service.batch import Batch
 from execution.service.ledger import LedgerAccounts, prepare_postings, transfer_statements
 from execution.service.reference import Reference
@@ -69,6 +69,7 @@ class _Sorted:
     changes: list[c.BalanceChange] = field(default_factory=list)
     operations: dict[str, LedgerTransfer] = field(default_factory=dict)
     lp_orders: list[LpOrder] = field(default_factory=list)
+    rollover: RolloverMark | None = None  # the last one of the batch
 
 
 def _sort(batch: Batch) -> _Sorted:
@@ -93,6 +94,8 @@ def _sort(batch: Batch) -> _Sorted:
             out.operations[record.request_id] = record
         elif isinstance(record, LpOrder):
             out.lp_orders.append(record)
+        elif isinstance(record, RolloverMark):
+            out.rollover = record
     for deal in out.deals:
         rows = out.positions.get(deal.position_id)
         if rows is None:
@@ -159,6 +162,7 @@ class Journal:
             for part in transfer_statements(postings):
                 out.add(*part)
         self._commands(out, batch)
+        self._rollover(out, rows.rollover)
         if not out.parts:
             return
         query, params = out.query(
@@ -368,6 +372,17 @@ class Journal:
                 [p.command for p in batch.processed],
                 [p.reply for p in batch.processed],
             ),
+        )
+
+    def _rollover(self, out: _Statements, mark: RolloverMark | None) -> None:
+        if mark is None:
+            return
+        out.add(
+            "rollover",
+            """INSERT INTO execution_state (consumer, last_rollover_at) VALUES (%s, %s)
+               ON CONFLICT (consumer) DO UPDATE SET last_rollover_at = excluded.last_rollover_at,
+                   updated_at = now()""",
+            (self.consumer, at(mark.at)),
         )
 
 

@@ -23,12 +23,12 @@ import psycopg
 from brokerstack.streams import Tick as StreamTick
 from execution import contracts as c
 from execution.core import Core
+from execution.inbox import Commands, Inbox, InboxItem, LpExecution, LpQuote, LpSessionState
 from execution.lp import LpGateway, LpReport, Purpose, ReportStatus
 from execution.records import Outcome, order_update
 from execution.service.accounts import AccountDirectory
 from execution.service.batch import Batch, LpFill, ProcessedCommand
 from execution.service.committer import Committer
-from execution.inbox import Commands, Inbox, InboxItem, LpExecution, LpQuote, LpSessionState
 from execution.service.journal import Journal
 from execution.service.publisher import Publisher
 from execution.service.reference import Reference, load_reference
@@ -49,6 +49,7 @@ class LoopOptions:
     idle_wait: float = 0.05  # seconds the loop waits for input before running timers
     timer_interval_ns: int = 250_000_000
     refresh_interval_ns: int = 5_000_000_000  # re-read account flags set by the back office
+    state_interval_ns: int = 250_000_000  # publish the states of changed accounts
     remembered: int = 100_000  # replies reloaded for replayed request ids
     retry_max: float = 2.0  # seconds between journal / Redis retries, at most
 
@@ -102,6 +103,7 @@ class ExecutionService:
         self._carry: list[InboxItem] = []
         self._next_timer = 0
         self._next_refresh = 0
+        self._next_states = 0
         self._started = False
         self.load()
         self.committer = Committer(
@@ -115,15 +117,19 @@ class ExecutionService:
         """(Re)build the core from the warehouse, as of the last committed batch."""
         shard = self.shard
         self.reference: Reference = load_reference(self.conn, shard.lp_prefix)
-        core, owners = build_core(
+        core, found = build_core(
             self.conn, self.reference.config, self.reference, shard.consumer,
             shard.entry_prefix, self.options.remembered,
         )  # fmt: skip
         self.core: Core = core
         self.journal = Journal(self.reference, shard.consumer, shard.entry_prefix)
         self.journal.load_routed(self.conn)
-        self.journal.ledger.owners.update(owners)
-        self.accounts = AccountDirectory(self.conn, self.core, self.reference, owners)
+        # one map: the directory adds the owners of accounts opened later, which the ledger
+        # postings of their first trade need
+        self.journal.ledger.owners = found.owners
+        self.accounts = AccountDirectory(
+            self.conn, self.core, self.reference, found.owners, found.refused
+        )
 
     def recover(self, pending: list[Commands]) -> None:
         """Queue the entries this consumer was handed before a restart but never acknowledged,
@@ -296,6 +302,17 @@ class ExecutionService:
     def _collect(self, outcome: Outcome, batch: Batch) -> None:
         """Add an outcome to the batch; a client order sent to an LP is journaled as working
         (the core records it only when the LP answers, but its LP order refers to it)."""
+        for record in outcome.journal:
+            if isinstance(record, c.ValuationAlert):
+                log.log(
+                    logging.INFO if record.valued else logging.WARNING,
+                    "account %d %s",
+                    record.account_id,
+                    "can be valued again"
+                    if record.valued
+                    else f"cannot be valued (no price or rate for {', '.join(record.unpriced)}): "
+                    "new exposure blocked, margin call and stop-out cannot be judged",
+                )
         updated = {r.order_id for r in outcome.journal if isinstance(r, c.OrderUpdate)}
         for lp_order in outcome.lp_orders:
             if lp_order.purpose is not Purpose.CLIENT or lp_order.order_id in updated:
@@ -353,6 +370,9 @@ class ExecutionService:
         self._next_timer = now + self.options.timer_interval_ns
         try:
             self._collect(self.core.on_timer(now), batch)
+            if now >= self._next_states:
+                self._next_states = now + self.options.state_interval_ns
+                self._collect(self.core.publish_states(now), batch)
         except Exception:
             log.exception("core failed on its timer")
             return Interrupted([], rebuild=True)

@@ -85,3 +85,12 @@ def test_rows_that_cannot_be_traded_are_refused_at_load() -> None:
     )
     with pytest.raises(ConfigError):
         Core.from_snapshot(config(), off_grid)
+
+
+def test_money_not_exact_in_minor_units_is_refused_naming_the_account() -> None:
+    with pytest.raises(ConfigError, match=r"account 7: balance 10\.005"):
+        Core.from_snapshot(config(), Snapshot(accounts=[AccountRow(7, "g", D("10.005"))]))
+    core = Core(config())
+    with pytest.raises(ConfigError, match="account 8"):
+        core.add_account(8, "g", balance=D("0.001"))
+    assert core.ctx.accounts == {}

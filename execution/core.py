@@ -24,7 +24,9 @@ from execution.lp import LpReport
 from execution.monitor import MarginMonitor
 from execution.orders import OrderManager
 from execution.pricing import Aggregator, Best
-from execution.records import Outcome, RolloverMark
+from execution.image import encode as encode_image
+from execution.image import take as take_image
+from execution.records import AccountSnapshot, Outcome, RolloverMark
 from execution.rollover import apply_rollover, next_cut, rollovers
 from execution.routing import RoutingRule
 from execution.snapshot import Snapshot, export, load
@@ -86,6 +88,7 @@ class Core:
         core = cls(config)
         load(core.ctx, snapshot)
         core.ctx.changed.update(core.ctx.accounts)
+        core.ctx.unimaged.update(core.ctx.accounts)
         core.last_rollover = snapshot.last_rollover
         for request_id, (reply, identity) in snapshot.replies.items():
             core.remember(request_id, reply, identity)
@@ -113,6 +116,7 @@ class Core:
         account = Account(account_id, account_group, money[0], money[1], enabled, kyc_level)
         self.ctx.accounts[account_id] = account
         self.ctx.changed.add(account_id)
+        self.ctx.unimaged.add(account_id)
         return account
 
     def remember(self, request_id: str, reply: c.Reply, identity: bytes) -> None:
@@ -242,19 +246,32 @@ class Core:
                 apply_rollover(ctx, out, at, weekday)
                 self.last_rollover = at
                 out.journal.append(RolloverMark(at))
+                self._changed(out)
+                self._images(out, at, now)
             self._next_cut = next_cut(self.last_rollover)
         self._changed(out)
         return out
+
+    def _images(self, out: Outcome, at: int, now: int) -> None:
+        """The exact image of every account that changed since its last one, at a cut."""
+        ctx = self.ctx
+        for account_id in sorted(ctx.unimaged):
+            account = ctx.accounts.get(account_id)
+            if account is not None:
+                image = encode_image(take_image(account, at, now))
+                out.journal.append(AccountSnapshot(account_id, at, image))
+        ctx.unimaged.clear()
 
     # --- internals ------------------------------------------------------------------------
 
     def _changed(self, out: Outcome) -> None:
         """Mark the accounts an outcome's records are about: their state is published next."""
-        changed = self.ctx.changed
+        changed, unimaged = self.ctx.changed, self.ctx.unimaged
         for record in out.journal:
             account_id = getattr(record, "account_id", None)
-            if account_id is not None:
+            if account_id is not None and not isinstance(record, AccountSnapshot):
                 changed.add(account_id)
+                unimaged.add(account_id)
 
     def _publish(self, out: Outcome, instrument: Instrument, best: Best | None, now: int) -> None:
         symbol = instrument.symbol
@@ -262,7 +279,7 @@ class Core:
         was_live = symbol in pricing.live
         produced = pricing.publish(symbol, best)
         if (best is not None) != was_live:
-            out.events.append(
+            out.record(
                 c.QuoteState(
                     symbol=symbol,
                     live=best is not None,

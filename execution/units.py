@@ -15,7 +15,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 VOLUME_SCALE = 10_000
-_VOLUME_EXP = -4
+VOLUME_DIGITS = 4  # VOLUME_SCALE = 10**VOLUME_DIGITS
+_VOLUME_EXP = -VOLUME_DIGITS
 _MAX_DIGITS = 30  # beyond any real price, volume or amount; keeps Decimal from overflowing
 
 

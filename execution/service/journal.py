@@ -19,7 +19,7 @@ import psycopg
 
 from execution import contracts as c
 from execution.lp import LpOrder, Purpose
-from execution.records import LedgerTransfer, RolloverMark
+from execution.records import AccountSnapshot, LedgerTransfer, RolloverMark
 from execution.service.batch import Batch
 from execution.service.ledger import LedgerAccounts, prepare_postings, transfer_statements
 from execution.service.reference import Reference
@@ -55,6 +55,7 @@ class _PositionRows:
     update: c.PositionUpdate
     volume: Decimal | None = None  # last non-zero volume seen in the batch
     open_price: Decimal | None = None
+    open_value: Decimal | None = None
     close_price: Decimal | None = None
     profit: Decimal = Decimal(0)
     commission: Decimal = Decimal(0)
@@ -70,6 +71,8 @@ class _Sorted:
     operations: dict[str, LedgerTransfer] = field(default_factory=dict)
     lp_orders: list[LpOrder] = field(default_factory=list)
     rollover: RolloverMark | None = None  # the last one of the batch
+    quote_states: list[c.QuoteState] = field(default_factory=list)
+    images: list[AccountSnapshot] = field(default_factory=list)
 
 
 def _sort(batch: Batch) -> _Sorted:
@@ -88,6 +91,7 @@ def _sort(batch: Batch) -> _Sorted:
             rows.update = record
             if record.volume:
                 rows.volume, rows.open_price = record.volume, record.open_price
+                rows.open_value = record.open_value
         elif isinstance(record, c.BalanceChange):
             out.changes.append(record)
         elif isinstance(record, LedgerTransfer):
@@ -96,6 +100,10 @@ def _sort(batch: Batch) -> _Sorted:
             out.lp_orders.append(record)
         elif isinstance(record, RolloverMark):
             out.rollover = record
+        elif isinstance(record, c.QuoteState):
+            out.quote_states.append(record)
+        elif isinstance(record, AccountSnapshot):
+            out.images.append(record)
     for deal in out.deals:
         rows = out.positions.get(deal.position_id)
         if rows is None:
@@ -163,6 +171,8 @@ class Journal:
                 out.add(*part)
         self._commands(out, batch)
         self._rollover(out, rows.rollover)
+        self._quote_states(out, rows.quote_states)
+        self._images(out, rows.images)
         if not out.parts:
             return
         query, params = out.query(
@@ -197,28 +207,30 @@ class Journal:
             upserts.append(
                 (position_id, u.account_id, ids[u.symbol], u.side.upper(), p.volume,
                  p.open_price, u.sl, u.tp, status, at(u.opened_at), closed_at, close_price,
-                 p.profit, u.swap, p.commission, p.opening_deal)
+                 p.profit, u.swap, p.commission, p.opening_deal, p.open_value)
             )  # fmt: skip
         if upserts:
             out.add(
                 "positions_up",
                 """INSERT INTO positions AS p (id, trading_account_id, instrument_id, side,
                        volume, open_price, stop_loss, take_profit, status, opened_at, closed_at,
-                       close_price, realized_profit, swap, commission, opening_deal_id)
+                       close_price, realized_profit, swap, commission, opening_deal_id,
+                       open_value)
                    SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::text[],
                        %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %b::text[],
                        %b::timestamptz[], %b::timestamptz[], %s::numeric[], %s::numeric[],
-                       %s::numeric[], %s::numeric[], %b::bigint[])
+                       %s::numeric[], %s::numeric[], %b::bigint[], %s::numeric[])
                    ON CONFLICT (id) DO UPDATE SET
                        side = excluded.side, volume = excluded.volume,
-                       open_price = excluded.open_price, stop_loss = excluded.stop_loss,
+                       open_price = excluded.open_price, open_value = excluded.open_value,
+                       stop_loss = excluded.stop_loss,
                        take_profit = excluded.take_profit, status = excluded.status,
                        closed_at = excluded.closed_at, close_price = excluded.close_price,
                        realized_profit = p.realized_profit + excluded.realized_profit,
                        swap = excluded.swap, commission = p.commission + excluded.commission,
                        opening_deal_id = coalesce(p.opening_deal_id, excluded.opening_deal_id),
                        updated_at = now()""",
-                _columns(upserts, 16),
+                _columns(upserts, 17),
             )
         if closes:
             out.add(
@@ -362,15 +374,17 @@ class Journal:
             return
         out.add(
             "commands_new",
-            """INSERT INTO command_journal (consumer, request_id, command, reply)
-               SELECT %s::text, rid, cmd, reply FROM unnest(%b::text[], %b::bytea[], %b::bytea[])
-                    AS u(rid, cmd, reply)
+            """INSERT INTO command_journal (consumer, request_id, command, reply, applied_at)
+               SELECT %s::text, rid, cmd, reply, t
+               FROM unnest(%b::text[], %b::bytea[], %b::bytea[], %b::timestamptz[])
+                    AS u(rid, cmd, reply, t)
                ON CONFLICT (consumer, request_id) DO NOTHING""",
             (
                 self.consumer,
                 [p.request_id for p in batch.processed],
                 [p.command for p in batch.processed],
                 [p.reply for p in batch.processed],
+                [at(p.applied_at) for p in batch.processed],
             ),
         )
 
@@ -383,6 +397,35 @@ class Journal:
                ON CONFLICT (consumer) DO UPDATE SET last_rollover_at = excluded.last_rollover_at,
                    updated_at = now()""",
             (self.consumer, at(mark.at)),
+        )
+
+    def _quote_states(self, out: _Statements, states: list[c.QuoteState]) -> None:
+        if not states:
+            return
+        ids = self.reference.instrument_ids
+        out.add(
+            "quote_states",
+            """INSERT INTO symbol_quote_states (instrument_id, changed_at, live, reason)
+               SELECT * FROM unnest(%b::bigint[], %b::timestamptz[], %b::boolean[], %b::text[])
+               ON CONFLICT DO NOTHING""",
+            _columns([(ids[q.symbol], at(q.time), q.live, q.reason) for q in states], 4),
+        )
+
+    def _images(self, out: _Statements, images: list[AccountSnapshot]) -> None:
+        if not images:
+            return
+        out.add(
+            "images",
+            """INSERT INTO account_snapshots (trading_account_id, taken_at, consumer, image)
+               SELECT a, t, %s::text, i FROM unnest(%b::bigint[], %b::timestamptz[], %b::bytea[])
+                    AS u(a, t, i)
+               ON CONFLICT DO NOTHING""",
+            (
+                self.consumer,
+                [i.account_id for i in images],
+                [at(i.taken_at) for i in images],
+                [i.image for i in images],
+            ),
         )
 
 

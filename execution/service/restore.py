@@ -171,17 +171,17 @@ def _positions(
         """SELECT p.id, p.trading_account_id, p.instrument_id, p.side, p.volume, p.open_price,
                   p.opened_at, p.stop_loss, p.take_profit, p.swap,
                   coalesce((SELECT d.routed FROM deals d WHERE d.id = p.opening_deal_id
-                            LIMIT 1), 'B')
+                            LIMIT 1), 'B'), p.open_value
            FROM positions p WHERE p.status = 'OPEN' ORDER BY p.id"""
     ):
-        pid, aid, iid, side, volume, open_price, opened_at, sl, tp, swap, routed = row
+        pid, aid, iid, side, volume, open_price, opened_at, sl, tp, swap, routed, value = row
         if aid not in loaded:
             continue
         rows.append(
             PositionRow(
                 pid, aid, reference.symbols_by_id[iid], c.Side(side.lower()), _lots(volume),
                 open_price.normalize(), to_ns(opened_at), _price(sl), _price(tp),
-                swap.normalize(), "a" if routed == "A" else "b",
+                swap.normalize(), "a" if routed == "A" else "b", _price(value),
             )
         )  # fmt: skip
     return rows

@@ -19,13 +19,13 @@ from execution.context import Context
 from execution.dealing import Dealer
 from execution.fills import Fills
 from execution.groups import AccountGroup
+from execution.image import encode as encode_image
+from execution.image import take as take_image
 from execution.instruments import ConfigError, Instrument
 from execution.lp import LpReport
 from execution.monitor import MarginMonitor
 from execution.orders import OrderManager
 from execution.pricing import Aggregator, Best
-from execution.image import encode as encode_image
-from execution.image import take as take_image
 from execution.records import AccountSnapshot, Outcome, RolloverMark
 from execution.rollover import apply_rollover, next_cut, rollovers
 from execution.routing import RoutingRule

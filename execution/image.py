@@ -90,7 +90,7 @@ def take(account: Account, taken_at: int, applied_at: int) -> AccountImage:
             p.tp,
             p.swap,
             p.book,
-        )  # fmt: skip
+        )
         for p in sorted(account.positions.values(), key=lambda p: p.id)
     )
     orders = tuple(
@@ -111,7 +111,7 @@ def take(account: Account, taken_at: int, applied_at: int) -> AccountImage:
             o.request_id,
             o.state,
             o.book,
-        )  # fmt: skip
+        )
         for o in sorted(account.orders.values(), key=lambda o: o.id)
     )
     return AccountImage(

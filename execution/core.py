@@ -26,6 +26,7 @@ from execution.lp import LpReport
 from execution.monitor import MarginMonitor
 from execution.orders import OrderManager
 from execution.pricing import Aggregator, Best
+from execution.rates import Quote
 from execution.records import AccountSnapshot, Outcome, RolloverMark
 from execution.rollover import apply_rollover, next_cut, rollovers
 from execution.routing import RoutingRule
@@ -237,6 +238,43 @@ class Core:
         for symbol in list(ctx.pricing.live):
             if ctx.aggregator.best(symbol, now) is None:
                 self._publish(out, ctx.instruments[symbol], None, now)
+        self._calendar(out, now)
+        return out
+
+    # --- a replay's inputs: client prices as they were published ----------------------------
+
+    def on_client_price(self, group: str, symbol: str, bid: int, ask: int, now: int) -> Outcome:
+        """A client price of one group as the service published it, applied without the
+        aggregator: how a replay feeds a day's journaled prices back through the core."""
+        out = Outcome()
+        ctx = self.ctx
+        pricing = ctx.pricing
+        pricing.books[group][symbol] = Quote(bid, ask, now)
+        pricing.versions[group] += 1
+        raw = pricing.raw.get(symbol)
+        if raw is None:
+            pricing.raw[symbol] = Best(bid, "replay", ask, "replay", now)
+        ctx.changed.update(ctx.exposed.get(symbol, ()))
+        self.orders.on_price(out, symbol, now)
+        self.monitor.on_price(out, symbol, now)
+        self._changed(out)
+        return out
+
+    def set_live(self, symbol: str, live: bool) -> None:
+        """A replay's journaled quote state: whether the symbol had a fresh price."""
+        if live:
+            self.ctx.pricing.live.add(symbol)
+        else:
+            self.ctx.pricing.live.discard(symbol)
+
+    def on_calendar(self, now: int) -> Outcome:
+        """Order expiry and swap rollovers due by `now` (the timer without the prices)."""
+        out = Outcome()
+        self._calendar(out, now)
+        return out
+
+    def _calendar(self, out: Outcome, now: int) -> None:
+        ctx = self.ctx
         self.orders.expire(out, now)
         if self.last_rollover is None:
             self.last_rollover = now  # a new book: rollovers count from here
@@ -250,7 +288,6 @@ class Core:
                 self._images(out, at, now)
             self._next_cut = next_cut(self.last_rollover)
         self._changed(out)
-        return out
 
     def _images(self, out: Outcome, at: int, now: int) -> None:
         """The exact image of every account that changed since its last one, at a cut."""

@@ -59,6 +59,8 @@ class AccountImage(msgspec.Struct, frozen=True):
     month_units: int
     month_end: int
     in_margin_call: bool
+    tokens: int  # the order rate bucket (see risk.take_token)
+    token_time: int
     positions: tuple[PositionImage, ...]
     orders: tuple[OrderImage, ...]
     taken_at: int  # the cut it was taken at
@@ -117,7 +119,8 @@ def take(account: Account, taken_at: int, applied_at: int) -> AccountImage:
     return AccountImage(
         account.id, account.group.name, account.balance, account.credit, account.enabled,
         account.kyc_level, account.toxicity, account.month_units, account.month_end,
-        account.in_margin_call, positions, orders, taken_at, applied_at,
+        account.in_margin_call, account.tokens, account.token_time, positions, orders,
+        taken_at, applied_at,
     )  # fmt: skip
 
 
@@ -130,6 +133,7 @@ def install(ctx: Context, image: AccountImage) -> Account:
     account.toxicity = image.toxicity
     account.month_units, account.month_end = image.month_units, image.month_end
     account.in_margin_call = image.in_margin_call
+    account.tokens, account.token_time = image.tokens, image.token_time
     ctx.accounts[account.id] = account
     for p in image.positions:
         position = Position(

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
+from brokerstack.times import NS_PER_SECOND
 from execution import contracts as c
 from execution.account_state import account_state, publish_states, value
 from execution.balance import apply_balance_operation
@@ -34,16 +35,14 @@ from execution.snapshot import Snapshot, export, load
 from execution.state import Account
 from execution.units import decimal_to_int, to_decimal
 
-_NS = 1_000_000_000
-
 
 @dataclass(frozen=True, slots=True)
 class CoreConfig:
     instruments: Iterable[Instrument]
     groups: Iterable[AccountGroup]
     rules: Iterable[RoutingRule] = ()
-    staleness_ns: int = 5 * _NS  # an LP quote older than this is ignored
-    quiet_ns: int = 10 * _NS  # an LP silent on every symbol this long is out
+    staleness_ns: int = 5 * NS_PER_SECOND  # an LP quote older than this is ignored
+    quiet_ns: int = 10 * NS_PER_SECOND  # an LP silent on every symbol this long is out
     hedge_thresholds: Mapping[str, Decimal] = field(default_factory=dict)  # lots per symbol
     remembered_requests: int = 100_000  # replies kept for replayed request ids
     lp_prefix: str = "bs"  # ClOrdID prefix: unique per shard

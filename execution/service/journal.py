@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 
+from brokerstack.times import to_datetime
 from execution import contracts as c
 from execution.lp import LpOrder, Purpose
 from execution.records import AccountSnapshot, LedgerTransfer, RolloverMark
@@ -24,7 +24,6 @@ from execution.service.batch import Batch
 from execution.service.ledger import LedgerAccounts, prepare_postings, transfer_statements
 from execution.service.reference import Reference
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ORDER_STATUS = {
     c.OrderState.PLACED: "PENDING",
     c.OrderState.ROUTED: "NEW",
@@ -42,10 +41,6 @@ _DEAL_REASON = {
     c.DealReason.STOP_OUT: "stop_out",
     c.DealReason.PENDING: "client",
 }
-
-
-def at(ns: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=ns // 1000)
 
 
 @dataclass(slots=True)
@@ -196,7 +191,7 @@ class Journal:
             u = p.update
             closed = not u.volume
             status = "CLOSED" if closed else "OPEN"
-            closed_at = at(u.time) if closed else None
+            closed_at = to_datetime(u.time) if closed else None
             close_price = p.close_price if closed else None
             if p.volume is None:
                 closes.append(
@@ -206,7 +201,7 @@ class Journal:
                 continue
             upserts.append(
                 (position_id, u.account_id, ids[u.symbol], u.side.upper(), p.volume,
-                 p.open_price, u.sl, u.tp, status, at(u.opened_at), closed_at, close_price,
+                 p.open_price, u.sl, u.tp, status, to_datetime(u.opened_at), closed_at, close_price,
                  p.profit, u.swap, p.commission, p.opening_deal, p.open_value)
             )  # fmt: skip
         if upserts:
@@ -257,8 +252,8 @@ class Journal:
             values.append(
                 (o.order_id, o.account_id, o.request_id, ids[o.symbol], o.type.upper(),
                  o.side.upper(), o.tif.upper(), _ORDER_STATUS[o.state], o.volume, o.filled,
-                 o.price, o.sl, o.tp, None if o.expires_at is None else at(o.expires_at),
-                 o.position_id, code, at(o.time))
+                 o.price, o.sl, o.tp, None if o.expires_at is None else to_datetime(o.expires_at),
+                 o.position_id, code, to_datetime(o.time))
             )  # fmt: skip
         out.add(
             "orders_up",
@@ -291,7 +286,7 @@ class Journal:
         values = [
             (lo.cl_ord_id, lps[lo.lp], ids[lo.symbol], lo.order_id,
              "A_BOOK" if lo.purpose is Purpose.CLIENT else "HEDGE", lo.side.upper(),
-             "FOK" if lo.fok else "IOC", lo.volume, at(lo.time))
+             "FOK" if lo.fok else "IOC", lo.volume, to_datetime(lo.time))
             for lo in lp_orders
         ]  # fmt: skip
         out.add(
@@ -339,8 +334,9 @@ class Journal:
             routed = self.routed.get(d.order_id or 0) if d.book == "a" else None
             reason = "close_by" if d.entry is c.DealEntry.OUT_BY else _DEAL_REASON[d.reason]
             values.append(
-                (d.deal_id, at(d.time), d.account_id, d.order_id, d.position_id, ids[d.symbol],
-                 d.side.upper(), d.entry.upper(), d.volume, d.price, d.profit, d.commission,
+                (d.deal_id, to_datetime(d.time), d.account_id, d.order_id, d.position_id,
+                 ids[d.symbol], d.side.upper(), d.entry.upper(), d.volume, d.price, d.profit,
+                 d.commission,
                  d.swap, "B" if routed is None else "A", None if routed is None else routed[1],
                  None if routed is None else routed[0], reason)
             )  # fmt: skip
@@ -384,7 +380,7 @@ class Journal:
                 [p.request_id for p in batch.processed],
                 [p.command for p in batch.processed],
                 [p.reply for p in batch.processed],
-                [at(p.applied_at) for p in batch.processed],
+                [to_datetime(p.applied_at) for p in batch.processed],
             ),
         )
 
@@ -396,7 +392,7 @@ class Journal:
             """INSERT INTO execution_state (consumer, last_rollover_at) VALUES (%s, %s)
                ON CONFLICT (consumer) DO UPDATE SET last_rollover_at = excluded.last_rollover_at,
                    updated_at = now()""",
-            (self.consumer, at(mark.at)),
+            (self.consumer, to_datetime(mark.at)),
         )
 
     def _quote_states(self, out: _Statements, states: list[c.QuoteState]) -> None:
@@ -408,7 +404,7 @@ class Journal:
             """INSERT INTO symbol_quote_states (instrument_id, changed_at, live, reason)
                SELECT * FROM unnest(%b::bigint[], %b::timestamptz[], %b::boolean[], %b::text[])
                ON CONFLICT DO NOTHING""",
-            _columns([(ids[q.symbol], at(q.time), q.live, q.reason) for q in states], 4),
+            _columns([(ids[q.symbol], to_datetime(q.time), q.live, q.reason) for q in states], 4),
         )
 
     def _images(self, out: _Statements, images: list[AccountSnapshot]) -> None:
@@ -423,7 +419,7 @@ class Journal:
             (
                 self.consumer,
                 [i.account_id for i in images],
-                [at(i.taken_at) for i in images],
+                [to_datetime(i.taken_at) for i in images],
                 [i.image for i in images],
             ),
         )

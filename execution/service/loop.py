@@ -34,6 +34,7 @@ from execution.service.publisher import Publisher
 from execution.service.reference import Reference, load_reference
 from execution.service.restore import build_core, remembered_replies
 from execution.service.shard import Shard
+from execution.units import price_to_points
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +73,6 @@ def request_id_of(data: bytes) -> str:
         return ""
     rid = fields.get("request_id") if isinstance(fields, dict) else None
     return rid[:200] if isinstance(rid, str) else ""
-
-
-def _points(value: Decimal, digits: int, rounding: str) -> int | None:
-    if not isinstance(value, Decimal) or not value.is_finite():
-        return None
-    return int(value.scaleb(digits).to_integral_value(rounding))
 
 
 class ExecutionService:
@@ -339,8 +334,9 @@ class ExecutionService:
         instrument = self.core.ctx.instruments.get(quote.symbol)
         if instrument is None or quote.lp not in self.reference.lp_ids:
             return  # only LPs the warehouse knows may price (their LP orders are journaled)
-        bid = _points(quote.bid, instrument.digits, ROUND_FLOOR)
-        ask = _points(quote.ask, instrument.digits, ROUND_CEILING)
+        # an LP price finer than the grid rounds against the client
+        bid = price_to_points(quote.bid, instrument.digits, ROUND_FLOOR)
+        ask = price_to_points(quote.ask, instrument.digits, ROUND_CEILING)
         if bid is None or ask is None:
             return
         self._collect(self.core.on_quote(quote.lp, quote.symbol, bid, ask, batch.now), batch)

@@ -24,6 +24,7 @@ from typing import Any
 
 import psycopg
 
+from brokerstack.times import to_datetime, to_ns
 from execution import contracts as c
 from execution.core import Core
 from execution.image import AccountImage, install, take
@@ -31,9 +32,7 @@ from execution.image import decode as decode_image
 from execution.lp import LpOrder, LpReport, ReportStatus
 from execution.records import Outcome
 from execution.rollover import NEW_YORK, rollovers
-from execution.service.journal import at
 from execution.service.reference import load_reference
-from execution.service.restore import to_ns
 from execution.service.shard import Shard
 
 _CUT = time(17, 0)
@@ -51,7 +50,7 @@ class Difference:
     replayed: object
 
     def __str__(self) -> str:
-        moment = at(self.when).isoformat(timespec="microseconds")
+        moment = to_datetime(self.when).isoformat(timespec="microseconds")
         return f"{self.what} at {moment}: recorded {self.recorded!r}, replayed {self.replayed!r}"
 
 
@@ -71,7 +70,7 @@ def trade_day(day: date) -> tuple[int, int]:
     """The window of an FX trade date: (17:00 New York the day before, 17:00 on the day]."""
     start = datetime.combine(day - timedelta(days=1), _CUT, tzinfo=NEW_YORK)
     end = datetime.combine(day, _CUT, tzinfo=NEW_YORK)
-    return int(start.timestamp()) * 1_000_000_000, int(end.timestamp()) * 1_000_000_000
+    return to_ns(start), to_ns(end)
 
 
 @dataclass(order=True, frozen=True, slots=True)
@@ -107,7 +106,7 @@ def replay_day(
     first = _image(conn, account_id, start, before=True)
     if first is None:
         raise ReplayError(
-            f"account {account_id} has no image at or before {at(start).isoformat()}: "
+            f"account {account_id} has no image at or before {to_datetime(start).isoformat()}: "
             "images are taken at each daily cut from the first one the service ran through"
         )
     core = Core(reference.config)
@@ -139,7 +138,7 @@ def _image(
     else:
         query = """SELECT image FROM account_snapshots WHERE trading_account_id = %s
                    AND taken_at = %s"""
-    row = conn.execute(query, (account_id, at(moment))).fetchone()
+    row = conn.execute(query, (account_id, to_datetime(moment))).fetchone()
     return None if row is None else decode_image(bytes(row[0]))
 
 
@@ -151,7 +150,7 @@ def _deals(conn: psycopg.Connection[Any], account_id: int, after: int, end: int)
            LEFT JOIN lp_orders l ON l.id = d.lp_order_id
            WHERE d.trading_account_id = %s AND d.executed_at > %s AND d.executed_at <= %s
            ORDER BY d.executed_at, d.id""",
-        (account_id, at(after), at(end)),
+        (account_id, to_datetime(after), to_datetime(end)),
     ).fetchall()
 
 
@@ -166,7 +165,7 @@ def _inputs(
 ) -> Iterator[_Input]:
     ctx = core.ctx
     group = ctx.groups[image.group]
-    after, until = at(image.taken_at), at(end)
+    after, until = to_datetime(image.taken_at), to_datetime(end)
     inputs: list[_Input] = []
     for applied, command, reply in conn.execute(
         """SELECT applied_at, command, reply FROM command_journal

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 
+from brokerstack.times import to_ns
 from execution import contracts as c
 from execution.core import Core, CoreConfig
 from execution.lp import LpOrder, Purpose
@@ -24,7 +24,6 @@ from execution.units import decimal_to_int, lots_to_units
 
 log = logging.getLogger(__name__)
 
-_NS_PER_US = 1_000
 _LP_OPEN = ("PENDING_NEW", "NEW", "PARTIALLY_FILLED")
 
 # month: the calendar month (UTC) commission tiers count volume in
@@ -38,13 +37,6 @@ ACCOUNT_QUERY = """
     FROM month, trading_accounts a JOIN clients c ON c.id = a.client_id
     WHERE a.closed_at IS NULL AND c.status = 'active'
 """
-
-
-def to_ns(moment: datetime) -> int:
-    """A timestamptz as integer nanoseconds (the warehouse keeps microseconds)."""
-    delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
-    seconds = delta.days * 86_400 + delta.seconds
-    return seconds * 1_000_000_000 + delta.microseconds * _NS_PER_US
 
 
 def _lots(value: Decimal) -> Decimal:

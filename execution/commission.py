@@ -10,16 +10,15 @@ from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
+from brokerstack.times import to_datetime, to_ns
 from execution.units import VOLUME_SCALE, div_ceil, div_round
-
-_NS = 1_000_000_000
 
 
 def month_end(now: int) -> int:
     """The start of the calendar month (UTC) after the one `now` is in, in ns."""
-    moment = datetime.fromtimestamp(now // _NS, UTC)
+    moment = to_datetime(now)
     year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    return int(datetime(year, month, 1, tzinfo=UTC).timestamp()) * _NS
+    return to_ns(datetime(year, month, 1, tzinfo=UTC))
 
 
 class CommissionMode(StrEnum):

@@ -62,6 +62,8 @@ class Context:
         self.group_net: dict[tuple[str, str], int] = {}
         # accounts whose state changed since it was last published (account_state.py)
         self.changed: set[int] = set()
+        # accounts changed since their last image (taken at the daily cut: execution.image)
+        self.unimaged: set[int] = set()
         # (account, symbol, buy, sell, book version, margin) from the last margin check
         self.expected_margin: tuple[int, str, int, int, int, int] | None = None
 

@@ -280,6 +280,8 @@ class PositionUpdate(_Message, tag="position", frozen=True):
     swap: Decimal
     opened_at: int
     time: int
+    # the exact sum of price x lots held (open_price is that over the volume, rounded)
+    open_value: Decimal = Decimal(0)
 
 
 class BalanceChange(_Message, tag="balance_change", frozen=True):

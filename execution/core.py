@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import msgspec
 
+from brokerstack.times import NS_PER_SECOND
 from execution import contracts as c
 from execution.account_state import account_state, publish_states, value
 from execution.balance import apply_balance_operation
@@ -19,19 +20,20 @@ from execution.context import Context
 from execution.dealing import Dealer
 from execution.fills import Fills
 from execution.groups import AccountGroup
+from execution.image import encode as encode_image
+from execution.image import take as take_image
 from execution.instruments import ConfigError, Instrument
 from execution.lp import LpReport
 from execution.monitor import MarginMonitor
 from execution.orders import OrderManager
 from execution.pricing import Aggregator, Best
-from execution.records import Outcome, RolloverMark
+from execution.rates import Quote
+from execution.records import AccountSnapshot, Outcome, RolloverMark
 from execution.rollover import apply_rollover, next_cut, rollovers
 from execution.routing import RoutingRule
 from execution.snapshot import Snapshot, export, load
 from execution.state import Account
 from execution.units import decimal_to_int, to_decimal
-
-_NS = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +41,8 @@ class CoreConfig:
     instruments: Iterable[Instrument]
     groups: Iterable[AccountGroup]
     rules: Iterable[RoutingRule] = ()
-    staleness_ns: int = 5 * _NS  # an LP quote older than this is ignored
-    quiet_ns: int = 10 * _NS  # an LP silent on every symbol this long is out
+    staleness_ns: int = 5 * NS_PER_SECOND  # an LP quote older than this is ignored
+    quiet_ns: int = 10 * NS_PER_SECOND  # an LP silent on every symbol this long is out
     hedge_thresholds: Mapping[str, Decimal] = field(default_factory=dict)  # lots per symbol
     remembered_requests: int = 100_000  # replies kept for replayed request ids
     lp_prefix: str = "bs"  # ClOrdID prefix: unique per shard
@@ -86,6 +88,7 @@ class Core:
         core = cls(config)
         load(core.ctx, snapshot)
         core.ctx.changed.update(core.ctx.accounts)
+        core.ctx.unimaged.update(core.ctx.accounts)
         core.last_rollover = snapshot.last_rollover
         for request_id, (reply, identity) in snapshot.replies.items():
             core.remember(request_id, reply, identity)
@@ -113,6 +116,7 @@ class Core:
         account = Account(account_id, account_group, money[0], money[1], enabled, kyc_level)
         self.ctx.accounts[account_id] = account
         self.ctx.changed.add(account_id)
+        self.ctx.unimaged.add(account_id)
         return account
 
     def remember(self, request_id: str, reply: c.Reply, identity: bytes) -> None:
@@ -233,6 +237,43 @@ class Core:
         for symbol in list(ctx.pricing.live):
             if ctx.aggregator.best(symbol, now) is None:
                 self._publish(out, ctx.instruments[symbol], None, now)
+        self._calendar(out, now)
+        return out
+
+    # --- a replay's inputs: client prices as they were published ----------------------------
+
+    def on_client_price(self, group: str, symbol: str, bid: int, ask: int, now: int) -> Outcome:
+        """A client price of one group as the service published it, applied without the
+        aggregator: how a replay feeds a day's journaled prices back through the core."""
+        out = Outcome()
+        ctx = self.ctx
+        pricing = ctx.pricing
+        pricing.books[group][symbol] = Quote(bid, ask, now)
+        pricing.versions[group] += 1
+        raw = pricing.raw.get(symbol)
+        if raw is None:
+            pricing.raw[symbol] = Best(bid, "replay", ask, "replay", now)
+        ctx.changed.update(ctx.exposed.get(symbol, ()))
+        self.orders.on_price(out, symbol, now)
+        self.monitor.on_price(out, symbol, now)
+        self._changed(out)
+        return out
+
+    def set_live(self, symbol: str, live: bool) -> None:
+        """A replay's journaled quote state: whether the symbol had a fresh price."""
+        if live:
+            self.ctx.pricing.live.add(symbol)
+        else:
+            self.ctx.pricing.live.discard(symbol)
+
+    def on_calendar(self, now: int) -> Outcome:
+        """Order expiry and swap rollovers due by `now` (the timer without the prices)."""
+        out = Outcome()
+        self._calendar(out, now)
+        return out
+
+    def _calendar(self, out: Outcome, now: int) -> None:
+        ctx = self.ctx
         self.orders.expire(out, now)
         if self.last_rollover is None:
             self.last_rollover = now  # a new book: rollovers count from here
@@ -242,19 +283,31 @@ class Core:
                 apply_rollover(ctx, out, at, weekday)
                 self.last_rollover = at
                 out.journal.append(RolloverMark(at))
+                self._changed(out)
+                self._images(out, at, now)
             self._next_cut = next_cut(self.last_rollover)
         self._changed(out)
-        return out
+
+    def _images(self, out: Outcome, at: int, now: int) -> None:
+        """The exact image of every account that changed since its last one, at a cut."""
+        ctx = self.ctx
+        for account_id in sorted(ctx.unimaged):
+            account = ctx.accounts.get(account_id)
+            if account is not None:
+                image = encode_image(take_image(account, at, now))
+                out.journal.append(AccountSnapshot(account_id, at, image))
+        ctx.unimaged.clear()
 
     # --- internals ------------------------------------------------------------------------
 
     def _changed(self, out: Outcome) -> None:
         """Mark the accounts an outcome's records are about: their state is published next."""
-        changed = self.ctx.changed
+        changed, unimaged = self.ctx.changed, self.ctx.unimaged
         for record in out.journal:
             account_id = getattr(record, "account_id", None)
-            if account_id is not None:
+            if account_id is not None and not isinstance(record, AccountSnapshot):
                 changed.add(account_id)
+                unimaged.add(account_id)
 
     def _publish(self, out: Outcome, instrument: Instrument, best: Best | None, now: int) -> None:
         symbol = instrument.symbol
@@ -262,7 +315,7 @@ class Core:
         was_live = symbol in pricing.live
         produced = pricing.publish(symbol, best)
         if (best is not None) != was_live:
-            out.events.append(
+            out.record(
                 c.QuoteState(
                     symbol=symbol,
                     live=best is not None,

@@ -14,7 +14,7 @@ from execution.margin import Valuation
 from execution.records import Outcome, order_update
 from execution.routing import DEFAULT_RULE, RouteAction, RouteRequest, route
 from execution.state import Account, Order, Position
-from execution.units import lots_to_units, to_decimal
+from execution.units import lots_to_units, price_to_points, to_decimal
 
 
 class Dealer:
@@ -117,7 +117,9 @@ class Dealer:
                 return  # malformed or over-fill: ignore rather than corrupt positions
             if not px.is_finite() or px <= 0:
                 return
-            points = int(px.scaleb(instrument.digits).quantize(Decimal(1), ROUND_HALF_UP))
+            points = price_to_points(px, instrument.digits, ROUND_HALF_UP)
+            if points is None:
+                return
             filled += units
             ctx.lp_filled[report.cl_ord_id] = filled
             ctx.hedged[lp_order.symbol] = ctx.hedged.get(lp_order.symbol, 0) + signed * units

@@ -20,6 +20,7 @@ from execution.contracts import (
     MarginCall,
     OrderUpdate,
     PositionUpdate,
+    QuoteState,
     RejectCode,
     Reply,
     Side,
@@ -28,7 +29,7 @@ from execution.contracts import (
 )
 from execution.lp import LpOrder
 from execution.state import Account, Order, Position
-from execution.units import optional_decimal, to_decimal, units_to_lots
+from execution.units import VOLUME_DIGITS, optional_decimal, to_decimal, units_to_lots
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,15 @@ class LedgerTransfer:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """An account's exact image (`execution.image`) at a daily cut."""
+
+    account_id: int
+    taken_at: int  # ns: the cut
+    image: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class RolloverMark:
     """The swap rollover the core last applied (or, before the first, when it started
     counting): journaled with the swaps it charged, so a restart catches up on the rollovers
@@ -59,9 +69,16 @@ class RolloverMark:
 
 
 Recorded = (
-    OrderUpdate | Deal | PositionUpdate | BalanceChange | MarginCall | StopOut | ValuationAlert
+    OrderUpdate
+    | Deal
+    | PositionUpdate
+    | BalanceChange
+    | MarginCall
+    | StopOut
+    | ValuationAlert
+    | QuoteState
 )
-JournalRecord = Recorded | LedgerTransfer | LpOrder | RolloverMark
+JournalRecord = Recorded | LedgerTransfer | LpOrder | RolloverMark | AccountSnapshot
 
 
 @dataclass(slots=True)
@@ -122,6 +139,7 @@ def position_update(position: Position, group_digits: int, now: int) -> Position
         swap=to_decimal(position.swap, group_digits),
         opened_at=position.opened_at,
         time=now,
+        open_value=to_decimal(position.notional, digits + VOLUME_DIGITS),
     )
 
 

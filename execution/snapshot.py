@@ -1,8 +1,8 @@
 """State as rows, both ways: the shell rebuilds the core from warehouse rows on restart, and
 the core can export the same rows (a checkpoint, or a test that the round trip is lossless).
 
-Rows use the edge types (Decimal prices, lots and money); an average open price is exact only
-to the instrument's digits, which is what the journal stores.
+Rows use the edge types (Decimal prices, lots and money); a position's average open price is
+rounded to the instrument's digits, so its exact open value (price x lots) travels with it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from execution.context import Context
 from execution.contracts import OrderState, OrderType, Reply, Side, TimeInForce
 from execution.instruments import ConfigError
 from execution.state import Account, Order, Position
-from execution.units import lots_to_units, optional_decimal, to_decimal, units_to_lots
+from execution.units import (
+    VOLUME_DIGITS,
+    decimal_to_int,
+    lots_to_units,
+    optional_decimal,
+    to_decimal,
+    units_to_lots,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,7 @@ class PositionRow:
     tp: Decimal | None = None
     swap: Decimal = Decimal(0)
     book: str = "b"
+    open_value: Decimal | None = None  # exact price x lots; None: open_price x volume
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +120,14 @@ def load(ctx: Context, snapshot: Snapshot) -> None:
         if instrument is None or units is None or units <= 0:
             raise ConfigError(f"position {p.position_id}: bad symbol or volume")
         price = _points(ctx, p.symbol, p.open_price, f"position {p.position_id}") or 0
+        notional = price * units
+        if p.open_value is not None:
+            exact = decimal_to_int(p.open_value, instrument.digits + VOLUME_DIGITS)
+            if exact is None or exact <= 0:
+                raise ConfigError(f"position {p.position_id}: open value {p.open_value} not exact")
+            notional = exact
         position = Position(
-            p.position_id, account.id, instrument, p.side, units, price * units, p.opened_at, p.book
+            p.position_id, account.id, instrument, p.side, units, notional, p.opened_at, p.book
         )
         position.sl = _points(ctx, p.symbol, p.sl, f"position {p.position_id}")
         position.tp = _points(ctx, p.symbol, p.tp, f"position {p.position_id}")
@@ -184,6 +198,7 @@ def export(
                     p.id, account.id, p.instrument.symbol, p.side, units_to_lots(p.units),
                     to_decimal(p.open_price, d), p.opened_at, optional_decimal(p.sl, d),
                     optional_decimal(p.tp, d), to_decimal(p.swap, digits), p.book,
+                    to_decimal(p.notional, d + VOLUME_DIGITS),
                 )
             )  # fmt: skip
         for o in account.orders.values():

@@ -34,6 +34,7 @@ from execution.service.publisher import Publisher
 from execution.service.reference import Reference, load_reference
 from execution.service.restore import build_core, remembered_replies
 from execution.service.shard import Shard
+from execution.units import price_to_points
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +75,6 @@ def request_id_of(data: bytes) -> str:
     return rid[:200] if isinstance(rid, str) else ""
 
 
-def _points(value: Decimal, digits: int, rounding: str) -> int | None:
-    if not isinstance(value, Decimal) or not value.is_finite():
-        return None
-    return int(value.scaleb(digits).to_integral_value(rounding))
-
-
 class ExecutionService:
     def __init__(
         self,
@@ -104,6 +99,7 @@ class ExecutionService:
         self._next_timer = 0
         self._next_refresh = 0
         self._next_states = 0
+        self._last_instant = 0
         self._started = False
         self.load()
         self.committer = Committer(
@@ -178,21 +174,31 @@ class ExecutionService:
         """One pass; False when there was nothing to do."""
         items = self._carry or self.inbox.take(self.options.idle_wait, self.options.max_items)
         self._carry = []
-        now = self.clock()
-        batch = Batch(now)
+        batch = Batch(self._instant())
         interrupted = None
         for index, item in enumerate(items):
+            if not isinstance(item, Commands):
+                batch.now = self._instant()
             interrupted = self._apply(item, batch)
             if interrupted is not None:
                 self._carry = interrupted.rest + items[index + 1 :]
                 break
-        if interrupted is None and now >= self._next_timer:
+        if interrupted is None and self.clock() >= self._next_timer:
+            batch.now = self._instant()
             interrupted = self._timers(batch)
         if not batch.empty:
             self.committer.submit(batch)
         if interrupted is not None:
             self._recover_from(interrupted)
         return interrupted is not None or not batch.empty
+
+    def _instant(self) -> int:
+        """The time the next input is applied at: the clock, but a microsecond (the
+        warehouse's resolution) after the previous input at least, so every input of the
+        journal has a time of its own and the order of a day's inputs can be replayed."""
+        now = max(self.clock(), self._last_instant + 1_000)
+        self._last_instant = now
+        return now
 
     def _recover_from(self, interrupted: Interrupted) -> None:
         if not interrupted.rebuild:
@@ -236,6 +242,7 @@ class ExecutionService:
         for index, ((entry_id, data), requester) in enumerate(
             zip(item.entries, requesters, strict=True)
         ):
+            batch.now = self._instant()
             try:
                 outcome, journaled = self._command(data, batch.now)
             except psycopg.Error as error:
@@ -297,7 +304,7 @@ class ExecutionService:
         encoded = c.encode(reply)
         batch.replies.append((requester, encoded))
         if journal and reply.request_id:
-            batch.processed.append(ProcessedCommand(reply.request_id, data, encoded))
+            batch.processed.append(ProcessedCommand(reply.request_id, data, encoded, batch.now))
 
     def _collect(self, outcome: Outcome, batch: Batch) -> None:
         """Add an outcome to the batch; a client order sent to an LP is journaled as working
@@ -327,8 +334,9 @@ class ExecutionService:
         instrument = self.core.ctx.instruments.get(quote.symbol)
         if instrument is None or quote.lp not in self.reference.lp_ids:
             return  # only LPs the warehouse knows may price (their LP orders are journaled)
-        bid = _points(quote.bid, instrument.digits, ROUND_FLOOR)
-        ask = _points(quote.ask, instrument.digits, ROUND_CEILING)
+        # an LP price finer than the grid rounds against the client
+        bid = price_to_points(quote.bid, instrument.digits, ROUND_FLOOR)
+        ask = price_to_points(quote.ask, instrument.digits, ROUND_CEILING)
         if bid is None or ask is None:
             return
         self._collect(self.core.on_quote(quote.lp, quote.symbol, bid, ask, batch.now), batch)

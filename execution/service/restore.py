@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 
+from brokerstack.times import to_ns
 from execution import contracts as c
 from execution.core import Core, CoreConfig
 from execution.lp import LpOrder, Purpose
@@ -24,7 +24,6 @@ from execution.units import decimal_to_int, lots_to_units
 
 log = logging.getLogger(__name__)
 
-_NS_PER_US = 1_000
 _LP_OPEN = ("PENDING_NEW", "NEW", "PARTIALLY_FILLED")
 
 # month: the calendar month (UTC) commission tiers count volume in
@@ -38,13 +37,6 @@ ACCOUNT_QUERY = """
     FROM month, trading_accounts a JOIN clients c ON c.id = a.client_id
     WHERE a.closed_at IS NULL AND c.status = 'active'
 """
-
-
-def to_ns(moment: datetime) -> int:
-    """A timestamptz as integer nanoseconds (the warehouse keeps microseconds)."""
-    delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
-    seconds = delta.days * 86_400 + delta.seconds
-    return seconds * 1_000_000_000 + delta.microseconds * _NS_PER_US
 
 
 def _lots(value: Decimal) -> Decimal:
@@ -171,17 +163,17 @@ def _positions(
         """SELECT p.id, p.trading_account_id, p.instrument_id, p.side, p.volume, p.open_price,
                   p.opened_at, p.stop_loss, p.take_profit, p.swap,
                   coalesce((SELECT d.routed FROM deals d WHERE d.id = p.opening_deal_id
-                            LIMIT 1), 'B')
+                            LIMIT 1), 'B'), p.open_value
            FROM positions p WHERE p.status = 'OPEN' ORDER BY p.id"""
     ):
-        pid, aid, iid, side, volume, open_price, opened_at, sl, tp, swap, routed = row
+        pid, aid, iid, side, volume, open_price, opened_at, sl, tp, swap, routed, value = row
         if aid not in loaded:
             continue
         rows.append(
             PositionRow(
                 pid, aid, reference.symbols_by_id[iid], c.Side(side.lower()), _lots(volume),
                 open_price.normalize(), to_ns(opened_at), _price(sl), _price(tp),
-                swap.normalize(), "a" if routed == "A" else "b",
+                swap.normalize(), "a" if routed == "A" else "b", _price(value),
             )
         )  # fmt: skip
     return rows

@@ -50,7 +50,9 @@ def test_an_accounts_state_follows_its_trades_and_the_prices(desk: Desk) -> None
     margin = (Decimal("0.01") * Decimal("64101.01") / 100).quantize(CENT, ROUND_HALF_UP)
     equity = Decimal("10000.00") + profit
     assert state.valued
-    assert state.positions == (c.PositionValue(opened.position_id, Decimal("64099.99"), profit),)
+    assert state.positions == (
+        c.PositionValue(opened.position_id or 0, Decimal("64099.99"), profit),
+    )
     assert (state.floating_profit, state.equity, state.margin) == (profit, equity, margin)
     assert state.free_margin == equity - margin
     assert state.margin_level == (equity / margin * 100).quantize(CENT, ROUND_HALF_UP)

@@ -43,7 +43,8 @@ class LpOrder:
     order_id: int | None
     fok: bool
     time: int
-    # a limit the LP must not fill worse than (buy: at most, sell: at least); None: market
+    # an IOC/FOK limit at the LP (None: market): what an A-book limit or stop order allows;
+    # the LP must not fill worse (buy: at most, sell: at least)
     limit_price: Decimal | None = None
 
     @property

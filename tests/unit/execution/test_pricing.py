@@ -10,6 +10,8 @@ from execution.groups import AccountGroup, Markup
 from execution.pricing import Aggregator, PricingEngine, apply_markup
 from execution.testkit import Desk, of_type, sample_core
 
+D = Decimal
+
 S = 1_000_000_000
 
 
@@ -176,3 +178,19 @@ def test_every_client_price_is_published_as_a_tick_and_stale_books_go_off_quotes
     desk.timer()
     refused = desk.place(1, "EURUSD", "buy", "0.01")
     assert refused.replies[0] == c.Rejected(request_id="r1", code=c.RejectCode.OFF_QUOTES)
+
+
+def test_an_lp_gone_stale_leaves_the_price_at_the_next_timer_pass() -> None:
+    desk = Desk(sample_core(), lps=("lp1", "lp2"))
+    desk.core.add_account(1, "pro-usd", balance=D(100_000))
+    desk.quote("EURUSD", "1.10000", "1.10002", lp="lp1")  # the best on both sides
+    desk.quote("EURUSD", "1.09998", "1.10004", lp="lp2")
+    desk.advance(3)
+    assert of_type(desk.quote("EURUSD", "1.09998", "1.10004", lp="lp2"), c.Tick) == []
+    desk.advance(3)  # lp1's quote is 6 s old, past the 5 s limit; lp2's is 3 s old
+    ticks = of_type(desk.timer(), c.Tick)
+    pro = [t for t in ticks if t.group == "pro-usd"]
+    # lp2's price alone, with the group's point of markup a side
+    assert [(t.bid, t.ask) for t in pro] == [(D("1.09997"), D("1.10005"))]
+    filled = of_type(desk.place(1, "EURUSD", "buy", "1"), c.Deal)
+    assert filled[0].price == D("1.10005")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
-import queue
 import threading
 import time
 from collections import OrderedDict
@@ -26,12 +25,12 @@ from typing import Any
 
 import quickfix as fix
 
-from execution.fix import inquiries, wire
+from execution.fix import wire
 from execution.fix.application import BridgeApplication
 from execution.fix.config import LpConfig, Role, resolve_password
 from execution.fix.health import LpHealth
 from execution.fix.initiators import Initiators
-from execution.fix.inquiries import Reason
+from execution.fix.inquiries import Reason, StatusRequests
 from execution.fix.journal import DirectSink, ReceivedReport, ReportSink
 from execution.fix.links import Link
 from execution.fix.orders import ExecReport, OrderBook, Working
@@ -106,7 +105,7 @@ class FixBridge:
         )
         self._reset_on_logon: set[str] = set()  # sessions whose next Logon resets to 1
         self._sent: OrderedDict[tuple[str, int], str] = OrderedDict()
-        self._wanted: queue.SimpleQueue[tuple[str, Reason, str | None]] = queue.SimpleQueue()
+        self.status_requests = StatusRequests(self.book, self._links, self.health)
         self._ids = itertools.count(1)
         self._stop = threading.Event()
         self._timer = threading.Thread(target=self._timer_loop, name="fix-timer", daemon=True)
@@ -192,7 +191,7 @@ class FixBridge:
             working.cum_qty = item.filled
             working.cum_value = item.filled * (item.avg_px or Decimal(0))
             self.book.register(working)
-            self._want(link.lp, Reason.LOGON, order.cl_ord_id)
+            self.status_requests.want(link.lp, Reason.LOGON, order.cl_ord_id)
 
     def connected(self, lp: str) -> bool:
         link = self._links.get(lp)
@@ -254,10 +253,8 @@ class FixBridge:
                 link.quotes.clear()
         else:
             link.trade_up = up
-            if up:  # at once: before the LP answers our resend request, if it is due one
-                now = time.time_ns()
-                self._ask({w.order.cl_ord_id: (w, Reason.LOGON) for w in self.book.at(link.lp)},
-                          now)  # fmt: skip
+            if up:
+                self.status_requests.logged_on(link, time.time_ns())
         self._announce(link)
 
     def to_admin(self, msg: fix.Message, sid: fix.SessionID) -> None:
@@ -275,7 +272,7 @@ class FixBridge:
         elif msg_type == "3":
             link, role = self._session(sid)
             if role is Role.TRADE:  # the message we could not read may have been a report
-                self._want(link.lp, Reason.OUR_REJECT, None)
+                self.status_requests.want(link.lp, Reason.OUR_REJECT, None)
 
     def from_admin(self, msg: fix.Message, sid: fix.SessionID) -> None:
         msg_type = msg.getHeader().getField(wire.MSG_TYPE)
@@ -285,7 +282,7 @@ class FixBridge:
         values = wire.fields(msg.toString())
         if msg_type == "4":
             if role is Role.TRADE and values.get(_GAP_FILL_FLAG) == "Y":
-                self._want(link.lp, Reason.GAP_FILL, None)
+                self.status_requests.want(link.lp, Reason.GAP_FILL, None)
             return
         text = values.get(wire.TEXT, "")
         if msg_type == "5":
@@ -379,7 +376,7 @@ class FixBridge:
                     "%s report %s for %s could not be journaled: not applied; asking the LP "
                     "for the order's status", lp, report.exec_id, report.cl_ord_id,
                 )  # fmt: skip
-                self._want(lp, Reason.NOT_JOURNALED, report.cl_ord_id)
+                self.status_requests.want(lp, Reason.NOT_JOURNALED, report.cl_ord_id)
             else:
                 log.warning("%s report %s: unknown ClOrdID %r", lp, report.exec_id,
                             report.cl_ord_id)  # fmt: skip
@@ -391,7 +388,7 @@ class FixBridge:
         if applied.reason:
             log.warning("%s report %s: %s", lp, report.exec_id, applied.reason)
         if applied.unusable:
-            self._want(lp, Reason.UNUSABLE, report.cl_ord_id)
+            self.status_requests.want(lp, Reason.UNUSABLE, report.cl_ord_id)
         if applied.final is not None:
             self.health.record(applied.final)
         return [LpExecution(lp, r, received.received_ns) for r in applied.reports]
@@ -415,64 +412,15 @@ class FixBridge:
         report = LpReport(order.cl_ord_id, ReportStatus.REJECTED, text=text)
         self.sink.put(None, lambda _: [LpExecution(order.lp, report, now)])
 
-    # --- status requests and reconnects (the timer's thread) ------------------------------
-
-    def _want(self, lp: str, reason: Reason, cl_ord_id: str | None) -> None:
-        """Ask for the status of one order (or of all open at the LP), on the timer's thread."""
-        self._wanted.put((lp, reason, cl_ord_id))
+    # --- the timer's thread --------------------------------------------------------------
 
     def _timer_loop(self) -> None:
         while not self._stop.wait(_TICK):
             try:
                 self.reconnects.tick(time.monotonic())
-                self._inquire(time.time_ns())
+                self.status_requests.tick(time.time_ns())
             except Exception:
                 log.exception("fix timer pass failed")
-
-    def _inquire(self, now: int) -> None:
-        asks: dict[str, tuple[Working, Reason]] = {}
-        while True:
-            try:
-                lp, reason, cl_ord_id = self._wanted.get_nowait()
-            except queue.Empty:
-                break
-            with self.book.locked():
-                wanted = self.book.working.get(cl_ord_id) if cl_ord_id else None
-                workings = [wanted] if wanted else [] if cl_ord_id else self.book.at(lp)
-            for working in workings:
-                asks.setdefault(working.order.cl_ord_id, (working, reason))
-        for working in self.book.due(now):
-            asks.setdefault(working.order.cl_ord_id, (working, Reason.TIMEOUT))
-        self._ask(asks, now)
-
-    def _ask(self, asks: dict[str, tuple[Working, Reason]], now: int) -> None:
-        for working, reason in asks.values():
-            link = self._links[working.order.lp]
-            if not link.trade_up:
-                continue  # the logon asks
-            with self.book.locked():
-                if not self.book.knows(working.order.cl_ord_id):
-                    continue
-                if not inquiries.may_ask(working, reason, now):
-                    continue
-                inquiries.asked(working, now)
-                number = working.asked
-            self._ask_status(link, working, reason, number, now)
-
-    def _ask_status(
-        self, link: Link, working: Working, reason: Reason, number: int, now: int
-    ) -> None:
-        order = working.order
-        msg = wire.order_status_request(order.cl_ord_id, working.lp_symbol, order.side)
-        fix.Session.sendToTarget(msg, link.trade_sid)
-        self.health.status_request(order.lp, order.symbol)
-        level = logging.ERROR if inquiries.loud(working) else logging.WARNING
-        if reason is Reason.LOGON and number == 1:
-            level = logging.INFO
-        log.log(
-            level, "%s: status request %d for %s (%s; open %.1f s)", order.lp, number,
-            order.cl_ord_id, reason.value, (now - working.sent_ns) / 1e9,
-        )  # fmt: skip
 
     # --- helpers ----------------------------------------------------------------------------
 

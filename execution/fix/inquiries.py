@@ -18,9 +18,18 @@ LP's health figures (``status_requests``).
 
 from __future__ import annotations
 
+import logging
+import queue
 from enum import StrEnum
 
-from execution.fix.orders import Working
+import quickfix as fix
+
+from execution.fix import wire
+from execution.fix.health import LpHealth
+from execution.fix.links import Link
+from execution.fix.orders import OrderBook, Working
+
+log = logging.getLogger(__name__)
 
 CAP_NS = 60_000_000_000  # the longest wait between two status requests for one order
 _LOUD_AFTER = 3  # from this request on, an order still open is logged as an error
@@ -61,3 +70,65 @@ def asked(working: Working, now_ns: int) -> None:
 
 def loud(working: Working) -> bool:
     return working.asked >= _LOUD_AFTER
+
+
+class StatusRequests:
+    """Sends the requests: wanted ones (from any thread, sent on the bridge's timer thread,
+    since a quickfix callback may run in the middle of a send) and overdue ones each pass;
+    at a logon, at once (before the LP answers our resend request, if it is due one)."""
+
+    def __init__(self, book: OrderBook, links: dict[str, Link], health: LpHealth) -> None:
+        self.book = book
+        self.links = links
+        self.health = health
+        self._wanted: queue.SimpleQueue[tuple[str, Reason, str | None]] = queue.SimpleQueue()
+
+    def want(self, lp: str, reason: Reason, cl_ord_id: str | None = None) -> None:
+        """Ask for one order's status (None: every order open at the LP)."""
+        self._wanted.put((lp, reason, cl_ord_id))
+
+    def logged_on(self, link: Link, now: int) -> None:
+        self._ask({w.order.cl_ord_id: (w, Reason.LOGON) for w in self.book.at(link.lp)}, now)
+
+    def tick(self, now: int) -> None:
+        asks: dict[str, tuple[Working, Reason]] = {}
+        while True:
+            try:
+                lp, reason, cl_ord_id = self._wanted.get_nowait()
+            except queue.Empty:
+                break
+            with self.book.locked():
+                wanted = self.book.working.get(cl_ord_id) if cl_ord_id else None
+                workings = [wanted] if wanted else [] if cl_ord_id else self.book.at(lp)
+            for working in workings:
+                asks.setdefault(working.order.cl_ord_id, (working, reason))
+        for working in self.book.due(now):
+            asks.setdefault(working.order.cl_ord_id, (working, Reason.TIMEOUT))
+        self._ask(asks, now)
+
+    def _ask(self, asks: dict[str, tuple[Working, Reason]], now: int) -> None:
+        for working, reason in asks.values():
+            link = self.links[working.order.lp]
+            if not link.trade_up:
+                continue  # the logon asks
+            with self.book.locked():
+                if not self.book.knows(working.order.cl_ord_id):
+                    continue
+                if not may_ask(working, reason, now):
+                    continue
+                asked(working, now)
+                number = working.asked
+            self._send(link, working, reason, number, now)
+
+    def _send(self, link: Link, working: Working, reason: Reason, number: int, now: int) -> None:
+        order = working.order
+        msg = wire.order_status_request(order.cl_ord_id, working.lp_symbol, order.side)
+        fix.Session.sendToTarget(msg, link.trade_sid)
+        self.health.status_request(order.lp, order.symbol)
+        level = logging.ERROR if loud(working) else logging.WARNING
+        if reason is Reason.LOGON and number == 1:
+            level = logging.INFO
+        log.log(
+            level, "%s: status request %d for %s (%s; open %.1f s)", order.lp, number,
+            order.cl_ord_id, reason.value, (now - working.sent_ns) / 1e9,
+        )  # fmt: skip

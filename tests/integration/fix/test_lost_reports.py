@@ -111,7 +111,7 @@ def test_an_order_without_a_final_report_is_asked_for_with_backoff_until_it_ends
     simulators: list[LpSimulator],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="execution.fix.bridge")
+    caplog.set_level(logging.WARNING, logger="execution.fix.inquiries")
     stack = stack_factory(["lp-alpha"], order_timeout_ms=500)
     # an LP that neither fills nor answers status requests
     sim = stack.lps["lp-alpha"].simulator(

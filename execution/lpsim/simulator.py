@@ -82,9 +82,10 @@ class _App(fix.Application):  # type: ignore[misc]
         self.sim._from_admin(msg, sid)  # may raise RejectLogon, which quickfix expects
 
     def toApp(self, msg: fix.Message, sid: fix.SessionID) -> None:
+        if not self.sim.behaviour.gap_fill_resends:
+            return
         header = msg.getHeader()
-        resent = header.isSetField(43) and header.getField(43) == "Y"
-        if resent and self.sim.behaviour.gap_fill_resends:
+        if header.isSetField(43) and header.getField(43) == "Y":
             raise fix.DoNotSend()  # quickfix gap-fills over it instead
 
     def fromApp(self, msg: fix.Message, sid: fix.SessionID) -> None:

@@ -77,6 +77,25 @@ def test_a_report_lost_in_transit_and_gap_filled_is_asked_for(
     assert [t for t, _, _ in _reports(stack, cl_ord_id)] == ["I"]  # the F never arrived
 
 
+def test_a_report_the_lp_gap_fills_instead_of_resending_after_a_drop_is_asked_for(
+    stack_factory: StackFactory, simulators: list[LpSimulator]
+) -> None:
+    stack = stack_factory(["lp-alpha"], order_timeout_ms=_LONG)
+    behaviour = Behaviour(plan=deque([Outcome.HOLD]), gap_fill_resends=True)
+    sim = stack.lps["lp-alpha"].simulator(behaviour)
+    start(stack, [sim], simulators)
+    order_id, cl_ord_id = _held(stack, sim)
+
+    sim.behaviour.down = True
+    sim.disconnect()
+    assert stack.trading.pump(lambda: stack.trading.connected["lp-alpha"] is False)
+    sim.release()  # filled while we are away; on our resend request the LP gap-fills over it
+    sim.behaviour.down = False
+
+    _filled_once_by_status_answer(stack, sim, order_id, cl_ord_id, "0.4", timeout=15)
+    assert [t for t, _, _ in _reports(stack, cl_ord_id)] == ["I"]  # the F was never resent
+
+
 def test_a_report_we_reject_at_session_level_is_asked_for(
     stack_factory: StackFactory, simulators: list[LpSimulator]
 ) -> None:

@@ -105,8 +105,8 @@ class Dealer:
     def on_report(self, out: Outcome, report: LpReport, now: int) -> None:
         ctx = self.ctx
         lp_order = ctx.lp_orders.get(report.cl_ord_id)
-        if lp_order is None:
-            return  # unknown or already final: a duplicate report changes nothing
+        if lp_order is None or report.status is ReportStatus.ACCEPTED:
+            return  # unknown or already final (a duplicate changes nothing), or an ack
         instrument = ctx.instruments[lp_order.symbol]
         signed = 1 if lp_order.side is Side.BUY else -1
         filled = ctx.lp_filled.get(report.cl_ord_id, 0)

@@ -9,7 +9,6 @@ sessions are.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -66,21 +65,16 @@ class FixGateways:
 
 
 def _in_flight(core: Core, conn: psycopg.Connection[Any]) -> list[Recovering]:
-    """The core's open LP orders with what the journal says of them: the average price of
-    what was applied, and the limit they were sent with."""
-    journaled: dict[str, tuple[Decimal | None, Decimal | None]] = {
-        cl_ord_id: (avg_px, price)
-        for cl_ord_id, avg_px, price in conn.execute(
-            """SELECT cl_ord_id, avg_px, price FROM lp_orders
+    """The core's open LP orders (restored with their limits) and the average price of what
+    the journal says was applied of each."""
+    prices: dict[str, Decimal | None] = dict(
+        conn.execute(
+            """SELECT cl_ord_id, avg_px FROM lp_orders
                WHERE status IN ('PENDING_NEW', 'NEW', 'PARTIALLY_FILLED')"""
-        )
-    }
+        ).fetchall()
+    )
     ctx = core.ctx
-    recovering = []
-    for cl_ord_id, order in ctx.lp_orders.items():
-        avg_px, limit = journaled.get(cl_ord_id, (None, None))
-        if order.limit_price is None and limit is not None:
-            order = replace(order, limit_price=limit)
-        filled = units_to_lots(ctx.lp_filled.get(cl_ord_id, 0))
-        recovering.append(Recovering(order, filled, avg_px))
-    return recovering
+    return [
+        Recovering(order, units_to_lots(ctx.lp_filled.get(cl_ord_id, 0)), prices.get(cl_ord_id))
+        for cl_ord_id, order in ctx.lp_orders.items()
+    ]

@@ -246,12 +246,14 @@ def _working_at_lps(conn: psycopg.Connection[Any], core: Core, reference: Refere
         """SELECT l.cl_ord_id, l.lp_id, l.instrument_id, l.side, l.volume, l.purpose,
                   l.time_in_force, l.cum_qty, l.created_at, o.id, o.trading_account_id,
                   o.type, o.side, o.time_in_force, o.volume, o.filled_volume, o.price,
-                  o.stop_loss, o.take_profit, o.position_id, o.request_id, o.created_at
+                  o.stop_loss, o.take_profit, o.position_id, o.request_id, o.created_at,
+                  CASE WHEN l.type = 'LIMIT' THEN l.price END
            FROM lp_orders l LEFT JOIN orders o ON o.id = l.order_id
            WHERE l.status IN ('PENDING_NEW', 'NEW', 'PARTIALLY_FILLED') ORDER BY l.id"""
     ):
         cl_ord_id, lp_id, iid, side, volume, purpose, tif, cum_qty, created = row[:9]
         order_id, account_id = row[9:11]
+        limit_price = row[22]
         symbol = reference.symbols_by_id[iid]
         units = lots_to_units(_lots(volume)) or 0
         filled = lots_to_units(_lots(cum_qty)) or 0
@@ -267,12 +269,13 @@ def _working_at_lps(conn: psycopg.Connection[Any], core: Core, reference: Refere
             order_id=order_id,
             fok=tif == "FOK",
             time=to_ns(created),
+            limit_price=None if limit_price is None else limit_price.normalize(),
         )
         account = ctx.accounts.get(account_id or 0)
         if lp_order.purpose is Purpose.CLIENT:
             if account is None or order_id is None:
                 continue
-            account.orders[order_id] = _routed_order(core, order_id, account.id, symbol, row[11:])
+            account.orders[order_id] = _routed_order(core, order_id, account.id, symbol, row[11:22])
         ctx.lp_orders[cl_ord_id] = lp_order
         if filled:
             ctx.lp_filled[cl_ord_id] = filled

@@ -13,11 +13,12 @@ from redis.asyncio import Redis
 from api import errors
 from api.accounts import Accounts
 from api.auth import Authenticator
+from api.body_limit import BodyLimit
 from api.deps import Services
 from api.execution_client import ExecutionClient
 from api.market import Market
 from api.ratelimit import RateLimiter
-from api.routers import accounts, auth, market, stream, trading
+from api.routers import accounts, auth, market, methods, stream, trading
 from api.security import signing_key
 from api.settings import ApiSettings, load_api_settings
 from api.streams import Hub
@@ -94,7 +95,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     errors.install(app)
-    for module in (auth, market, accounts, trading, stream):
+    for module in (auth, market, accounts, trading, stream, methods):
         app.include_router(module.router)
     return app

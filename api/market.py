@@ -11,7 +11,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from api.errors import ApiError, not_found
+from api.errors import not_found
 from api.margin import InstrumentSpec
 from api.schemas import Candle, Instrument, TradingSession
 from warehouse.candles import Timeframe, read_candles
@@ -87,22 +87,6 @@ class Market:
         self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime, source: str
     ) -> list[Candle]:
         await self.instrument(symbol)
-        if end <= start:
-            raise ApiError(
-                422,
-                "validation_error",
-                "invalid value for end",
-                {
-                    "fields": [
-                        {
-                            "field": "end",
-                            "in": "query",
-                            "message": "end must be after start",
-                            "type": "value_error",
-                        }
-                    ]
-                },
-            )
 
         def read() -> list[Candle]:
             with self._candle_pool.connection() as conn:

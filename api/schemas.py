@@ -9,15 +9,27 @@ from __future__ import annotations
 from datetime import datetime, time
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
+from api.decimals import PRICE, Lots, Price
 from execution.contracts import DealEntry, OrderState, OrderType, Side, TimeInForce
 
-BIGINT_MAX = 2**63 - 1
+# Ids are bigints. OpenAPI states a maximum as a JSON number, which FastAPI writes as a float:
+# 2**63 - 1 would read as 2**63, so the bound is the largest float below it (2**63 - 1024).
+ID_MAX = 2**63 - 1024
 
-Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$", examples=["EURUSD"])]
 ClientOrderId = Annotated[
     str,
@@ -39,9 +51,11 @@ def _aware(moment: datetime) -> datetime:
     return moment
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-Lots = Annotated[Decimal, Field(gt=0, le=Decimal(1_000_000), decimal_places=8)]
-Price = Annotated[Decimal, Field(gt=0, lt=Decimal(10) ** 14, decimal_places=10)]
+# RFC 3339 with the year range _aware checks, so the schema admits only what is accepted.
+_YEARS_1970_TO_2200 = r"^(?:19[7-9][0-9]|2[01][0-9]{2}|2200)-"
+AwareDatetime = Annotated[
+    datetime, AfterValidator(_aware), Field(json_schema_extra={"pattern": _YEARS_1970_TO_2200})
+]
 
 
 def _wall_clock(value: object) -> object:
@@ -253,7 +267,16 @@ class Statement(_Out):
 
 
 class PlaceOrderRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # What _price_for_pending_only checks, said in the schema: a price with limit and stop
+        # orders only (an absent type is a market order).
+        json_schema_extra={
+            "if": {"properties": {"type": {"const": OrderType.MARKET.value}}},
+            "then": {"properties": {"price": {"type": "null"}}},
+            "else": {"required": ["price"], "properties": {"price": {"type": "string"}}},
+        },
+    )
 
     client_order_id: ClientOrderId | None = None
     symbol: Symbol
@@ -269,26 +292,68 @@ class PlaceOrderRequest(BaseModel):
     comment: str = Field(default="", max_length=64, pattern=r"^[^\x00]*$")
 
     @model_validator(mode="after")
-    def _price_for_pending(self) -> PlaceOrderRequest:
+    def _price_for_pending_only(self) -> PlaceOrderRequest:
         if self.type is not OrderType.MARKET and self.price is None:
             raise ValueError("price is required for limit and stop orders")
+        if self.type is OrderType.MARKET and self.price is not None:
+            # A market order fills at the market: a price sent with it would be ignored.
+            raise ValueError("price is only for limit and stop orders; a market order has none")
         return self
 
 
-class ModifyOrderRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Changes(BaseModel):
+    """A PATCH body: only the fields sent change, and an explicit null removes a level."""
 
-    price: Price | None = None
-    sl: Price | None = None
-    tp: Price | None = None
-    expires_at: AwareDatetime | None = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> _Changes:
+        if not self.model_fields_set:
+            names = ", ".join(type(self).model_fields)
+            raise ValueError(f"nothing to change: send at least one of {names}")
+        return self
 
 
-class ModifyPositionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_KEEP_OR_REMOVE = "Omit to keep it; null removes it."
 
-    sl: Price | None = None
-    tp: Price | None = None
+
+def _no_default(schema: dict[str, Any]) -> None:
+    # An omitted field is "keep", not null: a documented default of null would say otherwise.
+    schema.pop("default", None)
+
+
+class ModifyOrderRequest(_Changes):
+    # Optional but never null (a pending order always has a price): the schema says so too.
+    price: Annotated[Price | None, WithJsonSchema(PRICE.json_schema())] = Field(
+        default=None,
+        description="The new trigger price; omit to keep it.",
+        json_schema_extra=_no_default,
+    )
+    sl: Price | None = Field(
+        default=None, description=_KEEP_OR_REMOVE, json_schema_extra=_no_default
+    )
+    tp: Price | None = Field(
+        default=None, description=_KEEP_OR_REMOVE, json_schema_extra=_no_default
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None, description=_KEEP_OR_REMOVE, json_schema_extra=_no_default
+    )
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_is_kept(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("a pending order keeps a price: send a new one or leave price out")
+        return value
+
+
+class ModifyPositionRequest(_Changes):
+    sl: Price | None = Field(
+        default=None, description=_KEEP_OR_REMOVE, json_schema_extra=_no_default
+    )
+    tp: Price | None = Field(
+        default=None, description=_KEEP_OR_REMOVE, json_schema_extra=_no_default
+    )
 
 
 class ClosePositionRequest(BaseModel):

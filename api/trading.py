@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from msgspec import UNSET
+
 from api.accounts import OwnedAccount, place_request_id
 from api.errors import rejected
 from api.execution_client import ExecutionClient
@@ -77,14 +79,15 @@ async def place_order(
 async def modify_order(
     client: ExecutionClient, account: OwnedAccount, order_id: int, body: ModifyOrderRequest
 ) -> TradeResult:
+    sent = body.model_fields_set  # what is not sent stays as it is
     command = contracts.ModifyOrder(
         request_id=_fresh_request_id(),
         account_id=account.id,
         order_id=order_id,
-        price=body.price,
-        sl=body.sl,
-        tp=body.tp,
-        expires_at=_ns(body.expires_at),
+        price=UNSET if body.price is None else body.price,
+        sl=body.sl if "sl" in sent else UNSET,
+        tp=body.tp if "tp" in sent else UNSET,
+        expires_at=_ns(body.expires_at) if "expires_at" in sent else UNSET,
     )
     return await _send(client, command)
 
@@ -113,11 +116,12 @@ async def close_position(
 async def modify_position(
     client: ExecutionClient, account: OwnedAccount, position_id: int, body: ModifyPositionRequest
 ) -> TradeResult:
+    sent = body.model_fields_set
     command = contracts.ModifyPosition(
         request_id=_fresh_request_id(),
         account_id=account.id,
         position_id=position_id,
-        sl=body.sl,
-        tp=body.tp,
+        sl=body.sl if "sl" in sent else UNSET,
+        tp=body.tp if "tp" in sent else UNSET,
     )
     return await _send(client, command)

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ReadableAccount, Reader, ResourceId, ServicesDep
+from api.accounts import CURSOR_PATTERN
+from api.deps import PeriodQuery, ReadableAccount, Reader, ResourceId, ServicesDep
 from api.errors import ERROR_RESPONSES
 from api.portfolio import valuation
 from api.schemas import (
     Account,
     AccountSummary,
-    AwareDatetime,
     DealPage,
     Order,
     Position,
@@ -21,10 +21,10 @@ from api.schemas import (
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=ERROR_RESPONSES)
 
-Start = Annotated[AwareDatetime, Query(description="Inclusive.")]
-End = Annotated[AwareDatetime, Query(description="Exclusive.")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of a page.")]
+Cursor = Annotated[
+    str | None, Query(pattern=CURSOR_PATTERN, description="next_cursor of the previous page.")
+]
 
 
 @router.get("", response_model=list[Account], summary="Your trading accounts")
@@ -67,23 +67,22 @@ async def order(services: ServicesDep, account: ReadableAccount, order_id: Resou
 async def deals(
     services: ServicesDep,
     account: ReadableAccount,
-    start: Start,
-    end: End,
+    period: PeriodQuery,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> DealPage:
-    return await services.accounts.deals(account.id, start, end, limit, cursor)
+    return await services.accounts.deals(account.id, period.start, period.end, limit, cursor)
 
 
 @router.get("/{account_id}/statement", response_model=Statement, summary="Account statement")
 async def statement(
     services: ServicesDep,
     account: ReadableAccount,
-    start: Start,
-    end: End,
+    period: PeriodQuery,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Statement:
+    start, end = period.start, period.end
     totals = await services.accounts.deal_totals(account.id, start, end)
     balance, credit = await services.accounts.money(account.id)
     page = await services.accounts.deals(account.id, start, end, limit, cursor)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import redis
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
@@ -113,3 +115,32 @@ def test_bad_stream_commands_name_the_field(api: TestClient, alice: Party) -> No
 def _next_any(ws: WebSocketTestSession) -> dict[str, Any]:
     message: dict[str, Any] = json.loads(ws.receive_text())
     return message
+
+
+def test_subscribing_to_an_unknown_symbol_is_an_error_and_subscribes_nothing(
+    api: TestClient, alice: Party, redis_client: redis.Redis
+) -> None:
+    with api.websocket_connect(f"/v1/stream?access_token={_token(api, alice)}") as ws:
+        ws.send_text(json.dumps({"action": "subscribe", "quotes": ["EURUSD", "EURUSX"]}))
+        refused = _next_any(ws)
+        assert refused["type"] == "error"
+        assert refused["error"]["code"] == "not_found"
+        assert refused["error"]["details"]["symbols"] == ["EURUSX"]
+        # EURUSD, named in the same refused command, was not subscribed either: a price of
+        # it published before one of GBPUSD (subscribed now) never arrives.
+        ws.send_text(json.dumps({"action": "subscribe", "quotes": ["GBPUSD"]}))
+        assert _next_any(ws)["type"] == "subscribed"
+        publish_tick(redis_client, alice.group, "EURUSD", "1.08001", "1.08011", 1)
+        publish_tick(redis_client, alice.group, "GBPUSD", "1.27001", "1.27011", 2)
+        assert _next_any(ws)["symbol"] == "GBPUSD"
+
+
+def test_a_binary_frame_closes_the_socket_with_unsupported_data(
+    api: TestClient, alice: Party, caplog: pytest.LogCaptureFixture
+) -> None:
+    with api.websocket_connect(f"/v1/stream?access_token={_token(api, alice)}") as ws:
+        ws.send_bytes(b'{"action": "ping"}')
+        closing = ws.receive()
+        assert closing["type"] == "websocket.close"
+        assert closing["code"] == 1003
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

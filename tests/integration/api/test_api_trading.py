@@ -182,3 +182,93 @@ def test_execution_rejects_keep_their_code(stack: tuple[str, Party, Party]) -> N
     )
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"]["code"] == "invalid_volume"
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01'))}"
+
+
+def _levels(item: dict[str, Any], *names: str) -> tuple[Decimal | None, ...]:
+    return tuple(None if item[name] is None else Decimal(item[name]) for name in names)
+
+
+def test_patching_a_pending_order_changes_only_what_is_sent(
+    stack: tuple[str, Party, Party],
+) -> None:
+    base, alice, _ = stack
+    headers = _login(base, alice)
+    bid = Decimal(_wait_for_price(base, headers)["bid"])
+    price, sl, tp = bid * Decimal("0.5"), bid * Decimal("0.4"), bid * Decimal("0.6")
+    expires = "2200-01-01T00:00:00Z"
+    url = f"{base}/v1/accounts/{alice.account_id}/orders"
+    placed = httpx.post(
+        url,
+        headers=headers,
+        timeout=30,
+        json={
+            "symbol": SYMBOL,
+            "side": "buy",
+            "volume": "0.01",
+            "type": "limit",
+            "price": _money(price),
+            "sl": _money(sl),
+            "tp": _money(tp),
+            "expires_at": expires,
+        },
+    )
+    assert placed.status_code == 201, placed.text
+    order_url = f"{url}/{placed.json()['order_id']}"
+
+    def levels() -> tuple[Decimal | None, ...]:
+        return _levels(httpx.get(order_url, headers=headers).json(), "price", "sl", "tp")
+
+    lower = price * Decimal("0.9")
+    moved = httpx.patch(order_url, headers=headers, json={"price": _money(lower)}, timeout=30)
+    assert moved.status_code == 200, moved.text
+    # The stop loss, take profit and expiry were not sent, so they stay.
+    order = httpx.get(order_url, headers=headers).json()
+    assert order["expires_at"].startswith("2200-01-01T00:00:00")
+    assert levels() == (
+        Decimal(_money(lower)),
+        Decimal(_money(sl)),
+        Decimal(_money(tp)),
+    )
+    removed = httpx.patch(order_url, headers=headers, json={"sl": None}, timeout=30)
+    assert removed.status_code == 200, removed.text
+    assert levels() == (Decimal(_money(lower)), None, Decimal(_money(tp)))
+    # A pending order keeps a price: a null one is refused, and nothing changes.
+    refused = httpx.patch(order_url, headers=headers, json={"price": None}, timeout=30)
+    assert refused.status_code == 422, refused.text
+    assert levels() == (Decimal(_money(lower)), None, Decimal(_money(tp)))
+
+
+def test_patching_a_position_changes_only_the_level_sent(
+    stack: tuple[str, Party, Party],
+) -> None:
+    base, alice, _ = stack
+    headers = _login(base, alice)
+    quote = _wait_for_price(base, headers)
+    bid, ask = Decimal(quote["bid"]), Decimal(quote["ask"])
+    sl, tp = _money(bid * Decimal("0.5")), _money(ask * Decimal("1.5"))
+    placed = httpx.post(
+        f"{base}/v1/accounts/{alice.account_id}/orders",
+        headers=headers,
+        timeout=30,
+        json={"symbol": SYMBOL, "side": "buy", "volume": "0.01", "sl": sl, "tp": tp},
+    )
+    assert placed.status_code == 201, placed.text
+    position_id = placed.json()["position_id"]
+    url = f"{base}/v1/accounts/{alice.account_id}/positions"
+
+    def levels() -> tuple[Decimal | None, ...]:
+        (position,) = [p for p in httpx.get(url, headers=headers).json() if p["id"] == position_id]
+        return _levels(position, "sl", "tp")
+
+    assert levels() == (Decimal(sl), Decimal(tp))
+    nearer = _money(ask * Decimal("1.4"))
+    moved = httpx.patch(f"{url}/{position_id}", headers=headers, json={"tp": nearer}, timeout=30)
+    assert moved.status_code == 200, moved.text
+    assert levels() == (Decimal(sl), Decimal(nearer))  # the stop loss stays
+    removed = httpx.patch(f"{url}/{position_id}", headers=headers, json={"sl": None}, timeout=30)
+    assert removed.status_code == 200, removed.text
+    assert levels() == (None, Decimal(nearer))

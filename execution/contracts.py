@@ -147,9 +147,9 @@ class ModifyOrder(_Command, tag="modify", frozen=True):
     account_id: int
     order_id: int
     price: Decimal | UnsetType = UNSET
-    sl: Decimal | None | UnsetType = UNSET
-    tp: Decimal | None | UnsetType = UNSET
-    expires_at: int | None | UnsetType = UNSET
+    sl: Decimal | UnsetType | None = UNSET
+    tp: Decimal | UnsetType | None = UNSET
+    expires_at: int | UnsetType | None = UNSET
 
 
 class CancelOrder(_Command, tag="cancel", frozen=True):
@@ -164,8 +164,8 @@ class ModifyPosition(_Command, tag="modify_position", frozen=True):
     request_id: str
     account_id: int
     position_id: int
-    sl: Decimal | None | UnsetType = UNSET
-    tp: Decimal | None | UnsetType = UNSET
+    sl: Decimal | UnsetType | None = UNSET
+    tp: Decimal | UnsetType | None = UNSET
 
 
 class ClosePosition(_Command, tag="close", frozen=True):
@@ -280,6 +280,8 @@ class PositionUpdate(_Message, tag="position", frozen=True):
     swap: Decimal
     opened_at: int
     time: int
+    # the exact sum of price x lots held (open_price is that over the volume, rounded)
+    open_value: Decimal = Decimal(0)
 
 
 class BalanceChange(_Message, tag="balance_change", frozen=True):

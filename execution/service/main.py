@@ -20,11 +20,11 @@ import redis
 from brokerstack.errors import ConfigError
 from brokerstack.services import embedded_postgres, embedded_redis
 from brokerstack.settings import Settings, load_settings
+from execution.inbox import Inbox
 from execution.lp import InProcessLp, LpGateway
 from execution.service.committer import JournalUnavailable
 from execution.service.demo_lps import InProcessGateway, RandomWalkQuotes
 from execution.service.fix_gateways import FixGateways
-from execution.inbox import Inbox
 from execution.service.loop import ExecutionService, LoopOptions
 from execution.service.publisher import Publisher
 from execution.service.reader import CommandReader

@@ -16,6 +16,7 @@ from api.auth import Authenticator
 from api.body_limit import BodyLimit
 from api.deps import Services
 from api.execution_client import ExecutionClient
+from api.history import History
 from api.market import Market
 from api.ratelimit import RateLimiter
 from api.routers import accounts, auth, market, methods, stream, trading
@@ -62,7 +63,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         candle_pool.open()
         key = signing_key(config.signing_key, config.data_dir)
         execution = ExecutionClient(redis, config.commands_stream, config.execution_timeout_seconds)
-        hub = Hub(redis)
+        hub = Hub(redis, config.quote_max_age_ns)
+        market = Market(pool, candle_pool)
         await execution.start()
         await hub.start()
         app.state.services = Services(
@@ -75,7 +77,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                 timedelta(seconds=config.refresh_token_seconds),
             ),
             accounts=Accounts(pool),
-            market=Market(pool, candle_pool),
+            history=History(pool, market),
+            market=market,
             execution=execution,
             limiter=RateLimiter(redis),
             hub=hub,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from redis.asyncio import Redis
 
@@ -14,6 +14,8 @@ from api.accounts import Accounts, OwnedAccount
 from api.auth import Authenticator, Principal
 from api.errors import ApiError, invalid, unauthorized
 from api.execution_client import ExecutionClient
+from api.history import History
+from api.idempotency import KEY_PATTERN
 from api.market import Market
 from api.ratelimit import Limit, RateLimiter
 from api.schemas import ID_MAX, AwareDatetime
@@ -29,6 +31,7 @@ class Services:
     redis: Redis
     auth: Authenticator
     accounts: Accounts
+    history: History
     market: Market
     execution: ExecutionClient
     limiter: RateLimiter
@@ -129,6 +132,16 @@ async def _tradable_account(
     return account
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=KEY_PATTERN,
+        description="Your key for this request: a retry with the same key returns the first "
+        "result instead of acting twice (per account and kind of request); the same key on a "
+        "different request is 409 idempotency_conflict.",
+    ),
+]
 ReadableAccount = Annotated[OwnedAccount, Depends(_readable_account)]
 TradableAccount = Annotated[OwnedAccount, Depends(_tradable_account)]
 

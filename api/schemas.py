@@ -1,13 +1,13 @@
 """Request and response bodies of the REST api (the OpenAPI schema is generated from these).
 
-Money, prices and volumes are decimal strings in JSON, never binary floats; times are UTC
-ISO 8601. Quote prices are decimals too, exactly as the execution service published them.
+Money, prices and volumes are decimal strings in JSON, never binary floats: requests in the
+grammar of :mod:`api.decimals`, answers in the formats of :mod:`api.formats`. Times are UTC
+ISO 8601.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -23,6 +23,8 @@ from pydantic import (
 )
 
 from api.decimals import PRICE, Lots, Price
+from api.formats import Fixed
+from api.idempotency import KEY_PATTERN
 from execution.contracts import DealEntry, OrderState, OrderType, Side, TimeInForce
 
 # Ids are bigints. OpenAPI states a maximum as a JSON number, which FastAPI writes as a float:
@@ -34,9 +36,10 @@ Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$", examples=[
 ClientOrderId = Annotated[
     str,
     Field(
-        pattern=r"^[\x21-\x7e]{1,64}$",
+        pattern=KEY_PATTERN,
         description="Your idempotency key: a retried place with the same id returns the "
-        "first order instead of placing a second one (per account).",
+        "first order instead of placing a second one (per account); the same id on a "
+        "different order is 409 idempotency_conflict. Idempotency-Key may carry it instead.",
         examples=["algo-7-000123"],
     ),
 ]
@@ -128,36 +131,41 @@ class Instrument(_Out):
     description: str
     asset_class: str
     digits: int
-    contract_size: Decimal
+    contract_size: Fixed
     base_currency: str
     profit_currency: str
     margin_currency: str
     margin_calc_mode: str
-    min_volume: Decimal
-    max_volume: Decimal
-    volume_step: Decimal
-    tick_size: Decimal
+    min_volume: Fixed
+    max_volume: Fixed
+    volume_step: Fixed
+    tick_size: Fixed
     sessions: list[TradingSession]
 
 
 class Quote(_Out):
     symbol: str
-    bid: Decimal
-    ask: Decimal
+    bid: Fixed
+    ask: Fixed
     time: datetime
+    live: bool = Field(
+        description="False when the symbol is off quotes: the execution service has no fresh "
+        "price for it, or this one is older than the api's limit. Not a price to trade at."
+    )
+    off_quotes_reason: str | None = Field(description="Why it is off quotes; null when live.")
 
 
 class Candle(_Out):
     bucket: datetime
     source: str
-    bid_open: float
-    bid_high: float
-    bid_low: float
-    bid_close: float
-    ask_open: float
-    ask_high: float
-    ask_low: float
-    ask_close: float
+    bid_open: Fixed
+    bid_high: Fixed
+    bid_low: Fixed
+    bid_close: Fixed
+    ask_open: Fixed
+    ask_high: Fixed
+    ask_low: Fixed
+    ask_close: Fixed
     tick_count: int
 
 
@@ -175,33 +183,45 @@ class Account(_Out):
 
 
 class AccountSummary(_Out):
+    """The account as the execution service last valued it (the one valuation)."""
+
     account_id: int
     currency: str
-    balance: Decimal
-    credit: Decimal
-    floating_profit: Decimal
-    equity: Decimal
-    margin: Decimal
-    free_margin: Decimal
-    margin_level: Decimal | None = Field(description="Percent; null with no margin in use.")
-    unpriced_symbols: list[str] = Field(
-        description="Open symbols without a current price (left out of equity and margin)."
+    balance: Fixed
+    credit: Fixed
+    floating_profit: Fixed
+    equity: Fixed
+    margin: Fixed
+    free_margin: Fixed
+    margin_level: Fixed | None = Field(description="Percent; null with no margin in use.")
+    valued: bool = Field(
+        description="False while a price or conversion rate the account needs is missing: "
+        "equity, margin and level are then the last figures it had."
     )
+    unpriced_symbols: list[str] = Field(
+        description="The symbols held whose price or conversion rate is missing."
+    )
+    in_margin_call: bool
+    as_of: datetime = Field(description="When the execution service valued the account.")
 
 
 class Position(_Out):
     id: int
     symbol: str
     side: Side
-    volume: Decimal
-    open_price: Decimal
-    sl: Decimal | None
-    tp: Decimal | None
-    swap: Decimal
-    commission: Decimal
+    volume: Fixed
+    open_price: Fixed
+    sl: Fixed | None
+    tp: Fixed | None
+    swap: Fixed
+    commission: Fixed
     opened_at: datetime
-    current_price: Decimal | None
-    profit: Decimal | None = Field(description="Floating P/L in the deposit currency.")
+    current_price: Fixed | None = Field(description="The price it would close at now.")
+    profit: Fixed | None = Field(
+        description="Floating P/L in the deposit currency, swap included; null while a price "
+        "it needs is missing (or the position is newer than the account's valuation)."
+    )
+    valued_at: datetime | None = Field(description="When current_price and profit were taken.")
 
 
 class Order(_Out):
@@ -212,11 +232,11 @@ class Order(_Out):
     side: Side
     tif: TimeInForce
     state: OrderState
-    volume: Decimal
-    filled_volume: Decimal
-    price: Decimal | None
-    sl: Decimal | None
-    tp: Decimal | None
+    volume: Fixed
+    filled_volume: Fixed
+    price: Fixed | None
+    sl: Fixed | None
+    tp: Fixed | None
     expires_at: datetime | None
     position_id: int | None
     reject_code: str | None
@@ -231,12 +251,12 @@ class Deal(_Out):
     symbol: str
     side: Side
     entry: DealEntry
-    volume: Decimal
-    price: Decimal
-    profit: Decimal
-    commission: Decimal
-    swap: Decimal
-    fee: Decimal
+    volume: Fixed
+    price: Fixed
+    profit: Fixed
+    commission: Fixed
+    swap: Fixed
+    fee: Fixed
     reason: str
     executed_at: datetime
 
@@ -252,14 +272,14 @@ class Statement(_Out):
     start: datetime
     end: datetime
     deal_count: int
-    volume: Decimal
-    profit: Decimal
-    commission: Decimal
-    swap: Decimal
-    fee: Decimal
-    net: Decimal = Field(description="profit + commission + swap + fee over the period.")
-    balance: Decimal = Field(description="Balance now.")
-    credit: Decimal
+    volume: Fixed
+    profit: Fixed
+    commission: Fixed
+    swap: Fixed
+    fee: Fixed
+    net: Fixed = Field(description="profit + commission + swap + fee over the period.")
+    balance: Fixed = Field(description="Balance now.")
+    credit: Fixed
     deals: DealPage
 
 

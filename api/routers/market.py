@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from api import quotes as quotes_of
 from api.deps import PeriodQuery, Reader, ServicesDep
 from api.errors import ERROR_RESPONSES
-from api.quotes import last_ticks, to_quote
 from api.schemas import ID_MAX, Candle, Instrument, Quote, Symbol
 from warehouse.candles import Timeframe
 
@@ -46,8 +46,8 @@ async def quotes(
     account_id: AccountQuery = None,
 ) -> list[Quote]:
     group = await _group(services, principal, account_id)
-    wanted = symbols or [i.symbol for i in await services.market.instruments()]
-    return [to_quote(t) for t in await last_ticks(services.redis, group, wanted)]
+    max_age = services.settings.quote_max_age_ns
+    return await quotes_of.group_quotes(services.market, services.redis, group, symbols, max_age)
 
 
 @router.get("/candles/{symbol}", response_model=list[Candle], summary="Bid/ask candles")

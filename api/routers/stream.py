@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from api.auth import Principal
 from api.deps import Services
-from api.errors import ApiError, not_found, validation_body
+from api.errors import ApiError, validation_body
 from api.schemas import ID_MAX, Symbol
 from api.streams import SlowConsumer, Subscriber
 from brokerstack.streams import ACCOUNT_EVENTS_CHANNEL, QUOTES_CHANNEL
@@ -132,6 +132,9 @@ async def _handle(
         "events": command.events,
     }
     subscriber.push(json.dumps(reply))
+    if command.action == "subscribe":
+        for symbol in command.quotes:
+            subscriber.push(hub.state_message(symbol))
 
 
 async def _channels(
@@ -142,14 +145,8 @@ async def _channels(
     group = subscriber.group
     if command.account_id is not None:
         group = (await services.accounts.get(principal, command.account_id)).group
-    if command.action == "subscribe" and command.quotes:
-        listed = {i.symbol for i in await services.market.instruments()}
-        unknown = [s for s in command.quotes if s not in listed]
-        if unknown:
-            # A typo must not look like a quiet market.
-            error = not_found("instrument", unknown[0])
-            error.details["symbols"] = unknown
-            raise error
+    if command.action == "subscribe":
+        await services.market.check_listed(command.quotes)  # a typo is not a quiet market
     channels = [QUOTES_CHANNEL.format(symbol=s) for s in command.quotes]
     for account_id in command.events:
         account = await services.accounts.get(principal, account_id)  # 404 if not yours

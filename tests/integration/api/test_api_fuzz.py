@@ -4,6 +4,7 @@ schema admits is accepted and input it refuses is refused."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ def fuzz_target(
                 data={"username": party.email, "password": party.password},
             ).json()["access_token"]
             bearer = {"Authorization": f"Bearer {token}"}
+            _wait_for_valuation(base_url, bearer, party.account_id)
             # Generated requests may carry an X-API-Key of their own; a valid one keeps them
             # authenticated so the fuzz reaches past the auth check.
             key = httpx.post(
@@ -86,6 +88,15 @@ def fuzz_target(
             yield FuzzTarget(base_url, {**bearer, "X-API-Key": key}, party.account_id)
     finally:
         _drop_database(pg_admin_url, name)
+
+
+def _wait_for_valuation(base_url: str, headers: dict[str, str], account_id: int) -> None:
+    """Until the service has started and valued the account (before, /summary is 503)."""
+    deadline = time.monotonic() + 60
+    url = f"{base_url}/v1/accounts/{account_id}/summary"
+    while httpx.get(url, headers=headers).status_code != 200:
+        assert time.monotonic() < deadline, "the execution service did not value the account"
+        time.sleep(0.2)
 
 
 # The schema is the app's own (no server needed to generate it), so each operation is a test.
@@ -98,16 +109,26 @@ schema: BaseSchema = schemathesis.openapi.from_dict(
 
 @schema.hook
 def filter_case(ctx: HookContext, case: Case[Any]) -> bool:
-    """A period runs forwards (start before end): a rule across two parameters, which OpenAPI
-    cannot state, so schema-valid cases keep to it (a backwards one is tested by hand)."""
+    """Schema-valid cases keep to the rules across parameters, which OpenAPI cannot state
+    (each is tested by hand): a period runs forwards, and a place's Idempotency-Key, when it
+    comes with a client_order_id, is the same key."""
     del ctx
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return True
+    return _runs_forwards(case.query) and _one_key(case.headers, case.body)
+
+
+def _runs_forwards(query: Any) -> bool:
     try:
-        query = case.query or {}
         return datetime.fromisoformat(query["start"]) < datetime.fromisoformat(query["end"])
     except (KeyError, TypeError, ValueError):
         return True
+
+
+def _one_key(headers: Any, body: Any) -> bool:
+    key = (headers or {}).get("Idempotency-Key")
+    client_order_id = body.get("client_order_id") if isinstance(body, dict) else None
+    return key is None or client_order_id is None or key == client_order_id
 
 
 @schema.parametrize()

@@ -15,8 +15,7 @@ from api.schemas import Account
 
 _ACCOUNT_SQL = """
     SELECT a.id, a.login, a.kind, a.currency, a.enabled,
-           g.code AS "group", coalesce(a.leverage, g.leverage) AS leverage,
-           g.client_category = 'retail' AS retail
+           g.code AS "group", coalesce(a.leverage, g.leverage) AS leverage
     FROM trading_accounts a
     JOIN clients c ON c.id = a.client_id
     JOIN account_groups g ON g.id = a.account_group_id
@@ -32,7 +31,6 @@ class OwnedAccount:
     currency: str
     group: str
     leverage: int
-    retail: bool
     enabled: bool
 
     def public(self) -> Account:
@@ -53,10 +51,11 @@ class Accounts:
         # Ownership is asked on every request; accounts rarely change hands, so a client's
         # list is kept briefly. A miss (a brand-new account) always re-reads.
         self._cache_seconds = cache_seconds
-        self._cache: dict[int, tuple[float, dict[int, OwnedAccount]]] = {}
+        # by (client, brand): the brand is part of who the caller is
+        self._cache: dict[tuple[int, int], tuple[float, dict[int, OwnedAccount]]] = {}
 
     async def owned(self, principal: Principal) -> dict[int, OwnedAccount]:
-        cached = self._cache.get(principal.client_id)
+        cached = self._cache.get((principal.client_id, principal.brand_id))
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         return await self._load(principal)
@@ -76,12 +75,12 @@ class Accounts:
                 row["currency"],
                 row["group"],
                 row["leverage"],
-                row["retail"],
                 row["enabled"],
             )
             for row in rows
         }
-        self._cache[principal.client_id] = (time.monotonic() + self._cache_seconds, accounts)
+        key = (principal.client_id, principal.brand_id)
+        self._cache[key] = (time.monotonic() + self._cache_seconds, accounts)
         return accounts
 
     async def get(self, principal: Principal, account_id: int) -> OwnedAccount:

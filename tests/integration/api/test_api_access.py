@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -84,10 +86,10 @@ def test_a_principal_of_another_brand_sees_none_of_the_clients_accounts(
         SIGNING_KEY.encode(), alice.client_id, row[0], frozenset({"read", "trade"}), timedelta(60)
     )
     headers = {"Authorization": f"Bearer {token}"}
+    # alice first, so her accounts are in the process's ownership cache.
+    assert api.get(f"/v1/accounts/{alice.account_id}", headers=login(api, alice)).status_code == 200
     assert api.get("/v1/accounts", headers=headers).json() == []
     assert api.get(f"/v1/accounts/{alice.account_id}", headers=headers).status_code == 404
-    # alice's own token (her brand) sees it.
-    assert api.get(f"/v1/accounts/{alice.account_id}", headers=login(api, alice)).status_code == 200
 
 
 def test_a_closed_account_is_not_found(api: TestClient, alice: Party, seeded_db_url: str) -> None:
@@ -175,14 +177,20 @@ def test_orders_over_the_account_limit_answer_429(
 
 
 def test_login_attempts_are_limited_per_email(strict_api: TestClient, alice: Party) -> None:
-    codes = [
-        strict_api.post(
+    # Burst 10, then one attempt per 5 s: each argon2 check takes a while on a busy machine,
+    # so the attempts allowed are counted from the time they took.
+    started = time.monotonic()
+    codes: list[int] = []
+    while 429 not in codes and len(codes) < 20:
+        attempt = strict_api.post(
             "/v1/auth/token", data={"username": alice.email, "password": "guess"}
-        ).status_code
-        for _ in range(11)
-    ]
+        )
+        codes.append(attempt.status_code)
+    refilled = math.ceil((time.monotonic() - started) / 5)
+    assert codes[-1] == 429
     assert codes[:10] == [401] * 10
-    assert codes[10] == 429
+    assert set(codes[10:-1]) <= {401}
+    assert len(codes) - 1 <= 10 + refilled
 
 
 def test_each_api_key_has_its_own_request_bucket(strict_api: TestClient, alice: Party) -> None:

@@ -152,9 +152,9 @@ def test_a_binary_frame_closes_the_socket_with_unsupported_data(
 
 @pytest.fixture
 def quick_api(api_settings: ApiSettings, redis_client: redis.Redis) -> Iterator[TestClient]:
-    """Prices older than one second are off quotes."""
+    """Prices older than three seconds are off quotes."""
     del redis_client
-    settings = api_settings.model_copy(update={"quote_max_age_seconds": 1.0})
+    settings = api_settings.model_copy(update={"quote_max_age_seconds": 3.0})
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -164,8 +164,8 @@ def test_a_symbol_going_off_quotes_and_back_is_said_on_the_socket(
     quick_api: TestClient, alice: Party, redis_client: redis.Redis
 ) -> None:
     api = quick_api
-    publish_tick(redis_client, alice.group, "EURUSD", "1.08001", "1.08011", time.time_ns())
     with api.websocket_connect(f"/v1/stream?access_token={_token(api, alice)}") as ws:
+        publish_tick(redis_client, alice.group, "EURUSD", "1.08001", "1.08011", time.time_ns())
         ws.send_text(json.dumps({"action": "subscribe", "quotes": ["EURUSD"]}))
         _next(ws, "subscribed")
         assert _state(_next(ws, "quote_state")) == ("EURUSD", True, None)
@@ -173,7 +173,7 @@ def test_a_symbol_going_off_quotes_and_back_is_said_on_the_socket(
         assert _state(_next(ws, "quote_state")) == ("EURUSD", False, "no fresh price from any LP")
         publish_quote_state(redis_client, "EURUSD", True, "", 6)
         assert _state(_next(ws, "quote_state")) == ("EURUSD", True, None)
-        # Then nothing: the service stopped. After a second the price is no longer live.
+        # Then nothing: the service stopped. After 3 s the price is no longer live.
         stale = _next(ws, "quote_state")
         assert stale["live"] is False
         assert stale["off_quotes_reason"].startswith("no price for")

@@ -327,12 +327,15 @@ class Tick(_Message, tag="tick", frozen=True):
 
 class QuoteState(_Message, tag="quote_state", frozen=True):
     """A symbol went off quotes (no fresh aggregate: every LP stale, crossed or gone) or came
-    back. While off quotes the last client price is kept, but it is not a price to trade at."""
+    back, or the LPs left out of its price changed. While off quotes the last client price is
+    kept, but it is not a price to trade at."""
 
     symbol: str
     live: bool
     reason: str  # why it is off quotes ("" when live), e.g. "stale", "no LP quotes"
     time: int
+    # LPs whose quotes crossed the others' and were left out of the price (while live)
+    left_out: tuple[str, ...] = ()
 
 
 class PositionValue(msgspec.Struct, frozen=True, array_like=True):

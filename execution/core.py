@@ -235,8 +235,13 @@ class Core:
         out = Outcome()
         ctx = self.ctx
         for symbol in list(ctx.pricing.live):
-            if ctx.aggregator.best(symbol, now) is None:
-                self._publish(out, ctx.instruments[symbol], None, now)
+            # an LP gone stale or quiet leaves the price: the rest make it, or none
+            best = ctx.aggregator.best(symbol, now)
+            raw = ctx.pricing.raw.get(symbol)
+            if best is None or raw is None or (best.bid, best.ask) != (raw.bid, raw.ask):
+                self._publish(out, ctx.instruments[symbol], best, now)
+            else:
+                ctx.pricing.raw[symbol] = best
         self._calendar(out, now)
         return out
 
@@ -313,16 +318,18 @@ class Core:
         symbol = instrument.symbol
         pricing = self.ctx.pricing
         was_live = symbol in pricing.live
+        previous = pricing.raw.get(symbol)
+        left_before = previous.left_out if previous is not None else ()
         produced = pricing.publish(symbol, best)
-        if (best is not None) != was_live:
+        left_out = best.left_out if best is not None else ()
+        if (best is not None) != was_live or left_out != left_before:
+            reason = "" if best is not None else self.ctx.aggregator.reason(symbol, now)
             out.record(
                 c.QuoteState(
-                    symbol=symbol,
-                    live=best is not None,
-                    reason="" if best is not None else "no fresh price from any LP",
-                    time=now,
+                    symbol=symbol, live=best is not None, reason=reason, time=now,
+                    left_out=left_out,
                 )
-            )
+            )  # fmt: skip
         digits = instrument.digits
         for group, quote in produced:
             out.events.append(

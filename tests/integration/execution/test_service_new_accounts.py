@@ -35,8 +35,12 @@ def test_an_account_opened_after_start_closes_with_pnl_and_the_service_lives_on(
         with psycopg.connect(seeded_db_url) as conn:
             later = create_account(conn, group, Decimal(1_000))
 
-        for attempt in range(5):
-            opened = client.request(place(f"open-{attempt}", later.account_id, "buy", "0.10"))
+        for attempt in range(10):
+            opened = client.request(
+                place(f"open-{attempt}", later.account_id, "buy", "0.10"), timeout=30
+            )
+            if isinstance(opened, c.Rejected) and opened.code is c.RejectCode.OFF_QUOTES:
+                continue  # a loaded machine let the demo prices go stale for a moment
             assert isinstance(opened, c.Accepted), opened
             assert opened.position_id is not None
             closed = client.request(
@@ -44,8 +48,11 @@ def test_an_account_opened_after_start_closes_with_pnl_and_the_service_lives_on(
                     request_id=f"close-{attempt}",
                     account_id=later.account_id,
                     position_id=opened.position_id,
-                )
+                ),
+                timeout=30,
             )
+            if isinstance(closed, c.Rejected) and closed.code is c.RejectCode.OFF_QUOTES:
+                continue
             assert isinstance(closed, c.Accepted), closed
             assert closed.deal_ids, closed
             with psycopg.connect(seeded_db_url) as conn:
@@ -55,8 +62,8 @@ def test_an_account_opened_after_start_closes_with_pnl_and_the_service_lives_on(
             if found is not None and found[0] != 0:
                 break  # a close with a profit or loss: the case that crashed the service
         else:
-            raise AssertionError("five closes without a profit or loss")
-        after = client.request(deposit("dep-1", before, "1.00"), timeout=20)
+            raise AssertionError("ten tries without a close with a profit or loss")
+        after = client.request(deposit("dep-1", before, "1.00"), timeout=30)
 
         assert isinstance(after, c.Accepted), after
         assert service.poll() is None, "the service died"

@@ -40,8 +40,8 @@ _MAX_ORDERS = 500
 
 # A page ends at a deal; the next page starts after its (time, id). The cursor spells that
 # position out (microseconds since 1970, the warehouse's resolution, and the deal id), so every
-# cursor the schema admits is a position the query can start from.
-CURSOR_PATTERN = r"^[0-9]{1,17}-[0-9]{1,18}$"
+# cursor the schema admits is a position the query can start from (empty: the first page).
+CURSOR_PATTERN = r"^([0-9]{1,17}-[0-9]{1,18})?$"
 
 _DEALS_SQL = """
     SELECT d.id, d.order_id, d.position_id, i.symbol, lower(d.side) AS side,

@@ -13,11 +13,13 @@ from redis.asyncio import Redis
 from api import errors
 from api.accounts import Accounts
 from api.auth import Authenticator
+from api.body_limit import BodyLimit
 from api.deps import Services
 from api.execution_client import ExecutionClient
+from api.history import History
 from api.market import Market
 from api.ratelimit import RateLimiter
-from api.routers import accounts, auth, market, stream, trading
+from api.routers import accounts, auth, market, methods, stream, trading
 from api.security import signing_key
 from api.settings import ApiSettings, load_api_settings
 from api.streams import Hub
@@ -61,7 +63,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         candle_pool.open()
         key = signing_key(config.signing_key, config.data_dir)
         execution = ExecutionClient(redis, config.commands_stream, config.execution_timeout_seconds)
-        hub = Hub(redis)
+        hub = Hub(redis, config.quote_max_age_ns)
+        market = Market(pool, candle_pool)
         await execution.start()
         await hub.start()
         app.state.services = Services(
@@ -74,7 +77,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                 timedelta(seconds=config.refresh_token_seconds),
             ),
             accounts=Accounts(pool),
-            market=Market(pool, candle_pool),
+            history=History(pool, market),
+            market=market,
             execution=execution,
             limiter=RateLimiter(redis),
             hub=hub,
@@ -94,7 +98,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     errors.install(app)
-    for module in (auth, market, accounts, trading, stream):
+    for module in (auth, market, accounts, trading, stream, methods):
         app.include_router(module.router)
     return app

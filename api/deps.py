@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from redis.asyncio import Redis
 
 from api.accounts import Accounts, OwnedAccount
 from api.auth import Authenticator, Principal
-from api.errors import ApiError, unauthorized
+from api.errors import ApiError, invalid, unauthorized
 from api.execution_client import ExecutionClient
+from api.history import History
+from api.idempotency import KEY_PATTERN
 from api.market import Market
 from api.ratelimit import Limit, RateLimiter
-from api.schemas import BIGINT_MAX
+from api.schemas import ID_MAX, AwareDatetime
 from api.settings import ApiSettings
 from api.streams import Hub
 
@@ -28,6 +31,7 @@ class Services:
     redis: Redis
     auth: Authenticator
     accounts: Accounts
+    history: History
     market: Market
     execution: ExecutionClient
     limiter: RateLimiter
@@ -106,8 +110,8 @@ async def _trader(principal: Identified) -> Principal:
 AnyPrincipal = Annotated[Principal, Depends(_principal)]
 Reader = Annotated[Principal, Depends(_reader)]
 Trader = Annotated[Principal, Depends(_trader)]
-AccountId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="Trading account id.")]
-ResourceId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+AccountId = Annotated[int, Path(ge=1, le=ID_MAX, description="Trading account id.")]
+ResourceId = Annotated[int, Path(ge=1, le=ID_MAX)]
 
 
 async def _readable_account(
@@ -128,5 +132,37 @@ async def _tradable_account(
     return account
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=KEY_PATTERN,
+        description="Your key for this request: a retry with the same key returns the first "
+        "result instead of acting twice (per account and kind of request); the same key on a "
+        "different request is 409 idempotency_conflict.",
+    ),
+]
 ReadableAccount = Annotated[OwnedAccount, Depends(_readable_account)]
 TradableAccount = Annotated[OwnedAccount, Depends(_tradable_account)]
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A time range of a history query: from start (inclusive) to end (exclusive)."""
+
+    start: datetime
+    end: datetime
+
+
+def _period(
+    start: Annotated[AwareDatetime, Query(description="Inclusive.")],
+    end: Annotated[AwareDatetime, Query(description="Exclusive; after start.")],
+) -> Period:
+    # One rule for every history (deals, statements, candles): a backwards or empty range is
+    # a mistake in the request, not an empty answer.
+    if end <= start:
+        raise invalid("end", "query", "end must be after start")
+    return Period(start, end)
+
+
+PeriodQuery = Annotated[Period, Depends(_period)]

@@ -14,10 +14,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from execution.contracts import RejectCode
 
 log = logging.getLogger(__name__)
+
+OPTIONS = "OPTIONS"
 
 
 class ErrorDetail(BaseModel):
@@ -52,6 +55,16 @@ class ApiError(Exception):
 def not_found(what: str, ident: object) -> ApiError:
     # The same answer for "absent" and "someone else's": no 403 that would confirm existence.
     return ApiError(404, "not_found", f"{what} {ident} not found", {"resource": what})
+
+
+def invalid(field: str, where: str, message: str) -> ApiError:
+    """A validation error found past the schema (a rule across fields), in the usual shape."""
+    return ApiError(
+        422,
+        "validation_error",
+        f"invalid value for {field}",
+        {"fields": [{"field": field, "in": where, "message": message, "type": "value_error"}]},
+    )
 
 
 def unauthorized(code: str, message: str) -> ApiError:
@@ -107,6 +120,12 @@ def _body(code: str, message: str, details: dict[str, Any] | None = None) -> dic
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(_body(code, message), status_code=status, headers=headers)
+
+
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
@@ -153,9 +172,35 @@ _HTTP_CODES = {
 }
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path, OPTIONS included; empty when no
+    route has the path. FastAPI makes a route per method and Starlette's 405 names only the
+    first one's, so each method is asked of the routes (OPTIONS, served at every path, is not).
+    """
+    routes = request.app.routes
+    methods = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return [*methods, OPTIONS] if methods else []
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        return JSONResponse(
+            _body(code, f"{request.method} is not served here", {"allowed": allowed}),
+            status_code=405,
+            headers={"Allow": ", ".join(allowed)},
+        )
     return JSONResponse(
         _body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
     )

@@ -10,16 +10,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
+from dataclasses import dataclass
 
 import msgspec
 from redis.asyncio import Redis
 
-from api.errors import ApiError
+from api.errors import ApiError, rejected
 from brokerstack.streams import COMMAND_FIELD, REPLIES_STREAM, REPLY_FIELD, REQUESTER_FIELD
 from execution import contracts
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Waiting:
+    identity: bytes  # contracts.identity of the command
+    future: asyncio.Future[contracts.Reply]
+    senders: int = 0
 
 
 class ExecutionClient:
@@ -29,7 +38,7 @@ class ExecutionClient:
         self._timeout = timeout
         self.requester = f"api-{uuid.uuid4().hex[:12]}"
         self._replies = REPLIES_STREAM.format(requester=self.requester)
-        self._waiting: dict[str, asyncio.Future[contracts.Reply]] = {}
+        self._waiting: dict[str, _Waiting] = {}  # by request id
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -43,34 +52,50 @@ class ExecutionClient:
         with contextlib.suppress(Exception):
             await self._redis.delete(self._replies)
 
-    async def send(self, command: contracts.Command) -> contracts.Reply:
+    async def send(self, command: contracts.Command, retry_hint: str) -> contracts.Reply:
         """Send one command and wait for its reply (504 when none comes in time).
 
-        Waiting requests are keyed by request id: two concurrent sends of one id (a client
-        retrying before its first try was answered) share the one reply.
+        The command carries the deadline this wait ends at: the service refuses it after that
+        (COMMAND_EXPIRED, and forgets it), so a command given up on here never runs later.
+        Waiting requests are keyed by request id: two concurrent sends of one command (a
+        client retrying before its first try was answered) share the one reply; a different
+        command under a request id still waiting is refused at once, since the one reply could
+        not tell the two apart.
         """
         rid = command.request_id
-        future = self._waiting.get(rid)
-        if future is None:
+        identity = contracts.identity(command)
+        waiting = self._waiting.get(rid)
+        if waiting is not None and waiting.identity != identity:
+            raise rejected(
+                contracts.RejectCode.IDEMPOTENCY_CONFLICT,
+                "this key is in use by a different request still in progress",
+                rid,
+            )
+        if waiting is None:
             future = asyncio.get_running_loop().create_future()
-            self._waiting[rid] = future
-        await self._redis.xadd(
-            self._commands,
-            {COMMAND_FIELD: contracts.encode(command), REQUESTER_FIELD: self.requester},
-        )
+            waiting = self._waiting[rid] = _Waiting(identity, future)
+        waiting.senders += 1
+        deadline = time.time_ns() + round(self._timeout * 1e9)
+        stamped = msgspec.structs.replace(command, deadline=deadline)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
+            await self._redis.xadd(
+                self._commands,
+                {COMMAND_FIELD: contracts.encode(stamped), REQUESTER_FIELD: self.requester},
+            )
+            return await asyncio.wait_for(asyncio.shield(waiting.future), self._timeout)
         except TimeoutError:
             raise ApiError(
                 504,
                 "execution_timeout",
-                "the execution service did not answer in time; retrying with the same "
-                "client order id is safe",
+                "the execution service did not answer in time; it will not execute this request "
+                f"after its deadline, and retrying with the same {retry_hint} returns the first "
+                "result if it was executed",
                 {"request_id": rid},
             ) from None
         finally:
-            if future.done():
-                self._waiting.pop(rid, None)
+            waiting.senders -= 1
+            if not waiting.senders:
+                del self._waiting[rid]  # a reply arriving later has no one to answer
 
     async def _read_replies(self) -> None:
         last: bytes | str = "0-0"  # our stream is new: everything in it is for us
@@ -100,9 +125,16 @@ class ExecutionClient:
         except (msgspec.DecodeError, msgspec.ValidationError):
             log.warning("undecodable reply on %s", self._replies)
             return
-        future = self._waiting.get(reply.request_id)
-        if future is not None and not future.done():
-            future.set_result(reply)
+        if (
+            isinstance(reply, contracts.Rejected)
+            and reply.code is contracts.RejectCode.COMMAND_EXPIRED
+        ):
+            # The answer to a send already given up on (its wait ends at its deadline); a
+            # retry of the same request still waiting has its own, later deadline.
+            return
+        waiting = self._waiting.get(reply.request_id)
+        if waiting is not None and not waiting.future.done():
+            waiting.future.set_result(reply)
 
 
 def _after(entry_id: bytes | str) -> str:

@@ -5,29 +5,33 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from api.errors import ApiError, not_found
-from api.margin import InstrumentSpec
+from api.errors import not_found
+from api.formats import SymbolDigits, fixed, plain
 from api.schemas import Candle, Instrument, TradingSession
+from warehouse.candles import Candle as StoredCandle
 from warehouse.candles import Timeframe, read_candles
 
 _INSTRUMENTS_SQL = """
     SELECT id, symbol, description, asset_class, digits, contract_size, base_currency,
-           profit_currency, margin_currency, margin_calc_mode, margin_rate_long,
-           margin_rate_short, hedged_margin_mode, hedged_margin_rate, tick_size, tick_value,
-           min_volume, max_volume, volume_step, retail_max_leverage
-    FROM instruments WHERE enabled ORDER BY symbol
+           profit_currency, margin_currency, margin_calc_mode, tick_size, min_volume,
+           max_volume, volume_step, enabled
+    FROM instruments ORDER BY symbol
 """
 _SESSIONS_SQL = """
     SELECT instrument_id, kind, weekday, opens, closes, time_zone
     FROM trading_sessions ORDER BY instrument_id, kind, weekday, opens
 """
 MAX_CANDLES = 10_000
+# Before the first read, and for a symbol the warehouse does not list: what NUMERIC keeps.
+_UNKNOWN = SymbolDigits(price=10, volume=8)
 
 
 class Market:
@@ -39,8 +43,8 @@ class Market:
         # Reference data changes by operator action, rarely: one read a minute per process.
         self._cache_seconds = cache_seconds
         self._loaded_at = float("-inf")
-        self._instruments: dict[str, Instrument] = {}
-        self._specs: dict[str, InstrumentSpec] = {}
+        self._instruments: dict[str, Instrument] = {}  # enabled ones: what clients trade
+        self._digits: dict[str, SymbolDigits] = {}  # all, disabled included (history shows them)
         self._lock = asyncio.Lock()
 
     async def _refresh(self) -> None:
@@ -59,13 +63,16 @@ class Market:
                 by_instrument.setdefault(s.pop("instrument_id"), []).append(
                     TradingSession.model_validate(s)
                 )
+            self._digits = {
+                r["symbol"]: SymbolDigits.of(r["digits"], r["volume_step"]) for r in rows
+            }
             self._instruments = {
-                r["symbol"]: Instrument.model_validate(
-                    {**r, "sessions": by_instrument.get(r["id"], [])}
+                r["symbol"]: _instrument(
+                    r, self._digits[r["symbol"]], by_instrument.get(r["id"], [])
                 )
                 for r in rows
+                if r["enabled"]
             }
-            self._specs = {r["symbol"]: _spec(r) for r in rows}
             self._loaded_at = time.monotonic()
 
     async def instruments(self) -> list[Instrument]:
@@ -79,51 +86,70 @@ class Market:
             raise not_found("instrument", symbol)
         return found
 
-    async def specs(self) -> dict[str, InstrumentSpec]:
+    async def check_listed(self, symbols: Iterable[str]) -> None:
+        """404 naming every symbol that is not a tradable instrument."""
         await self._refresh()
-        return self._specs
+        unknown = [s for s in symbols if s not in self._instruments]
+        if unknown:
+            error = not_found("instrument", unknown[0])
+            error.details["symbols"] = unknown
+            raise error
+
+    async def digits(self) -> Mapping[str, SymbolDigits]:
+        """How each symbol's prices and volumes are written (see :meth:`digits_of`)."""
+        await self._refresh()
+        return self._digits
+
+    async def digits_of(self, symbol: str) -> SymbolDigits:
+        return (await self.digits()).get(symbol, _UNKNOWN)
 
     async def candles(
         self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime, source: str
     ) -> list[Candle]:
         await self.instrument(symbol)
-        if end <= start:
-            raise ApiError(
-                422,
-                "validation_error",
-                "invalid value for end",
-                {
-                    "fields": [
-                        {
-                            "field": "end",
-                            "in": "query",
-                            "message": "end must be after start",
-                            "type": "value_error",
-                        }
-                    ]
-                },
-            )
+        digits = (await self.digits_of(symbol)).price
 
         def read() -> list[Candle]:
             with self._candle_pool.connection() as conn:
                 found = read_candles(conn, symbol, timeframe, start, end, source)
-            return [Candle.model_validate(c, from_attributes=True) for c in found[:MAX_CANDLES]]
+            return [_candle(c, digits) for c in found[:MAX_CANDLES]]
 
         return await asyncio.to_thread(read)
 
 
-def _spec(row: dict[str, Any]) -> InstrumentSpec:
-    return InstrumentSpec(
-        symbol=row["symbol"],
-        contract_size=row["contract_size"],
-        margin_calc_mode=row["margin_calc_mode"],
-        margin_rate_long=row["margin_rate_long"],
-        margin_rate_short=row["margin_rate_short"],
-        profit_currency=row["profit_currency"],
-        margin_currency=row["margin_currency"],
-        tick_size=row["tick_size"],
-        tick_value=row["tick_value"],
-        retail_max_leverage=row["retail_max_leverage"],
-        hedged_margin_mode=row["hedged_margin_mode"],
-        hedged_margin_rate=row["hedged_margin_rate"],
+def _instrument(
+    row: dict[str, Any], digits: SymbolDigits, sessions: list[TradingSession]
+) -> Instrument:
+    volume = digits.volume
+    return Instrument.model_validate(
+        {
+            **row,
+            "contract_size": plain(row["contract_size"]),
+            "tick_size": fixed(row["tick_size"], digits.price),
+            "min_volume": fixed(row["min_volume"], volume),
+            "max_volume": fixed(row["max_volume"], volume),
+            "volume_step": fixed(row["volume_step"], volume),
+            "sessions": sessions,
+        }
+    )
+
+
+def _candle(candle: StoredCandle, digits: int) -> Candle:
+    """Ticks are stored as float8: the shortest text of each float is the price it was."""
+
+    def price(value: float) -> Decimal:
+        return fixed(Decimal(repr(value)), digits)
+
+    return Candle(
+        bucket=candle.bucket,
+        source=candle.source,
+        bid_open=price(candle.bid_open),
+        bid_high=price(candle.bid_high),
+        bid_low=price(candle.bid_low),
+        bid_close=price(candle.bid_close),
+        ask_open=price(candle.ask_open),
+        ask_high=price(candle.ask_high),
+        ask_low=price(candle.ask_low),
+        ask_close=price(candle.ask_close),
+        tick_count=candle.tick_count,
     )

@@ -1,30 +1,45 @@
 """Request and response bodies of the REST api (the OpenAPI schema is generated from these).
 
-Money, prices and volumes are decimal strings in JSON, never binary floats; times are UTC
-ISO 8601. Quote prices are decimals too, exactly as the execution service published them.
+Money, prices and volumes are decimal strings in JSON, never binary floats: requests in the
+grammar of :mod:`api.decimals`, answers in the formats of :mod:`api.formats`. Times are UTC
+ISO 8601.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time
-from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
+from api.decimals import PRICE, Lots, Price
+from api.formats import Fixed
+from api.idempotency import KEY_PATTERN
 from execution.contracts import DealEntry, OrderState, OrderType, Side, TimeInForce
 
-BIGINT_MAX = 2**63 - 1
+# Ids are bigints. OpenAPI states a maximum as a JSON number, which FastAPI writes as a float:
+# 2**63 - 1 would read as 2**63, so the bound is the largest float below it (2**63 - 1024).
+ID_MAX = 2**63 - 1024
 
-Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$", examples=["EURUSD"])]
 ClientOrderId = Annotated[
     str,
     Field(
-        pattern=r"^[\x21-\x7e]{1,64}$",
+        pattern=KEY_PATTERN,
         description="Your idempotency key: a retried place with the same id returns the "
-        "first order instead of placing a second one (per account).",
+        "first order instead of placing a second one (per account); the same id on a "
+        "different order is 409 idempotency_conflict. Idempotency-Key may carry it instead.",
         examples=["algo-7-000123"],
     ),
 ]
@@ -39,9 +54,11 @@ def _aware(moment: datetime) -> datetime:
     return moment
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-Lots = Annotated[Decimal, Field(gt=0, le=Decimal(1_000_000), decimal_places=8)]
-Price = Annotated[Decimal, Field(gt=0, lt=Decimal(10) ** 14, decimal_places=10)]
+# RFC 3339 with the year range _aware checks, so the schema admits only what is accepted.
+_YEARS_1970_TO_2200 = r"^(?:19[7-9][0-9]|2[01][0-9]{2}|2200)-"
+AwareDatetime = Annotated[
+    datetime, AfterValidator(_aware), Field(json_schema_extra={"pattern": _YEARS_1970_TO_2200})
+]
 
 
 def _wall_clock(value: object) -> object:
@@ -114,36 +131,41 @@ class Instrument(_Out):
     description: str
     asset_class: str
     digits: int
-    contract_size: Decimal
+    contract_size: Fixed
     base_currency: str
     profit_currency: str
     margin_currency: str
     margin_calc_mode: str
-    min_volume: Decimal
-    max_volume: Decimal
-    volume_step: Decimal
-    tick_size: Decimal
+    min_volume: Fixed
+    max_volume: Fixed
+    volume_step: Fixed
+    tick_size: Fixed
     sessions: list[TradingSession]
 
 
 class Quote(_Out):
     symbol: str
-    bid: Decimal
-    ask: Decimal
+    bid: Fixed
+    ask: Fixed
     time: datetime
+    live: bool = Field(
+        description="False when the symbol is off quotes: the execution service has no fresh "
+        "price for it, or this one is older than the api's limit. Not a price to trade at."
+    )
+    off_quotes_reason: str | None = Field(description="Why it is off quotes; null when live.")
 
 
 class Candle(_Out):
     bucket: datetime
     source: str
-    bid_open: float
-    bid_high: float
-    bid_low: float
-    bid_close: float
-    ask_open: float
-    ask_high: float
-    ask_low: float
-    ask_close: float
+    bid_open: Fixed
+    bid_high: Fixed
+    bid_low: Fixed
+    bid_close: Fixed
+    ask_open: Fixed
+    ask_high: Fixed
+    ask_low: Fixed
+    ask_close: Fixed
     tick_count: int
 
 
@@ -161,33 +183,45 @@ class Account(_Out):
 
 
 class AccountSummary(_Out):
+    """The account as the execution service last valued it (the one valuation)."""
+
     account_id: int
     currency: str
-    balance: Decimal
-    credit: Decimal
-    floating_profit: Decimal
-    equity: Decimal
-    margin: Decimal
-    free_margin: Decimal
-    margin_level: Decimal | None = Field(description="Percent; null with no margin in use.")
-    unpriced_symbols: list[str] = Field(
-        description="Open symbols without a current price (left out of equity and margin)."
+    balance: Fixed
+    credit: Fixed
+    floating_profit: Fixed
+    equity: Fixed
+    margin: Fixed
+    free_margin: Fixed
+    margin_level: Fixed | None = Field(description="Percent; null with no margin in use.")
+    valued: bool = Field(
+        description="False while a price or conversion rate the account needs is missing: "
+        "equity, margin and level are then the last figures it had."
     )
+    unpriced_symbols: list[str] = Field(
+        description="The symbols held whose price or conversion rate is missing."
+    )
+    in_margin_call: bool
+    as_of: datetime = Field(description="When the execution service valued the account.")
 
 
 class Position(_Out):
     id: int
     symbol: str
     side: Side
-    volume: Decimal
-    open_price: Decimal
-    sl: Decimal | None
-    tp: Decimal | None
-    swap: Decimal
-    commission: Decimal
+    volume: Fixed
+    open_price: Fixed
+    sl: Fixed | None
+    tp: Fixed | None
+    swap: Fixed
+    commission: Fixed
     opened_at: datetime
-    current_price: Decimal | None
-    profit: Decimal | None = Field(description="Floating P/L in the deposit currency.")
+    current_price: Fixed | None = Field(description="The price it would close at now.")
+    profit: Fixed | None = Field(
+        description="Floating P/L in the deposit currency, swap included; null while a price "
+        "it needs is missing (or the position is newer than the account's valuation)."
+    )
+    valued_at: datetime | None = Field(description="When current_price and profit were taken.")
 
 
 class Order(_Out):
@@ -198,11 +232,11 @@ class Order(_Out):
     side: Side
     tif: TimeInForce
     state: OrderState
-    volume: Decimal
-    filled_volume: Decimal
-    price: Decimal | None
-    sl: Decimal | None
-    tp: Decimal | None
+    volume: Fixed
+    filled_volume: Fixed
+    price: Fixed | None
+    sl: Fixed | None
+    tp: Fixed | None
     expires_at: datetime | None
     position_id: int | None
     reject_code: str | None
@@ -217,12 +251,12 @@ class Deal(_Out):
     symbol: str
     side: Side
     entry: DealEntry
-    volume: Decimal
-    price: Decimal
-    profit: Decimal
-    commission: Decimal
-    swap: Decimal
-    fee: Decimal
+    volume: Fixed
+    price: Fixed
+    profit: Fixed
+    commission: Fixed
+    swap: Fixed
+    fee: Fixed
     reason: str
     executed_at: datetime
 
@@ -238,14 +272,14 @@ class Statement(_Out):
     start: datetime
     end: datetime
     deal_count: int
-    volume: Decimal
-    profit: Decimal
-    commission: Decimal
-    swap: Decimal
-    fee: Decimal
-    net: Decimal = Field(description="profit + commission + swap + fee over the period.")
-    balance: Decimal = Field(description="Balance now.")
-    credit: Decimal
+    volume: Fixed
+    profit: Fixed
+    commission: Fixed
+    swap: Fixed
+    fee: Fixed
+    net: Fixed = Field(description="profit + commission + swap + fee over the period.")
+    balance: Fixed = Field(description="Balance now.")
+    credit: Fixed
     deals: DealPage
 
 
@@ -253,7 +287,16 @@ class Statement(_Out):
 
 
 class PlaceOrderRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # What _price_for_pending_only checks, said in the schema: a price with limit and stop
+        # orders only (an absent type is a market order).
+        json_schema_extra={
+            "if": {"properties": {"type": {"const": OrderType.MARKET.value}}},
+            "then": {"properties": {"price": {"type": "null"}}},
+            "else": {"required": ["price"], "properties": {"price": {"type": "string"}}},
+        },
+    )
 
     client_order_id: ClientOrderId | None = None
     symbol: Symbol
@@ -269,26 +312,68 @@ class PlaceOrderRequest(BaseModel):
     comment: str = Field(default="", max_length=64, pattern=r"^[^\x00]*$")
 
     @model_validator(mode="after")
-    def _price_for_pending(self) -> PlaceOrderRequest:
+    def _price_for_pending_only(self) -> PlaceOrderRequest:
         if self.type is not OrderType.MARKET and self.price is None:
             raise ValueError("price is required for limit and stop orders")
+        if self.type is OrderType.MARKET and self.price is not None:
+            # A market order fills at the market: a price sent with it would be ignored.
+            raise ValueError("price is only for limit and stop orders; a market order has none")
         return self
 
 
-class ModifyOrderRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Changes(BaseModel):
+    """A PATCH body: only the fields sent change, and an explicit null removes a level."""
 
-    price: Price | None = None
-    sl: Price | None = None
-    tp: Price | None = None
-    expires_at: AwareDatetime | None = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> _Changes:
+        if not self.model_fields_set:
+            names = ", ".join(type(self).model_fields)
+            raise ValueError(f"nothing to change: send at least one of {names}")
+        return self
 
 
-class ModifyPositionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_KEEP_OR_REMOVE = "Omit to keep it; null removes it."
 
-    sl: Price | None = None
-    tp: Price | None = None
+
+def _no_default(schema: dict[str, Any]) -> None:
+    # An omitted field is "keep", not null: a documented default of null would say otherwise.
+    schema.pop("default", None)
+
+
+class ModifyOrderRequest(_Changes):
+    # Optional but never null (a pending order always has a price): the schema says so too.
+    price: Annotated[Price | None, WithJsonSchema(PRICE.json_schema())] = Field(
+        default=None,
+        description="The new trigger price; omit to keep it.",
+        json_schema_extra=_no_default,
+    )
+    sl: Price | None = Field(
+        default=None, description=_KEEP_OR_REMOVE, json_schema_extra=_no_default
+    )
+    tp: Price | None = Field(
+        default=None, description=_KEEP_OR_REMOVE, json_schema_extra=_no_default
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None, description=_KEEP_OR_REMOVE, json_schema_extra=_no_default
+    )
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price_is_kept(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("a pending order keeps a price: send a new one or leave price out")
+        return value
+
+
+class ModifyPositionRequest(_Changes):
+    sl: Price | None = Field(
+        default=None, description=_KEEP_OR_REMOVE, json_schema_extra=_no_default
+    )
+    tp: Price | None = Field(
+        default=None, description=_KEEP_OR_REMOVE, json_schema_extra=_no_default
+    )
 
 
 class ClosePositionRequest(BaseModel):

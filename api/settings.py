@@ -42,6 +42,16 @@ class ApiSettings(BaseSettings):
     # never dropped; a client that cannot keep up reconnects and re-reads over REST).
     socket_event_backlog: int = Field(default=1_000, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    # A last price older than this is off quotes even if the execution service said nothing
+    # (it may be the one that stopped): REST and WebSocket both mark it.
+    quote_max_age_seconds: float = Field(default=5.0, gt=0)
+    # Request bodies are orders and key names: anything larger is refused (413) before it is
+    # read, so a client cannot make a process buffer megabytes.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    @property
+    def quote_max_age_ns(self) -> int:
+        return round(self.quote_max_age_seconds * 1e9)
 
     @property
     def commands_stream(self) -> str:

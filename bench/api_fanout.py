@@ -19,8 +19,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import psycopg
 import redis.asyncio as aioredis
 import websockets
+from psycopg import sql
 
 from api.quotes import last_quote_field
 from bench.api_support import api_server, bench_stack, percentile, serving
@@ -149,13 +151,36 @@ async def publish_and_watch(
     return sent, baseline
 
 
+def bench_symbols(count: int) -> list[str]:
+    return [SYMBOLS[i % len(SYMBOLS)] + ("" if i < len(SYMBOLS) else str(i)) for i in range(count)]
+
+
+def list_instruments(database_url: str, symbols: list[str]) -> None:
+    """Symbols beyond the seeded ones become instruments (copies of EURUSD): the api refuses
+    to subscribe a symbol it does not list."""
+    with psycopg.connect(database_url) as conn:
+        columns = [
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = 'instruments' AND column_name NOT IN ('id', 'symbol')"
+            )
+        ]
+        listed = sql.SQL(", ").join(map(sql.Identifier, columns))
+        for symbol in symbols:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO instruments (symbol, {cols}) SELECT %s, {cols} FROM instruments"
+                    " WHERE symbol = 'EURUSD' ON CONFLICT (symbol) DO NOTHING"
+                ).format(cols=listed),
+                (symbol,),
+            )
+
+
 def run(
     base: str, redis_url: str, token: str, group: str, args: argparse.Namespace, folder: Path
 ) -> None:
-    symbols = [
-        SYMBOLS[i % len(SYMBOLS)] + ("" if i < len(SYMBOLS) else str(i))
-        for i in range(args.symbols)
-    ]
+    symbols = bench_symbols(args.symbols)
     url = base.replace("http", "ws") + f"/v1/stream?access_token={token}"
     share = args.sockets // args.client_processes
     jobs = [
@@ -193,6 +218,7 @@ def main() -> None:
     args = parser.parse_args()
     with bench_stack() as stack:
         party = add_client(stack.database_url, "fanout@example.com")
+        list_instruments(stack.database_url, bench_symbols(args.symbols))
         argv, port, env = api_server(stack, args.workers)
         with serving(argv, port, env, stack.folder / "api.log") as base:
             token = httpx.post(

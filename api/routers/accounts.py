@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ReadableAccount, Reader, ResourceId, ServicesDep
-from api.errors import ERROR_RESPONSES
-from api.portfolio import valuation
+from api import valuation
+from api.deps import PeriodQuery, ReadableAccount, Reader, ResourceId, ServicesDep
+from api.errors import ERROR_RESPONSES, ErrorBody
+from api.history import CURSOR_PATTERN, Page
 from api.schemas import (
     Account,
     AccountSummary,
-    AwareDatetime,
     DealPage,
     Order,
     Position,
@@ -21,10 +21,10 @@ from api.schemas import (
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=ERROR_RESPONSES)
 
-Start = Annotated[AwareDatetime, Query(description="Inclusive.")]
-End = Annotated[AwareDatetime, Query(description="Exclusive.")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of a page.")]
+Cursor = Annotated[
+    str | None, Query(pattern=CURSOR_PATTERN, description="next_cursor of the previous page.")
+]
 
 
 @router.get("", response_model=list[Account], summary="Your trading accounts")
@@ -40,62 +40,46 @@ async def account(account: ReadableAccount) -> Account:
 @router.get(
     "/{account_id}/summary",
     response_model=AccountSummary,
-    summary="Balance, credit, equity, margin, free margin, margin level",
+    summary="Balance, credit, equity, margin, free margin, margin level (as last valued)",
+    responses={503: {"model": ErrorBody, "description": "Not valued yet; see Retry-After"}},
 )
 async def summary(services: ServicesDep, account: ReadableAccount) -> AccountSummary:
-    _, _, result = await valuation(services.accounts, services.market, services.redis, account)
-    return result
+    return await valuation.summary(services.redis, account)
 
 
 @router.get("/{account_id}/positions", response_model=list[Position], summary="Open positions")
 async def positions(services: ServicesDep, account: ReadableAccount) -> list[Position]:
-    _, listed, _ = await valuation(services.accounts, services.market, services.redis, account)
-    return listed
+    return await valuation.positions(services.history, services.market, services.redis, account)
 
 
 @router.get("/{account_id}/orders", response_model=list[Order], summary="Working orders")
 async def orders(services: ServicesDep, account: ReadableAccount) -> list[Order]:
-    return await services.accounts.orders(account.id, working=True)
+    return await services.history.orders(account, working=True)
 
 
 @router.get("/{account_id}/orders/{order_id}", response_model=Order, summary="One order")
 async def order(services: ServicesDep, account: ReadableAccount, order_id: ResourceId) -> Order:
-    return await services.accounts.order(account.id, order_id)
+    return await services.history.order(account, order_id)
 
 
 @router.get("/{account_id}/deals", response_model=DealPage, summary="Deal history, paged")
 async def deals(
     services: ServicesDep,
     account: ReadableAccount,
-    start: Start,
-    end: End,
+    period: PeriodQuery,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> DealPage:
-    return await services.accounts.deals(account.id, start, end, limit, cursor)
+    return await services.history.deals(account, period.start, period.end, Page(limit, cursor))
 
 
 @router.get("/{account_id}/statement", response_model=Statement, summary="Account statement")
 async def statement(
     services: ServicesDep,
     account: ReadableAccount,
-    start: Start,
-    end: End,
+    period: PeriodQuery,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Statement:
-    totals = await services.accounts.deal_totals(account.id, start, end)
-    balance, credit = await services.accounts.money(account.id)
-    page = await services.accounts.deals(account.id, start, end, limit, cursor)
-    net = totals["profit"] + totals["commission"] + totals["swap"] + totals["fee"]
-    return Statement(
-        account_id=account.id,
-        currency=account.currency,
-        start=start,
-        end=end,
-        net=net,
-        balance=balance,
-        credit=credit,
-        deals=page,
-        **totals,
-    )
+    page = Page(limit, cursor)
+    return await services.history.statement(account, period.start, period.end, page)

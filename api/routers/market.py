@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import Reader, ServicesDep
+from api import quotes as quotes_of
+from api.deps import PeriodQuery, Reader, ServicesDep
 from api.errors import ERROR_RESPONSES
-from api.quotes import last_ticks, to_quote
-from api.schemas import BIGINT_MAX, AwareDatetime, Candle, Instrument, Quote, Symbol
+from api.schemas import ID_MAX, Candle, Instrument, Quote, Symbol
 from warehouse.candles import Timeframe
 
 router = APIRouter(prefix="/v1", tags=["market"], responses=ERROR_RESPONSES)
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["market"], responses=ERROR_RESPONSES)
 SymbolPath = Annotated[str, Path(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$")]
 AccountQuery = Annotated[
     int | None,
-    Query(ge=1, le=BIGINT_MAX, description="Price for this account's group (default: your first)."),
+    Query(ge=1, le=ID_MAX, description="Price for this account's group (default: your first)."),
 ]
 
 
@@ -46,8 +46,8 @@ async def quotes(
     account_id: AccountQuery = None,
 ) -> list[Quote]:
     group = await _group(services, principal, account_id)
-    wanted = symbols or [i.symbol for i in await services.market.instruments()]
-    return [to_quote(t) for t in await last_ticks(services.redis, group, wanted)]
+    max_age = services.settings.quote_max_age_ns
+    return await quotes_of.group_quotes(services.market, services.redis, group, symbols, max_age)
 
 
 @router.get("/candles/{symbol}", response_model=list[Candle], summary="Bid/ask candles")
@@ -55,10 +55,11 @@ async def candles(
     services: ServicesDep,
     principal: Reader,
     symbol: SymbolPath,
-    start: Annotated[AwareDatetime, Query(description="Inclusive, UTC bucket start.")],
-    end: Annotated[AwareDatetime, Query(description="Exclusive.")],
+    period: PeriodQuery,
     timeframe: Timeframe = "1m",
     account_id: AccountQuery = None,
 ) -> list[Candle]:
     group = await _group(services, principal, account_id)
-    return await services.market.candles(symbol, timeframe, start, end, f"client:{group}")
+    return await services.market.candles(
+        symbol, timeframe, period.start, period.end, f"client:{group}"
+    )

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 from api.auth import Principal
 from api.deps import Services
 from api.errors import ApiError, validation_body
-from api.schemas import BIGINT_MAX, Symbol
+from api.schemas import ID_MAX, Symbol
 from api.streams import SlowConsumer, Subscriber
 from brokerstack.streams import ACCOUNT_EVENTS_CHANNEL, QUOTES_CHANNEL
 
@@ -33,6 +33,7 @@ router = APIRouter(tags=["stream"])
 
 AUTH_FAILED = 4401
 FORBIDDEN = 4403
+UNSUPPORTED_DATA = 1003
 TRY_AGAIN_LATER = 1013
 MAX_QUOTES = 200
 
@@ -41,7 +42,7 @@ class StreamCommand(BaseModel):
     action: str = Field(pattern="^(subscribe|unsubscribe|ping)$")
     quotes: list[Symbol] = Field(default_factory=list, max_length=MAX_QUOTES)
     events: list[int] = Field(default_factory=list, max_length=100)
-    account_id: int | None = Field(default=None, ge=1, le=BIGINT_MAX)
+    account_id: int | None = Field(default=None, ge=1, le=ID_MAX)
 
 
 def _error(error: ApiError) -> str:
@@ -85,8 +86,14 @@ async def stream(socket: WebSocket) -> None:
     sender = asyncio.create_task(_send(socket, subscriber))
     try:
         while True:
-            raw = await socket.receive_text()
-            await _handle(services, principal, subscriber, raw)
+            message = await socket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
+                await socket.close(UNSUPPORTED_DATA, "binary frames are not read; send JSON text")
+                break
+            await _handle(services, principal, subscriber, text)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
@@ -125,18 +132,26 @@ async def _handle(
         "events": command.events,
     }
     subscriber.push(json.dumps(reply))
+    if command.action == "subscribe":
+        for symbol in command.quotes:
+            subscriber.push(hub.state_message(symbol))
 
 
 async def _channels(
     services: Services, principal: Principal, subscriber: Subscriber, command: StreamCommand
 ) -> list[str]:
+    """The channels a command names, once all of it is checked (a refused command changes
+    nothing, not even the group whose prices the socket gets)."""
+    group = subscriber.group
     if command.account_id is not None:
-        # Quotes in that account's group's prices from now on.
-        subscriber.group = (await services.accounts.get(principal, command.account_id)).group
+        group = (await services.accounts.get(principal, command.account_id)).group
+    if command.action == "subscribe":
+        await services.market.check_listed(command.quotes)  # a typo is not a quiet market
     channels = [QUOTES_CHANNEL.format(symbol=s) for s in command.quotes]
     for account_id in command.events:
         account = await services.accounts.get(principal, account_id)  # 404 if not yours
         channels.append(ACCOUNT_EVENTS_CHANNEL.format(account_id=account.id))
+    subscriber.group = group  # quotes in that account's group's prices from now on
     return channels
 
 

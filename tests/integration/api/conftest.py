@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
+from tests.integration.api.servers import serve, trading_processes
 from tests.integration.api.support import Party, add_client
 
 SIGNING_KEY = "test-signing-key-" + "0" * 32
@@ -41,6 +43,20 @@ def api(api_settings: ApiSettings, redis_client: redis.Redis) -> Iterator[TestCl
     del redis_client  # flushed Redis per test
     with TestClient(create_app(api_settings)) as client:
         yield client
+
+
+@pytest.fixture
+def stack(
+    seeded_db_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> Iterator[tuple[str, Party, Party]]:
+    """The api under uvicorn and ``python -m execution.service`` (its demo LPs quote and
+    fill) on this test's database: (base URL, alice with 100,000 USD, bob)."""
+    del redis_client
+    alice = add_client(seeded_db_url, "alice@example.com", balance=Decimal(100_000))
+    bob = add_client(seeded_db_url, "bob@example.com")
+    settings = make_settings(seeded_db_url, redis_url, tmp_path, timeout=10)
+    with trading_processes(seeded_db_url, redis_url, tmp_path), serve(settings) as base:
+        yield base, alice, bob
 
 
 @pytest.fixture

@@ -11,7 +11,13 @@ import redis
 
 from api.quotes import last_quote_field
 from api.security import hash_password
-from brokerstack.streams import LAST_QUOTES_HASH, QUOTES_CHANNEL
+from brokerstack.streams import (
+    ACCOUNT_EVENTS_CHANNEL,
+    ACCOUNT_STATES_HASH,
+    LAST_QUOTES_HASH,
+    QUOTE_STATES_HASH,
+    QUOTES_CHANNEL,
+)
 from execution import contracts
 
 _logins = itertools.count(70_000_001)
@@ -65,3 +71,37 @@ def publish_tick(
     data = contracts.encode(tick)
     client.hset(LAST_QUOTES_HASH, last_quote_field(group, symbol), data)
     client.publish(QUOTES_CHANNEL.format(symbol=symbol), data)
+
+
+def publish_quote_state(
+    client: redis.Redis, symbol: str, live: bool, reason: str, time_ns: int
+) -> None:
+    """A symbol going off quotes or coming back, as the execution service publishes it."""
+    data = contracts.encode(
+        contracts.QuoteState(symbol=symbol, live=live, reason=reason, time=time_ns)
+    )
+    client.hset(QUOTE_STATES_HASH, symbol, data)
+    client.publish(QUOTES_CHANNEL.format(symbol=symbol), data)
+
+
+def publish_account_state(client: redis.Redis, state: contracts.AccountState) -> None:
+    """An account as the execution core values it, published as the service publishes it."""
+    data = contracts.encode(state)
+    client.hset(ACCOUNT_STATES_HASH, str(state.account_id), data)
+    client.publish(ACCOUNT_EVENTS_CHANNEL.format(account_id=state.account_id), data)
+
+
+def open_position(
+    db_url: str, party: Party, symbol: str, side: str, volume: str, open_price: str
+) -> int:
+    """An open position row as the execution service journals it."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "INSERT INTO positions (trading_account_id, instrument_id, side, volume, open_price,"
+            " swap, commission, opened_at, status)"
+            " SELECT %s, id, %s, %s, %s, -1.5, -0.7, now(), 'OPEN' FROM instruments"
+            " WHERE symbol = %s RETURNING id",
+            (party.account_id, side.upper(), Decimal(volume), Decimal(open_price), symbol),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])

@@ -118,3 +118,18 @@ def test_a_tampered_api_key_secret_is_refused(api: TestClient, alice: Party) -> 
     tampered = good[:-1] + ("A" if good[-1] != "A" else "B")
     response = api.get("/v1/accounts", headers={"X-API-Key": tampered})
     assert response.status_code == 401
+
+
+def test_a_client_cannot_revoke_another_clients_api_key(
+    api: TestClient, alice: Party, bob: Party
+) -> None:
+    bobs = api.post("/v1/api-keys", headers=login(api, bob), json={"scopes": ["read"]}).json()
+    refused = api.delete(f"/v1/api-keys/{bobs['key_id']}", headers=login(api, alice))
+    assert refused.status_code == 404
+    assert _error(refused)["code"] == "not_found"
+    # Bob's key still works, and is not marked revoked.
+    assert api.get("/v1/accounts", headers={"X-API-Key": bobs["api_key"]}).status_code == 200
+    listed = api.get("/v1/api-keys", headers=login(api, bob)).json()
+    assert [(k["key_id"], k["revoked_at"]) for k in listed] == [(bobs["key_id"], None)]
+    # Nor does alice see it among hers.
+    assert api.get("/v1/api-keys", headers=login(api, alice)).json() == []

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import redis
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
+from api.app import create_app
+from api.settings import ApiSettings
 from brokerstack.streams import ACCOUNT_EVENTS_CHANNEL
 from execution import contracts
 from tests.integration.api.conftest import login
-from tests.integration.api.support import Party, publish_tick
+from tests.integration.api.support import Party, publish_quote_state, publish_tick
 
 
 def _token(api: TestClient, party: Party) -> str:
@@ -113,3 +119,82 @@ def test_bad_stream_commands_name_the_field(api: TestClient, alice: Party) -> No
 def _next_any(ws: WebSocketTestSession) -> dict[str, Any]:
     message: dict[str, Any] = json.loads(ws.receive_text())
     return message
+
+
+def test_subscribing_to_an_unknown_symbol_is_an_error_and_subscribes_nothing(
+    api: TestClient, alice: Party, redis_client: redis.Redis
+) -> None:
+    with api.websocket_connect(f"/v1/stream?access_token={_token(api, alice)}") as ws:
+        ws.send_text(json.dumps({"action": "subscribe", "quotes": ["EURUSD", "EURUSX"]}))
+        refused = _next_any(ws)
+        assert refused["type"] == "error"
+        assert refused["error"]["code"] == "not_found"
+        assert refused["error"]["details"]["symbols"] == ["EURUSX"]
+        # EURUSD, named in the same refused command, was not subscribed either: a price of
+        # it published before one of GBPUSD (subscribed now) never arrives.
+        ws.send_text(json.dumps({"action": "subscribe", "quotes": ["GBPUSD"]}))
+        assert _next_any(ws)["type"] == "subscribed"
+        publish_tick(redis_client, alice.group, "EURUSD", "1.08001", "1.08011", 1)
+        publish_tick(redis_client, alice.group, "GBPUSD", "1.27001", "1.27011", 2)
+        assert _next(ws, "quote")["symbol"] == "GBPUSD"
+
+
+def test_a_binary_frame_closes_the_socket_with_unsupported_data(
+    api: TestClient, alice: Party, caplog: pytest.LogCaptureFixture
+) -> None:
+    with api.websocket_connect(f"/v1/stream?access_token={_token(api, alice)}") as ws:
+        ws.send_bytes(b'{"action": "ping"}')
+        closing = ws.receive()
+        assert closing["type"] == "websocket.close"
+        assert closing["code"] == 1003
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.fixture
+def quick_api(api_settings: ApiSettings, redis_client: redis.Redis) -> Iterator[TestClient]:
+    """Prices older than three seconds are off quotes."""
+    del redis_client
+    settings = api_settings.model_copy(update={"quote_max_age_seconds": 3.0})
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.mark.timeout(60)
+def test_a_symbol_going_off_quotes_and_back_is_said_on_the_socket(
+    quick_api: TestClient, alice: Party, redis_client: redis.Redis
+) -> None:
+    api = quick_api
+    with api.websocket_connect(f"/v1/stream?access_token={_token(api, alice)}") as ws:
+        publish_tick(redis_client, alice.group, "EURUSD", "1.08001", "1.08011", time.time_ns())
+        ws.send_text(json.dumps({"action": "subscribe", "quotes": ["EURUSD"]}))
+        _next(ws, "subscribed")
+        assert _state(_next(ws, "quote_state")) == ("EURUSD", True, None)
+        publish_quote_state(redis_client, "EURUSD", False, "no fresh price from any LP", 5)
+        assert _state(_next(ws, "quote_state")) == ("EURUSD", False, "no fresh price from any LP")
+        publish_quote_state(redis_client, "EURUSD", True, "", 6)
+        assert _state(_next(ws, "quote_state")) == ("EURUSD", True, None)
+        # Then nothing: the service stopped. After 3 s the price is no longer live.
+        stale = _next(ws, "quote_state")
+        assert stale["live"] is False
+        assert stale["off_quotes_reason"].startswith("no price for")
+        # A fresh price brings it back, said before the price itself.
+        publish_tick(redis_client, alice.group, "EURUSD", "1.08101", "1.08111", time.time_ns())
+        back = json.loads(ws.receive_text())
+        assert _state(back) == ("EURUSD", True, None)
+        assert _next(ws, "quote")["bid"] == "1.08101"
+
+
+def test_subscribing_to_a_symbol_off_quotes_says_so_at_once(
+    api: TestClient, alice: Party, redis_client: redis.Redis
+) -> None:
+    publish_tick(redis_client, alice.group, "EURUSD", "1.08001", "1.08011", 1)  # in 1970
+    with api.websocket_connect(f"/v1/stream?access_token={_token(api, alice)}") as ws:
+        ws.send_text(json.dumps({"action": "subscribe", "quotes": ["EURUSD", "GBPUSD"]}))
+        _next(ws, "subscribed")
+        eurusd, gbpusd = _next(ws, "quote_state"), _next(ws, "quote_state")
+    assert (eurusd["symbol"], eurusd["live"]) == ("EURUSD", False)
+    assert _state(gbpusd) == ("GBPUSD", False, "never priced")
+
+
+def _state(message: dict[str, Any]) -> tuple[str, bool, str | None]:
+    return message["symbol"], message["live"], message["off_quotes_reason"]

@@ -51,7 +51,7 @@ def test_account_events_are_never_conflated_and_overflow_closes_the_socket() -> 
 
 
 def test_one_message_fans_out_to_the_sockets_of_its_group_only() -> None:
-    hub = Hub(redis=None)  # type: ignore[arg-type]  # dispatch needs no connection
+    hub = Hub(redis=None, quote_max_age_ns=5_000_000_000)  # type: ignore[arg-type]  # dispatch needs no connection
     ours = [Subscriber("retail", 10) for _ in range(3)]
     theirs = Subscriber("pro", 10)
     hub._channels["quotes:EURUSD"] = {*ours, theirs}
@@ -64,7 +64,7 @@ def test_one_message_fans_out_to_the_sockets_of_its_group_only() -> None:
 
 
 def test_account_events_carry_their_kind_and_exact_figures() -> None:
-    hub = Hub(redis=None)  # type: ignore[arg-type]
+    hub = Hub(redis=None, quote_max_age_ns=5_000_000_000)  # type: ignore[arg-type]
     subscriber = Subscriber("g", 10)
     hub._channels["events:account:4"] = {subscriber}
     call = contracts.MarginCall(

@@ -33,10 +33,10 @@ from execution.core import Core, CoreConfig
 from execution.fix import FixBridge, LpConfig, SessionConfig, wire
 from execution.fix.sessions import Role, initiator_settings
 from execution.groups import Accounting
+from execution.inbox import Inbox, LpExecution, LpQuote
 from execution.instruments import Instrument
 from execution.routing import RouteAction, RoutingRule
 from execution.samples import retail_group
-from execution.inbox import Inbox, LpExecution, LpQuote
 
 D = Decimal
 LP = "lp-bench"

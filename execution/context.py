@@ -40,9 +40,9 @@ class Context:
     ) -> None:
         self.instruments = {i.symbol: i for i in instruments}
         self.groups = {g.name: g for g in groups}
-        self.converter = Converter(self.instruments.values())
         self.aggregator = aggregator
         self.pricing = PricingEngine(self.groups.values())
+        self.converter = Converter(self.instruments.values(), self.pricing.live)
         self.rules = list(rules)
         self.accounts: dict[int, Account] = {}
         self.ids = Sequences()
@@ -60,6 +60,10 @@ class Context:
         self.hedging_in_flight: dict[str, int] = {}
         self.hedge_thresholds = hedge_thresholds or {}
         self.group_net: dict[tuple[str, str], int] = {}
+        # accounts whose state changed since it was last published (account_state.py)
+        self.changed: set[int] = set()
+        # accounts changed since their last image (taken at the daily cut: execution.image)
+        self.unimaged: set[int] = set()
         # (account, symbol, buy, sell, book version, margin) from the last margin check
         self.expected_margin: tuple[int, str, int, int, int, int] | None = None
 

@@ -147,9 +147,9 @@ class ModifyOrder(_Command, tag="modify", frozen=True):
     account_id: int
     order_id: int
     price: Decimal | UnsetType = UNSET
-    sl: Decimal | None | UnsetType = UNSET
-    tp: Decimal | None | UnsetType = UNSET
-    expires_at: int | None | UnsetType = UNSET
+    sl: Decimal | UnsetType | None = UNSET
+    tp: Decimal | UnsetType | None = UNSET
+    expires_at: int | UnsetType | None = UNSET
 
 
 class CancelOrder(_Command, tag="cancel", frozen=True):
@@ -164,8 +164,8 @@ class ModifyPosition(_Command, tag="modify_position", frozen=True):
     request_id: str
     account_id: int
     position_id: int
-    sl: Decimal | None | UnsetType = UNSET
-    tp: Decimal | None | UnsetType = UNSET
+    sl: Decimal | UnsetType | None = UNSET
+    tp: Decimal | UnsetType | None = UNSET
 
 
 class ClosePosition(_Command, tag="close", frozen=True):
@@ -280,6 +280,8 @@ class PositionUpdate(_Message, tag="position", frozen=True):
     swap: Decimal
     opened_at: int
     time: int
+    # the exact sum of price x lots held (open_price is that over the volume, rounded)
+    open_value: Decimal = Decimal(0)
 
 
 class BalanceChange(_Message, tag="balance_change", frozen=True):
@@ -325,12 +327,15 @@ class Tick(_Message, tag="tick", frozen=True):
 
 class QuoteState(_Message, tag="quote_state", frozen=True):
     """A symbol went off quotes (no fresh aggregate: every LP stale, crossed or gone) or came
-    back. While off quotes the last client price is kept, but it is not a price to trade at."""
+    back, or the LPs left out of its price changed. While off quotes the last client price is
+    kept, but it is not a price to trade at."""
 
     symbol: str
     live: bool
     reason: str  # why it is off quotes ("" when live), e.g. "stale", "no LP quotes"
     time: int
+    # LPs whose quotes crossed the others' and were left out of the price (while live)
+    left_out: tuple[str, ...] = ()
 
 
 class PositionValue(msgspec.Struct, frozen=True, array_like=True):

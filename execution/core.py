@@ -12,25 +12,28 @@ from decimal import Decimal
 
 import msgspec
 
+from brokerstack.times import NS_PER_SECOND
 from execution import contracts as c
+from execution.account_state import account_state, publish_states, value
 from execution.balance import apply_balance_operation
 from execution.context import Context
 from execution.dealing import Dealer
 from execution.fills import Fills
 from execution.groups import AccountGroup
-from execution.instruments import Instrument
+from execution.image import encode as encode_image
+from execution.image import take as take_image
+from execution.instruments import ConfigError, Instrument
 from execution.lp import LpReport
 from execution.monitor import MarginMonitor
 from execution.orders import OrderManager
 from execution.pricing import Aggregator, Best
-from execution.records import Outcome
-from execution.rollover import apply_rollover, rollovers
+from execution.rates import Quote
+from execution.records import AccountSnapshot, Outcome, RolloverMark
+from execution.rollover import apply_rollover, next_cut, rollovers
 from execution.routing import RoutingRule
 from execution.snapshot import Snapshot, export, load
 from execution.state import Account
 from execution.units import decimal_to_int, to_decimal
-
-_NS = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +41,8 @@ class CoreConfig:
     instruments: Iterable[Instrument]
     groups: Iterable[AccountGroup]
     rules: Iterable[RoutingRule] = ()
-    staleness_ns: int = 5 * _NS  # an LP quote older than this is ignored
-    quiet_ns: int = 10 * _NS  # an LP silent on every symbol this long is out
+    staleness_ns: int = 5 * NS_PER_SECOND  # an LP quote older than this is ignored
+    quiet_ns: int = 10 * NS_PER_SECOND  # an LP silent on every symbol this long is out
     hedge_thresholds: Mapping[str, Decimal] = field(default_factory=dict)  # lots per symbol
     remembered_requests: int = 100_000  # replies kept for replayed request ids
     lp_prefix: str = "bs"  # ClOrdID prefix: unique per shard
@@ -47,6 +50,7 @@ class CoreConfig:
 
 class Core:
     def __init__(self, config: CoreConfig) -> None:
+        self.config = config
         thresholds = {s: decimal_to_int(v, 4) or 0 for s, v in config.hedge_thresholds.items()}
         self.ctx = Context(
             config.instruments,
@@ -60,7 +64,9 @@ class Core:
         self.dealer = Dealer(self.ctx, self.fills)
         self.orders = OrderManager(self.ctx, self.fills, self.dealer)
         self.monitor = MarginMonitor(self.ctx, self.fills)
+        # the last swap rollover applied (journaled: see RolloverMark), None for a new book
         self.last_rollover: int | None = None
+        self._next_cut = 0  # when a rollover may next be due (a cache of next_cut)
         self._capacity = config.remembered_requests
         # request id -> (first answer, the command's identity)
         self._replies: OrderedDict[str, tuple[c.Reply, bytes]] = OrderedDict()
@@ -81,6 +87,8 @@ class Core:
         """A core holding the snapshot's state; raises ConfigError on rows it cannot trade."""
         core = cls(config)
         load(core.ctx, snapshot)
+        core.ctx.changed.update(core.ctx.accounts)
+        core.ctx.unimaged.update(core.ctx.accounts)
         core.last_rollover = snapshot.last_rollover
         for request_id, (reply, identity) in snapshot.replies.items():
             core.remember(request_id, reply, identity)
@@ -99,15 +107,16 @@ class Core:
         kyc_level: int = 0,
     ) -> Account:
         account_group = self.ctx.groups[group]
-        account = Account(
-            account_id,
-            account_group,
-            account_group.to_money(balance) or 0,
-            account_group.to_money(credit) or 0,
-            enabled,
-            kyc_level,
-        )
+        money = account_group.to_money(balance), account_group.to_money(credit)
+        if money[0] is None or money[1] is None:
+            raise ConfigError(
+                f"account {account_id}: balance {balance} / credit {credit} not exact in "
+                f"{account_group.currency} minor units"
+            )
+        account = Account(account_id, account_group, money[0], money[1], enabled, kyc_level)
         self.ctx.accounts[account_id] = account
+        self.ctx.changed.add(account_id)
+        self.ctx.unimaged.add(account_id)
         return account
 
     def remember(self, request_id: str, reply: c.Reply, identity: bytes) -> None:
@@ -133,6 +142,16 @@ class Core:
                 message="this request id was used for a different command",
             )
         return reply
+
+    def account_state(self, account_id: int, now: int) -> c.AccountState:
+        """An account as the core values it now (what `publish_states` would say of it)."""
+        account = self.ctx.accounts[account_id]
+        return account_state(self.ctx, account, value(self.ctx, account), now)
+
+    def publish_states(self, now: int) -> Outcome:
+        """The states of the accounts that changed since the last call, as events (and the
+        alerts of accounts that cannot be valued, or can again)."""
+        return publish_states(self.ctx, now)
 
     def set_toxicity(self, account_id: int, score: int) -> None:
         account = self.ctx.accounts.get(account_id)
@@ -169,6 +188,7 @@ class Core:
                 reply = self._handlers[type(command)](out, command, account, now)
         out.replies.append(reply)
         self.remember(rid, reply, c.identity(command))
+        self._changed(out)
         return out
 
     def handle_bytes(self, data: bytes, now: int) -> Outcome:
@@ -200,11 +220,14 @@ class Core:
             ctx.pricing.raw[symbol] = best  # same price: keep LP attribution fresh, no new tick
             return out
         self._publish(out, instrument, best, now)
+        if out.journal:  # triggered orders, stops, stop-outs
+            self._changed(out)
         return out
 
     def on_lp_report(self, report: LpReport, now: int) -> Outcome:
         out = Outcome()
         self.dealer.on_report(out, report, now)
+        self._changed(out)
         return out
 
     def on_timer(self, now: int) -> Outcome:
@@ -212,21 +235,101 @@ class Core:
         out = Outcome()
         ctx = self.ctx
         for symbol in list(ctx.pricing.live):
-            if ctx.aggregator.best(symbol, now) is None:
-                self._publish(out, ctx.instruments[symbol], None, now)
+            # an LP gone stale or quiet leaves the price: the rest make it, or none
+            best = ctx.aggregator.best(symbol, now)
+            raw = ctx.pricing.raw.get(symbol)
+            if best is None or raw is None or (best.bid, best.ask) != (raw.bid, raw.ask):
+                self._publish(out, ctx.instruments[symbol], best, now)
+            else:
+                ctx.pricing.raw[symbol] = best
+        self._calendar(out, now)
+        return out
+
+    # --- a replay's inputs: client prices as they were published ----------------------------
+
+    def on_client_price(self, group: str, symbol: str, bid: int, ask: int, now: int) -> Outcome:
+        """A client price of one group as the service published it, applied without the
+        aggregator: how a replay feeds a day's journaled prices back through the core."""
+        out = Outcome()
+        ctx = self.ctx
+        pricing = ctx.pricing
+        pricing.books[group][symbol] = Quote(bid, ask, now)
+        pricing.versions[group] += 1
+        raw = pricing.raw.get(symbol)
+        if raw is None:
+            pricing.raw[symbol] = Best(bid, "replay", ask, "replay", now)
+        ctx.changed.update(ctx.exposed.get(symbol, ()))
+        self.orders.on_price(out, symbol, now)
+        self.monitor.on_price(out, symbol, now)
+        self._changed(out)
+        return out
+
+    def set_live(self, symbol: str, live: bool) -> None:
+        """A replay's journaled quote state: whether the symbol had a fresh price."""
+        if live:
+            self.ctx.pricing.live.add(symbol)
+        else:
+            self.ctx.pricing.live.discard(symbol)
+
+    def on_calendar(self, now: int) -> Outcome:
+        """Order expiry and swap rollovers due by `now` (the timer without the prices)."""
+        out = Outcome()
+        self._calendar(out, now)
+        return out
+
+    def _calendar(self, out: Outcome, now: int) -> None:
+        ctx = self.ctx
         self.orders.expire(out, now)
         if self.last_rollover is None:
-            self.last_rollover = now
-        for at, weekday in rollovers(self.last_rollover, now):
-            apply_rollover(ctx, out, at, weekday)
-        self.last_rollover = max(self.last_rollover, now)
-        return out
+            self.last_rollover = now  # a new book: rollovers count from here
+            out.journal.append(RolloverMark(now))
+        if now >= self._next_cut:
+            for at, weekday in rollovers(self.last_rollover, now):
+                apply_rollover(ctx, out, at, weekday)
+                self.last_rollover = at
+                out.journal.append(RolloverMark(at))
+                self._changed(out)
+                self._images(out, at, now)
+            self._next_cut = next_cut(self.last_rollover)
+        self._changed(out)
+
+    def _images(self, out: Outcome, at: int, now: int) -> None:
+        """The exact image of every account that changed since its last one, at a cut."""
+        ctx = self.ctx
+        for account_id in sorted(ctx.unimaged):
+            account = ctx.accounts.get(account_id)
+            if account is not None:
+                image = encode_image(take_image(account, at, now))
+                out.journal.append(AccountSnapshot(account_id, at, image))
+        ctx.unimaged.clear()
 
     # --- internals ------------------------------------------------------------------------
 
+    def _changed(self, out: Outcome) -> None:
+        """Mark the accounts an outcome's records are about: their state is published next."""
+        changed, unimaged = self.ctx.changed, self.ctx.unimaged
+        for record in out.journal:
+            account_id = getattr(record, "account_id", None)
+            if account_id is not None and not isinstance(record, AccountSnapshot):
+                changed.add(account_id)
+                unimaged.add(account_id)
+
     def _publish(self, out: Outcome, instrument: Instrument, best: Best | None, now: int) -> None:
         symbol = instrument.symbol
-        produced = self.ctx.pricing.publish(symbol, best)
+        pricing = self.ctx.pricing
+        was_live = symbol in pricing.live
+        previous = pricing.raw.get(symbol)
+        left_before = previous.left_out if previous is not None else ()
+        produced = pricing.publish(symbol, best)
+        left_out = best.left_out if best is not None else ()
+        if (best is not None) != was_live or left_out != left_before:
+            reason = "" if best is not None else self.ctx.aggregator.reason(symbol, now)
+            out.record(
+                c.QuoteState(
+                    symbol=symbol, live=best is not None, reason=reason, time=now,
+                    left_out=left_out,
+                )
+            )  # fmt: skip
         digits = instrument.digits
         for group, quote in produced:
             out.events.append(
@@ -240,6 +343,7 @@ class Core:
             )
         if best is None:
             return
+        self.ctx.changed.update(self.ctx.exposed.get(symbol, ()))
         self.orders.on_price(out, symbol, now)
         self.monitor.on_price(out, symbol, now)
 

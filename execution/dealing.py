@@ -7,14 +7,14 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from execution.context import Context
-from execution.contracts import DealReason, OrderState, RejectCode, Side, TimeInForce
+from execution.contracts import DealReason, OrderState, OrderType, RejectCode, Side, TimeInForce
 from execution.fills import Fills
 from execution.lp import LpOrder, LpReport, Purpose, ReportStatus
 from execution.margin import Valuation
 from execution.records import Outcome, order_update
 from execution.routing import DEFAULT_RULE, RouteAction, RouteRequest, route
 from execution.state import Account, Order, Position
-from execution.units import lots_to_units
+from execution.units import lots_to_units, price_to_points, to_decimal
 
 
 class Dealer:
@@ -50,6 +50,8 @@ class Dealer:
         action = rule.action
         if action is RouteAction.REJECT:
             return RejectCode.ROUTING_REJECTED
+        if action is RouteAction.REQUOTE:
+            return RejectCode.REQUOTE
         if action is RouteAction.A_BOOK:
             lp = self._lp_for(instrument.symbol, order.side, rule.lp)
             if lp is None:
@@ -58,15 +60,17 @@ class Dealer:
             order.state = OrderState.ROUTED
             account.orders[order.id] = order
             self._send(
-                out, lp, instrument.symbol, order.side, order.units, Purpose.CLIENT, order, now
-            )
+                out, lp, instrument.symbol, order.side, order.units, Purpose.CLIENT, order, now,
+                self._lp_limit(account, order),
+            )  # fmt: skip
             return None
         quote = ctx.book(account.group)[instrument.symbol]
         price = quote.ask if order.side is Side.BUY else quote.bid
-        _, order.position_id = self.fills.fill(
+        deal_id, order.position_id = self.fills.fill(
             out, account, instrument, order.side, order.units, price, now,
             order=order, reason=reason, position=position,
         )  # fmt: skip
+        order.deal_ids = (deal_id,)
         order.filled = order.units
         order.state = OrderState.FILLED
         if action is RouteAction.PARTIAL and rule.hedge_ratio > 0:
@@ -113,7 +117,9 @@ class Dealer:
                 return  # malformed or over-fill: ignore rather than corrupt positions
             if not px.is_finite() or px <= 0:
                 return
-            points = int(px.scaleb(instrument.digits).quantize(Decimal(1), ROUND_HALF_UP))
+            points = price_to_points(px, instrument.digits, ROUND_HALF_UP)
+            if points is None:
+                return
             filled += units
             ctx.lp_filled[report.cl_ord_id] = filled
             ctx.hedged[lp_order.symbol] = ctx.hedged.get(lp_order.symbol, 0) + signed * units
@@ -166,6 +172,16 @@ class Dealer:
             )
         out.record(order_update(order, now, reason))
 
+    @staticmethod
+    def _lp_limit(account: Account, order: Order) -> Decimal | None:
+        """The LP price a limit or stop order allows: its price less the markup the client
+        pays on top of the LP's fill, so the client never gets worse than the order's price."""
+        if order.type is OrderType.MARKET or order.price is None:
+            return None
+        markup = account.group.markup(order.instrument.symbol)
+        points = order.price - markup.ask if order.side is Side.BUY else order.price + markup.bid
+        return to_decimal(points, order.instrument.digits) if points > 0 else None
+
     def _lp_for(self, symbol: str, side: Side, preferred: str | None) -> str | None:
         if preferred is not None:
             return preferred
@@ -184,6 +200,7 @@ class Dealer:
         purpose: Purpose,
         order: Order | None,
         now: int,
+        limit_price: Decimal | None = None,
     ) -> None:
         ctx = self.ctx
         lp_order = LpOrder(
@@ -197,6 +214,7 @@ class Dealer:
             order_id=order.id if order is not None else None,
             fok=order is not None and order.tif is TimeInForce.FOK,
             time=now,
+            limit_price=limit_price,
         )
         ctx.lp_orders[lp_order.cl_ord_id] = lp_order
         if purpose is Purpose.HEDGE:

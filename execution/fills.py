@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from execution.commission import month_end
 from execution.context import Context
 from execution.contracts import BalanceKind, DealEntry, DealReason, Side
 from execution.instruments import Instrument
@@ -12,6 +13,14 @@ from execution.margin import position_profit, profit_money
 from execution.records import Outcome, balance_change, deal_record, position_update
 from execution.state import Account, Order, Position
 from execution.units import VOLUME_SCALE, div_round
+
+
+def month_units(account: Account, now: int) -> int:
+    """The account's volume this calendar month (a new month starts from zero)."""
+    if now >= account.month_end:
+        account.month_units = 0
+        account.month_end = month_end(now)
+    return account.month_units
 
 
 class Fills:
@@ -89,7 +98,7 @@ class Fills:
             if account.add_position(position):
                 ctx.reindex(account)
             ctx.protect(position)
-        commission = self._commission(account, instrument, price, units, 0, side)
+        commission = self._commission(account, instrument, price, units, 0, side, now)
         return self._book_deal(
             out,
             account,
@@ -127,6 +136,9 @@ class Fills:
         profit = position_profit(
             instrument, target.side, closing, removed, price, group, ctx.book(group), ctx.converter
         )
+        if profit is None:
+            # risk refuses such a close first: booking it at zero would lose money silently
+            raise LookupError(f"no {instrument.profit_currency} rate to close {target.id}")
         rest = units - closing
         if full:
             account.remove_position(target)
@@ -147,7 +159,7 @@ class Fills:
                 target, target.units - closing, target.notional - removed, target.swap - swap
             )
         ctx.protect(target)
-        commission = self._commission(account, instrument, price, rest, closing, side)
+        commission = self._commission(account, instrument, price, rest, closing, side, now)
         entry = DealEntry.INOUT if rest else DealEntry.OUT
         result = self._book_deal(
             out,
@@ -159,11 +171,22 @@ class Fills:
             reason,
             units,
             price,
-            (profit or 0, commission, swap),
+            (profit, commission, swap),
             now,
         )
         self.protect_balance(out, account, now)
         return result
+
+    def closable(self, account: Account, position: Position) -> bool:
+        """Whether the position's profit can be valued now (its conversion rate is there)."""
+        group = account.group
+        rate = self.ctx.converter.rate(
+            self.ctx.book(group),
+            position.instrument.profit_currency,
+            group.currency,
+            position.side is Side.BUY,
+        )
+        return rate is not None
 
     def close_at_market(
         self,
@@ -188,7 +211,8 @@ class Fills:
         self, out: Outcome, account: Account, first: Position, second: Position, now: int
     ) -> tuple[int, int]:
         """Net two opposite positions against each other at the second one's open price; the
-        whole P/L (the open-price difference) lands on the first. Returns the two deal ids."""
+        whole P/L (the open-price difference) lands on the first, and each deal pays the plan's
+        exit commission for the volume it closes. Returns the two deal ids."""
         ctx = self.ctx
         instrument = first.instrument
         closing = min(first.units, second.units)
@@ -219,18 +243,16 @@ class Fills:
         rate = ctx.converter.rate(
             ctx.book(group), instrument.profit_currency, group.currency, first.side is Side.BUY
         )
-        profit = (
-            profit_money(instrument, sell_notional - buy_notional, rate, group.money_scale)
-            if rate
-            else 0
-        )
+        if rate is None:
+            raise LookupError(f"no {instrument.profit_currency} rate to close {first.id} by")
+        profit = profit_money(instrument, sell_notional - buy_notional, rate, group.money_scale)
         price = div_round(removed[1][0], closing)
         deals = []
-        for position, amounts in (
-            (first, (profit, 0, removed[0][1])),
-            (second, (0, 0, removed[1][1])),
-        ):
+        for position, result, swap in ((first, profit, removed[0][1]), (second, 0, removed[1][1])):
             close_side = Side.SELL if position.side is Side.BUY else Side.BUY
+            # each out-by deal exits `closing` units: the plan's exit commission applies
+            commission = self._commission(account, instrument, price, 0, closing, close_side, now)
+            amounts = (result, commission, swap)
             deal_id, _ = self._book_deal(
                 out,
                 account,
@@ -271,6 +293,8 @@ class Fills:
             )
         )
         out.record(position_update(position, digits, now))
+        month_units(account, now)
+        account.month_units += units
         profit, commission, swap = amounts
         for amount, kind in (
             (profit, BalanceKind.PNL),
@@ -307,6 +331,7 @@ class Fills:
         entry: int,
         exit_: int,
         side: Side,
+        now: int,
     ) -> int:
         plan = account.group.commission(instrument.symbol)
         if plan is None:
@@ -317,10 +342,12 @@ class Fills:
         def turnover(units: int) -> Fraction:
             rate = ctx.converter.rate(
                 ctx.book(group), instrument.profit_currency, group.currency, side is Side.BUY
-            ) or (0, 1)
+            )
+            if rate is None:
+                raise LookupError(f"no {instrument.profit_currency} rate for the commission")
             num = price * units * instrument.contract_num * rate[0]
             return Fraction(
                 num, instrument.scale * VOLUME_SCALE * instrument.contract_den * rate[1]
             )
 
-        return plan.charge(entry, exit_, group.money_scale, turnover)
+        return plan.charge(entry, exit_, group.money_scale, turnover, month_units(account, now))

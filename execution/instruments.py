@@ -12,7 +12,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from execution.sessions import TradingSessions
-from execution.units import decimal_to_int
+from execution.units import decimal_to_int, price_to_points
 
 
 class CalcMode(StrEnum):
@@ -103,7 +103,7 @@ class Instrument:
 
     def to_points(self, price: Decimal) -> int | None:
         """A client price as points, None when it is not finite or not on the price grid."""
-        return decimal_to_int(price, self.digits)
+        return price_to_points(price, self.digits)
 
     def valid_units(self, units: int) -> bool:
         return (

@@ -39,6 +39,8 @@ class LpOrder:
     order_id: int | None
     fok: bool
     time: int
+    # an IOC/FOK limit at the LP (None: market): what an A-book limit or stop order allows
+    limit_price: Decimal | None = None
 
     @property
     def volume(self) -> Decimal:
@@ -92,6 +94,12 @@ class InProcessLp:
             self._reports.append(LpReport(order.cl_ord_id, ReportStatus.REJECTED, text="FOK"))
             return
         px = price[1] if order.side is Side.BUY else price[0]
+        limit = order.limit_price
+        if limit is not None and (px > limit if order.side is Side.BUY else px < limit):
+            self._reports.append(
+                LpReport(order.cl_ord_id, ReportStatus.CANCELED, text="limit not marketable")
+            )
+            return
         self._reports.append(LpReport(order.cl_ord_id, ReportStatus.FILL, px, filled))
         if filled < volume:
             self._reports.append(LpReport(order.cl_ord_id, ReportStatus.CANCELED))

@@ -1,7 +1,9 @@
 """Margin, profit and account valuation (domain.md, Margin and Account state).
 
 Every figure is an exact rational rounded once to minor units of the deposit currency: margin
-per symbol side, profit per symbol side (floating) or per deal (realised).
+per symbol side, profit per position, floating exactly as the deal closing it would realise
+it at the same prices, so equity before a close is the balance after it. Margin level is
+rounded half up to 0.01 percent.
 """
 
 from __future__ import annotations
@@ -97,21 +99,27 @@ def leg_margin(
 def leg_profit(
     leg: Leg, quote: Quote, group: AccountGroup, book: PriceBook, converter: Converter
 ) -> int | None:
-    """Floating P/L of a symbol: buys close at the bid, sells at the ask."""
+    """Floating P/L of a symbol (swaps apart): each position rounded on its own, buys closing
+    at the bid and sells at the ask, as `position_profit` realises them."""
     instrument = leg.instrument
-    total = 0
+    currency, scale = instrument.profit_currency, group.money_scale
+    buy_rate = sell_rate = None
     if leg.buy_units:
-        rate = converter.rate(book, instrument.profit_currency, group.currency, True)
-        if rate is None:
+        buy_rate = converter.rate(book, currency, group.currency, True)
+        if buy_rate is None:
             return None
-        raw = quote.bid * leg.buy_units - leg.buy_notional
-        total += profit_money(instrument, raw, rate, group.money_scale)
     if leg.sell_units:
-        rate = converter.rate(book, instrument.profit_currency, group.currency, False)
-        if rate is None:
+        sell_rate = converter.rate(book, currency, group.currency, False)
+        if sell_rate is None:
             return None
-        raw = leg.sell_notional - quote.ask * leg.sell_units
-        total += profit_money(instrument, raw, rate, group.money_scale)
+    total = 0
+    for position in leg.positions.values():
+        if position.side is Side.BUY:
+            raw = quote.bid * position.units - position.notional
+            total += profit_money(instrument, raw, buy_rate or (0, 1), scale)
+        else:
+            raw = position.notional - quote.ask * position.units
+            total += profit_money(instrument, raw, sell_rate or (0, 1), scale)
     return total
 
 
@@ -145,10 +153,16 @@ class Valuation:
         return self.equity - self.margin
 
     def level(self) -> Decimal | None:
-        """Margin level in percent, undefined (None) without margin."""
+        """Margin level in percent to 0.01, halves up; undefined (None) without margin."""
         if self.margin <= 0:
             return None
-        return (Decimal(self.equity) * 100 / Decimal(self.margin)).quantize(Decimal("0.01"))
+        return margin_level(self.equity, self.margin)
+
+
+def margin_level(equity: int, margin: int) -> Decimal:
+    """equity / margin x 100 in percent, rounded once to 0.01, halves away from zero (half up):
+    the one rounding of margin level everywhere."""
+    return Decimal(div_round(equity * 10_000, margin)).scaleb(-2)
 
 
 def value_account(

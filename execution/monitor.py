@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from execution.account_state import note_valuation
 from execution.context import Context
 from execution.contracts import DealReason, MarginCall, Side, StopOut
 from execution.fills import Fills
@@ -25,9 +26,12 @@ class MarginMonitor:
             self.check(out, accounts[account_id], now)
 
     def check(self, out: Outcome, account: Account, now: int) -> None:
+        """Margin call and stop-out; an account that cannot be valued is never skipped in
+        silence: it is flagged and alerted (and blocked from new exposure by risk)."""
         ctx = self.ctx
         group = account.group
         valuation = value_account(account, ctx.book(group), ctx.converter)
+        note_valuation(ctx, out, account, valuation, now)
         if valuation is None:
             return
         if group.below(group.call_ratio, valuation.equity, valuation.margin):
@@ -60,6 +64,7 @@ class MarginMonitor:
             )  # fmt: skip
             self._close(out, account, worst, now)
             next_valuation = value_account(account, ctx.book(group), ctx.converter)
+            note_valuation(ctx, out, account, next_valuation, now)
             if next_valuation is None:
                 return
             valuation = next_valuation

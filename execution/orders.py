@@ -33,7 +33,7 @@ from execution.instruments import Instrument
 from execution.records import Outcome, order_update, position_update
 from execution.rollover import next_cut
 from execution.state import Account, Order, Position
-from execution.units import lots_to_units
+from execution.units import lots_to_units, to_decimal
 
 
 def _reject(request_id: str, code: RejectCode, message: str = "") -> Rejected:
@@ -49,7 +49,7 @@ def _points(instrument: Instrument, value: Decimal | None) -> int | Literal[Fals
 
 
 def _merged(
-    instrument: Instrument, sent: Decimal | None | UnsetType, current: int | None
+    instrument: Instrument, sent: Decimal | UnsetType | None, current: int | None
 ) -> int | Literal[False] | None:
     """A level after a modification: unchanged when not sent, removed by None."""
     return current if sent is UNSET else _points(instrument, sent)
@@ -88,6 +88,8 @@ class OrderManager:
                 return _reject(rid, RejectCode.INVALID_STOPS)
         if cmd.expires_at is not None and cmd.expires_at <= now:
             return _reject(rid, RejectCode.INVALID_EXPIRATION)
+        if cmd.type is OrderType.MARKET and cmd.price is not None:
+            return _reject(rid, RejectCode.INVALID_PRICE, "a market order takes no price")
         closing: Position | None = None
         if cmd.position_id is not None:
             if not account.hedging:
@@ -164,13 +166,27 @@ class OrderManager:
             )
         if code is None:
             code = self.dealer.execute(out, account, order, now, valuation, position=closing)
+        if code is RejectCode.REQUOTE:
+            quote = self.ctx.book(account.group)[order.instrument.symbol]
+            digits = order.instrument.digits
+            return Rejected(
+                request_id=rid,
+                code=code,
+                message="the price moved: here is the current one",
+                bid=to_decimal(quote.bid, digits),
+                ask=to_decimal(quote.ask, digits),
+            )
         if code is not None:
             return _reject(rid, code)
         if order.state is not OrderState.ROUTED:
             risk.remember_margin(self.ctx, account)
             out.record(order_update(order, now))
         return Accepted(
-            request_id=rid, order_id=order.id, state=order.state, position_id=order.position_id
+            request_id=rid,
+            order_id=order.id,
+            state=order.state,
+            position_id=order.position_id,
+            deal_ids=order.deal_ids,
         )
 
     def _pre_trade(
@@ -285,6 +301,8 @@ class OrderManager:
         sessions = first.instrument.sessions
         if sessions is not None and not sessions.is_open(now):
             return _reject(rid, RejectCode.MARKET_CLOSED)
+        if not self.fills.closable(account, first):
+            return _reject(rid, RejectCode.OFF_QUOTES)
         deals = self.fills.close_by(out, account, first, second, now)
         return Accepted(request_id=rid, position_id=first.id, deal_ids=deals)
 
@@ -312,7 +330,8 @@ class OrderManager:
                 reason = DealReason.SL
             elif tp is not None and (price >= tp if buy else price <= tp):
                 reason = DealReason.TP
-            if reason is not None:
+            # a position whose profit cannot be valued waits (its account is alerted)
+            if reason is not None and self.fills.closable(account, position):
                 self.fills.close_at_market(out, account, position, position.units, now, reason)
 
     def _triggers(self, out: Outcome, symbol: str, now: int) -> None:

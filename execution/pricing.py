@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 from execution.groups import AccountGroup, Markup
 from execution.rates import Quote
@@ -17,17 +18,35 @@ class _LpQuote:
         self.time = time
 
 
+class OffQuotes(StrEnum):
+    """Why a symbol has no aggregate (the reason a `QuoteState` carries)."""
+
+    NO_QUOTES = "no LP quotes"  # no LP has a usable quote for it (none yet, withdrawn, crossed)
+    STALE = "stale"  # every LP quote is older than the staleness limit, or its LP went quiet
+    CROSSED = "crossed"  # LPs cross each other and none can be told off the consensus
+
+
 class Best:
-    """Best bid and best ask across LPs, and which LP holds each."""
+    """Best bid and best ask across LPs, which LP holds each, and the LPs left out of this
+    aggregate because their quotes crossed the others' (empty when none was)."""
 
-    __slots__ = ("ask", "ask_lp", "bid", "bid_lp", "time")
+    __slots__ = ("ask", "ask_lp", "bid", "bid_lp", "left_out", "time")
 
-    def __init__(self, bid: int, bid_lp: str, ask: int, ask_lp: str, time: int) -> None:
+    def __init__(
+        self,
+        bid: int,
+        bid_lp: str,
+        ask: int,
+        ask_lp: str,
+        time: int,
+        left_out: tuple[str, ...] = (),
+    ) -> None:
         self.bid = bid
         self.bid_lp = bid_lp
         self.ask = ask
         self.ask_lp = ask_lp
         self.time = time
+        self.left_out = left_out
 
 
 class Aggregator:
@@ -35,8 +54,15 @@ class Aggregator:
 
     A quote older than `staleness_ns` is ignored; a crossed quote (bid above ask) replaces and
     thereby withdraws that LP's previous quote; an LP that sent nothing on any symbol for
-    `quiet_ns` is out of every symbol until its next quote. An aggregate that would be crossed
-    across LPs is not published (None): the book is inconsistent until an LP moves.
+    `quiet_ns` is out of every symbol until its next quote.
+
+    When the fresh quotes cross each other (one LP's bid above another's ask), the LPs off
+    the consensus are left out and the aggregate comes from the rest. The consensus is the
+    median of the LPs' mids with three or more LPs, and with two (where a median cannot tell
+    which one moved) the mid last aggregated for the symbol. LPs are left out farthest from
+    the consensus first, all LPs at the same distance together, until the rest no longer
+    cross. When nothing is left (two LPs equally far from it) the symbol has no aggregate and
+    `reason` says `OffQuotes.CROSSED`.
     """
 
     def __init__(self, staleness_ns: int, quiet_ns: int | None = None) -> None:
@@ -44,6 +70,7 @@ class Aggregator:
         self.quiet_ns = quiet_ns if quiet_ns is not None else staleness_ns
         self._quotes: dict[str, dict[str, _LpQuote]] = {}
         self._last_seen: dict[str, int] = {}
+        self._last_mid2: dict[str, int] = {}  # per symbol: bid + ask of the last aggregate
 
     def update(self, lp: str, symbol: str, bid: int, ask: int, now: int) -> Best | None:
         self._last_seen[lp] = now
@@ -64,7 +91,7 @@ class Aggregator:
         quiet = now - self.quiet_ns
         last_seen = self._last_seen
         best: Best | None = None
-        for lp, quote in quotes.items():
+        for lp, quote in quotes.items():  # the hot path: one pass, no intermediate objects
             if quote.time < oldest or last_seen[lp] < quiet:
                 continue
             if best is None:
@@ -75,9 +102,62 @@ class Aggregator:
             if quote.ask < best.ask:
                 best.ask, best.ask_lp = quote.ask, lp
             best.time = max(best.time, quote.time)
-        if best is None or best.bid > best.ask:
-            return None
+        if best is not None and best.bid > best.ask:
+            best = self._resolve(symbol, self._fresh(symbol, now))
+        if best is not None:
+            self._last_mid2[symbol] = best.bid + best.ask
         return best
+
+    def reason(self, symbol: str, now: int) -> str:
+        """Why `best(symbol, now)` is None ("" when it is not): an `OffQuotes` value."""
+        if not self._quotes.get(symbol):
+            return OffQuotes.NO_QUOTES
+        if not self._fresh(symbol, now):
+            return OffQuotes.STALE
+        return "" if self.best(symbol, now) is not None else OffQuotes.CROSSED
+
+    def _fresh(self, symbol: str, now: int) -> dict[str, _LpQuote]:
+        quotes = self._quotes.get(symbol)
+        if not quotes:
+            return {}
+        oldest = now - self.staleness_ns
+        quiet = now - self.quiet_ns
+        last_seen = self._last_seen
+        return {lp: q for lp, q in quotes.items() if q.time >= oldest and last_seen[lp] >= quiet}
+
+    def _resolve(self, symbol: str, quotes: dict[str, _LpQuote]) -> Best | None:
+        """The aggregate of a crossed book without the LPs off the consensus, or None."""
+        left_out = self._off_consensus(symbol, quotes)
+        kept = [(lp, q) for lp, q in quotes.items() if lp not in left_out]
+        if not kept:
+            return None
+        bid_lp, bid = max(kept, key=lambda item: item[1].bid)
+        ask_lp, ask = min(kept, key=lambda item: item[1].ask)
+        time = max(q.time for _, q in kept)
+        return Best(bid.bid, bid_lp, ask.ask, ask_lp, time, left_out)
+
+    def _off_consensus(self, symbol: str, quotes: dict[str, _LpQuote]) -> tuple[str, ...]:
+        """The LPs to leave out of a crossed book (all of them when it cannot be resolved)."""
+        # Mids doubled (bid + ask) and the consensus doubled again keep everything in integers.
+        mids2 = {lp: q.bid + q.ask for lp, q in quotes.items()}
+        if len(mids2) >= 3:
+            ordered = sorted(mids2.values())
+            consensus4 = ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2]
+        else:  # two LPs: set already, by the aggregate of whichever of them quoted first
+            consensus4 = 2 * self._last_mid2[symbol]
+        distance = {lp: abs(2 * mid2 - consensus4) for lp, mid2 in mids2.items()}
+        left_out: list[str] = []
+        kept = dict(quotes)
+        for far in sorted(set(distance.values()), reverse=True):
+            if max(q.bid for q in kept.values()) <= min(q.ask for q in kept.values()):
+                break
+            tied = [lp for lp in kept if distance[lp] == far]
+            left_out += tied
+            for lp in tied:
+                del kept[lp]
+            if not kept:
+                break
+        return tuple(sorted(left_out))
 
 
 def apply_markup(bid: int, ask: int, markup: Markup) -> tuple[int, int]:

@@ -20,14 +20,16 @@ from execution.contracts import (
     MarginCall,
     OrderUpdate,
     PositionUpdate,
+    QuoteState,
     RejectCode,
     Reply,
     Side,
     StopOut,
+    ValuationAlert,
 )
 from execution.lp import LpOrder
 from execution.state import Account, Order, Position
-from execution.units import optional_decimal, to_decimal, units_to_lots
+from execution.units import VOLUME_DIGITS, optional_decimal, to_decimal, units_to_lots
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +50,35 @@ class LedgerTransfer:
     time: int
 
 
-Recorded = OrderUpdate | Deal | PositionUpdate | BalanceChange | MarginCall | StopOut
-JournalRecord = Recorded | LedgerTransfer | LpOrder
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """An account's exact image (`execution.image`) at a daily cut."""
+
+    account_id: int
+    taken_at: int  # ns: the cut
+    image: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RolloverMark:
+    """The swap rollover the core last applied (or, before the first, when it started
+    counting): journaled with the swaps it charged, so a restart catches up on the rollovers
+    due while it was down, exactly once."""
+
+    at: int  # ns
+
+
+Recorded = (
+    OrderUpdate
+    | Deal
+    | PositionUpdate
+    | BalanceChange
+    | MarginCall
+    | StopOut
+    | ValuationAlert
+    | QuoteState
+)
+JournalRecord = Recorded | LedgerTransfer | LpOrder | RolloverMark | AccountSnapshot
 
 
 @dataclass(slots=True)
@@ -110,6 +139,7 @@ def position_update(position: Position, group_digits: int, now: int) -> Position
         swap=to_decimal(position.swap, group_digits),
         opened_at=position.opened_at,
         time=now,
+        open_value=to_decimal(position.notional, digits + VOLUME_DIGITS),
     )
 
 

@@ -122,15 +122,26 @@ def check_margin(
     units: int,
     closing: Position | None,
 ) -> tuple[RejectCode | None, Valuation | None]:
-    """Free margin after the order must not be negative, unless the order lowers margin."""
+    """Free margin after the order must not be negative, unless the order lowers margin.
+
+    An account that cannot be valued (a price or rate it needs is missing) takes no new
+    exposure; it may still reduce a position whose own profit can be valued."""
     buy, sell = volumes_after(account, instrument, side, units, closing)
     group = account.group.name
+    book = ctx.pricing.books[group]
     version = ctx.pricing.versions[group]
-    assessed = assess(
-        account, ctx.pricing.books[group], ctx.converter, (instrument, buy, sell), version
-    )
-    if assessed is None:
+    held = account.legs.get(instrument.symbol)
+    reduces = held is not None and buy <= held.buy_units and sell <= held.sell_units
+    # a fill realises or charges money in the profit currency: its rate must be there
+    closes_side = side is Side.SELL if reduces else side is Side.BUY
+    if (
+        ctx.converter.rate(book, instrument.profit_currency, account.group.currency, closes_side)
+        is None
+    ):
         return RejectCode.OFF_QUOTES, None
+    assessed = assess(account, book, ctx.converter, (instrument, buy, sell), version)
+    if assessed is None:
+        return (None, None) if reduces else (RejectCode.OFF_QUOTES, None)
     before, after, symbol_margin = assessed
     # the symbol's margin once filled internally at these prices, so the next order of this
     # account need not recompute it (`remember_margin`)

@@ -8,10 +8,11 @@ and is realised into the balance with the deal that closes it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from brokerstack.times import to_datetime, to_ns
 from execution.context import Context
 from execution.contracts import Side
 from execution.instruments import SwapMode
@@ -21,7 +22,6 @@ from execution.units import VOLUME_SCALE, div_round
 
 NEW_YORK = ZoneInfo("America/New_York")
 CUT = time(17, 0)
-_NS = 1_000_000_000
 
 
 def _cut_on(day: datetime) -> datetime:
@@ -30,18 +30,18 @@ def _cut_on(day: datetime) -> datetime:
 
 def next_cut(now: int) -> int:
     """The first 17:00 New York strictly after `now` (any weekday), in ns."""
-    local = datetime.fromtimestamp(now // _NS, UTC).astimezone(NEW_YORK)
+    local = to_datetime(now).astimezone(NEW_YORK)
     cut = _cut_on(local)
-    if int(cut.timestamp()) * _NS <= now:
+    if to_ns(cut) <= now:
         cut = _cut_on(local + timedelta(days=1))
-    return int(cut.timestamp()) * _NS
+    return to_ns(cut)
 
 
 def rollovers(after: int, until: int) -> Iterator[tuple[int, int]]:
     """(instant ns, New York weekday) of every weekday rollover in (after, until]."""
     at = next_cut(after)
     while at <= until:
-        weekday = datetime.fromtimestamp(at // _NS, UTC).astimezone(NEW_YORK).weekday()
+        weekday = to_datetime(at).astimezone(NEW_YORK).weekday()
         if weekday < 5:
             yield at, weekday
         at = next_cut(at)

@@ -16,6 +16,7 @@ class RouteAction(StrEnum):
     B_BOOK = "b_book"
     PARTIAL = "partial"  # fill internally and hedge `hedge_ratio` of the volume at an LP
     REJECT = "reject"
+    REQUOTE = "requote"  # refuse at this price, telling the client the current one
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """State as rows, both ways: the shell rebuilds the core from warehouse rows on restart, and
 the core can export the same rows (a checkpoint, or a test that the round trip is lossless).
 
-Rows use the edge types (Decimal prices, lots and money); an average open price is exact only
-to the instrument's digits, which is what the journal stores.
+Rows use the edge types (Decimal prices, lots and money); a position's average open price is
+rounded to the instrument's digits, so its exact open value (price x lots) travels with it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from execution.context import Context
 from execution.contracts import OrderState, OrderType, Reply, Side, TimeInForce
 from execution.instruments import ConfigError
 from execution.state import Account, Order, Position
-from execution.units import lots_to_units, optional_decimal, to_decimal, units_to_lots
+from execution.units import (
+    VOLUME_DIGITS,
+    decimal_to_int,
+    lots_to_units,
+    optional_decimal,
+    to_decimal,
+    units_to_lots,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +34,8 @@ class AccountRow:
     enabled: bool = True
     kyc_level: int = 0
     toxicity: int = 0
+    month_volume: Decimal = Decimal(0)  # lots traded this calendar month (commission tiers)
+    month_end: int = 0  # ns: when that month ends (0: no deal yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +51,7 @@ class PositionRow:
     tp: Decimal | None = None
     swap: Decimal = Decimal(0)
     book: str = "b"
+    open_value: Decimal | None = None  # exact price x lots; None: open_price x volume
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +104,14 @@ def load(ctx: Context, snapshot: Snapshot) -> None:
             raise ConfigError(f"account {row.account_id}: unknown group {row.group}")
         balance, credit = group.to_money(row.balance), group.to_money(row.credit)
         if balance is None or credit is None:
-            raise ConfigError(f"account {row.account_id}: money not in {group.currency} units")
+            raise ConfigError(
+                f"account {row.account_id}: balance {row.balance} / credit {row.credit} not "
+                f"exact in {group.currency} minor units"
+            )
         account = Account(row.account_id, group, balance, credit, row.enabled, row.kyc_level)
         account.toxicity = row.toxicity
+        account.month_units = lots_to_units(row.month_volume) or 0
+        account.month_end = row.month_end
         ctx.accounts[row.account_id] = account
     for p in snapshot.positions:
         account = ctx.accounts[p.account_id]
@@ -105,12 +120,21 @@ def load(ctx: Context, snapshot: Snapshot) -> None:
         if instrument is None or units is None or units <= 0:
             raise ConfigError(f"position {p.position_id}: bad symbol or volume")
         price = _points(ctx, p.symbol, p.open_price, f"position {p.position_id}") or 0
+        notional = price * units
+        if p.open_value is not None:
+            exact = decimal_to_int(p.open_value, instrument.digits + VOLUME_DIGITS)
+            if exact is None or exact <= 0:
+                raise ConfigError(f"position {p.position_id}: open value {p.open_value} not exact")
+            notional = exact
         position = Position(
-            p.position_id, account.id, instrument, p.side, units, price * units, p.opened_at, p.book
+            p.position_id, account.id, instrument, p.side, units, notional, p.opened_at, p.book
         )
         position.sl = _points(ctx, p.symbol, p.sl, f"position {p.position_id}")
         position.tp = _points(ctx, p.symbol, p.tp, f"position {p.position_id}")
-        position.swap = account.group.to_money(p.swap) or 0
+        swap = account.group.to_money(p.swap)
+        if swap is None:
+            raise ConfigError(f"position {p.position_id}: swap {p.swap} not in minor units")
+        position.swap = swap
         account.add_position(position)
         ctx.reindex(account)
         ctx.protect(position)
@@ -164,7 +188,7 @@ def export(
             AccountRow(
                 account.id, group.name, to_decimal(account.balance, digits),
                 to_decimal(account.credit, digits), account.enabled, account.kyc_level,
-                account.toxicity,
+                account.toxicity, units_to_lots(account.month_units), account.month_end,
             )
         )  # fmt: skip
         for p in account.positions.values():
@@ -174,6 +198,7 @@ def export(
                     p.id, account.id, p.instrument.symbol, p.side, units_to_lots(p.units),
                     to_decimal(p.open_price, d), p.opened_at, optional_decimal(p.sl, d),
                     optional_decimal(p.tp, d), to_decimal(p.swap, digits), p.book,
+                    to_decimal(p.notional, d + VOLUME_DIGITS),
                 )
             )  # fmt: skip
         for o in account.orders.values():

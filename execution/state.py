@@ -60,6 +60,7 @@ class Order:
         "account_id",
         "book",
         "created_at",
+        "deal_ids",
         "expires_at",
         "filled",
         "id",
@@ -105,6 +106,7 @@ class Order:
         self.position_id: int | None = None
         self.state = OrderState.PLACED
         self.book = "b"
+        self.deal_ids: tuple[int, ...] = ()  # the deals that filled it (internal fills)
 
 
 class Leg:
@@ -113,10 +115,10 @@ class Leg:
     __slots__ = (
         "buy_notional",
         "buy_units",
-        "count",
         "instrument",
         "margin",
         "margin_version",
+        "positions",
         "profit",
         "profit_version",
         "sell_notional",
@@ -136,7 +138,8 @@ class Leg:
         self.sell_units = 0
         self.sell_notional = 0
         self.swap = 0
-        self.count = 0
+        # floating P/L is rounded per position, as the deal that closes each will be
+        self.positions: dict[int, Position] = {}
 
 
 class Account:
@@ -148,13 +151,17 @@ class Account:
         "id",
         "in_margin_call",
         "kyc_level",
+        "last_valuation",
         "legs",
+        "month_end",
+        "month_units",
         "net",
         "orders",
         "positions",
         "token_time",
         "tokens",
         "toxicity",
+        "unvalued",
     )
 
     def __init__(
@@ -177,7 +184,14 @@ class Account:
         self.orders: dict[int, Order] = {}  # live orders: pending or routed to an LP
         self.legs: dict[str, Leg] = {}
         self.in_margin_call = False
+        # a price or rate its valuation needs is missing: alerted, blocked from new exposure
+        self.unvalued = False
+        self.last_valuation: tuple[int, int] | None = None  # (equity, margin) last valued
         self.toxicity = 0
+        # volume traded this calendar month (UTC), for commission tiers; month_end is when
+        # the month ends (ns), 0 before the first deal
+        self.month_units = 0
+        self.month_end = 0
         self.tokens = -1  # rate limit bucket, in 1e-9 orders; -1 until first use
         self.token_time = 0
 
@@ -194,7 +208,7 @@ class Account:
         created = leg is None
         if leg is None:
             leg = self.legs[position.instrument.symbol] = Leg(position.instrument)
-        leg.count += 1
+        leg.positions[position.id] = position
         self._shift(leg, position, 1)
         return created
 
@@ -205,8 +219,8 @@ class Account:
             del self.net[symbol]
         leg = self.legs[symbol]
         self._shift(leg, position, -1)
-        leg.count -= 1
-        if leg.count == 0:
+        del leg.positions[position.id]
+        if not leg.positions:
             del self.legs[symbol]
 
     def change_position(

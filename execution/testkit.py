@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from brokerstack.times import NS_PER_SECOND, to_ns
 from execution import contracts as c
 from execution.core import Core, CoreConfig
 from execution.lp import InProcessLp
@@ -16,7 +17,7 @@ from execution.samples import instruments, retail_group
 D = Decimal
 T = TypeVar("T")
 # Wednesday 2026-03-04 12:00 UTC: the FX market is open
-START = int(datetime(2026, 3, 4, 12, tzinfo=UTC).timestamp()) * 1_000_000_000
+START = to_ns(datetime(2026, 3, 4, 12, tzinfo=UTC))
 
 
 def sample_core(**overrides: object) -> Core:
@@ -39,10 +40,10 @@ class Desk:
         self._request = 0
 
     def advance(self, seconds: float) -> None:
-        self.now += int(seconds * 1_000_000_000)
+        self.now += int(seconds * NS_PER_SECOND)
 
     def at(self, when: datetime) -> None:
-        self.now = int(when.timestamp() * 1_000_000) * 1_000
+        self.now = to_ns(when)
 
     def quote(self, symbol: str, bid: str, ask: str, lp: str = "lp1") -> Outcome:
         instrument = self.core.ctx.instruments[symbol]

@@ -15,7 +15,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 VOLUME_SCALE = 10_000
-_VOLUME_EXP = -4
+VOLUME_DIGITS = 4  # VOLUME_SCALE = 10**VOLUME_DIGITS
+_VOLUME_EXP = -VOLUME_DIGITS
 _MAX_DIGITS = 30  # beyond any real price, volume or amount; keeps Decimal from overflowing
 
 
@@ -39,6 +40,21 @@ def decimal_to_int(value: Decimal, exponent: int) -> int | None:
     if integral != scaled:
         return None
     return int(integral)
+
+
+def price_to_points(price: Decimal, digits: int, rounding: str | None = None) -> int | None:
+    """A price in points of `digits`: exact (None when off the price grid), or rounded with a
+    `decimal` rounding mode (an LP's quote or fill, which may be finer than the grid); None
+    when not a finite Decimal."""
+    if rounding is None:
+        return decimal_to_int(price, digits)
+    if not isinstance(price, Decimal) or not price.is_finite() or price.adjusted() > _MAX_DIGITS:
+        return None
+    return int(price.scaleb(digits).to_integral_value(rounding))
+
+
+def points_to_price(points: int, digits: int) -> Decimal:
+    return to_decimal(points, digits)
 
 
 def lots_to_units(lots: Decimal) -> int | None:

@@ -9,20 +9,19 @@ rejected by the writer's entry-by-entry retry, without holding up the rest.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 import psycopg
 
 from brokerstack.streams import EVENT_FIELD
+from brokerstack.times import to_datetime
 from execution.contracts import MarginCall, StopOut, decode_event
 from ingest.consumer import Entry
 from ingest.contracts import decode_crm_event
 from ingest.entries import reject
 from ingest.writer import Loaded
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Anything a malformed entry can raise on the way to a row; it is rejected, never retried.
 _BAD_ENTRY = (
     KeyError,
@@ -31,10 +30,6 @@ _BAD_ENTRY = (
     msgspec.EncodeError,
     TypeError,
 )
-
-
-def utc_from_ns(time_ns: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=time_ns // 1000)
 
 
 def _json(value: object) -> str:
@@ -86,7 +81,7 @@ def _trading_row(event: MarginCall | StopOut) -> tuple[Any, ...]:
     kind = "stop_out" if isinstance(event, StopOut) else "margin_call"
     position = event.position_id if isinstance(event, StopOut) else None
     return (
-        utc_from_ns(event.time),
+        to_datetime(event.time),
         event.account_id,
         kind,
         position,
@@ -121,7 +116,7 @@ class CrmEventSink:
                 event = decode_crm_event(entry.fields[EVENT_FIELD])
                 rows.append(
                     (
-                        utc_from_ns(event.time_ns),
+                        to_datetime(event.time_ns),
                         event.client_id,
                         event.lead_id,
                         event.staff_user_id,

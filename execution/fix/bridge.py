@@ -31,8 +31,8 @@ from execution.fix.links import Link
 from execution.fix.orders import ExecReport, OrderBook, Working
 from execution.fix.quotes import QuoteUpdate, on_market_data, on_request_reject
 from execution.fix.sessions import Role, initiator_settings
-from execution.lp import LpOrder, LpReport, ReportStatus
 from execution.inbox import Inbox, LpExecution, LpQuote, LpSessionState
+from execution.lp import LpOrder, LpReport, ReportStatus
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,9 @@
-"""``python -m execution.lpsim --name lp-alpha --quote-port 9871 --trade-port 9872 --spread 8``
+"""``python -m execution.lpsim --name lp-alpha --quote-port 9871 --trade-port 9872``
 
-Runs one simulated LP until interrupted. Its FIX store lives under ``--data``
-(default: the stack's data folder / lpsim / NAME).
+Runs one simulated LP until interrupted. It quotes the shared reference path (the same market
+in every simulator process started with the same ``--market-seed``) at its own spread and
+offset, or replays a CSV file. Its FIX store lives under ``--data`` (default: the stack's data
+folder / lpsim / NAME).
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from pathlib import Path
 
 from brokerstack.settings import load_settings
 from execution.lpsim.behaviour import Behaviour
-from execution.lpsim.feeds import DEFAULT_SYMBOLS, Feed, Replay, parse_symbol
+from execution.lpsim.feeds import (
+    DEFAULT_SYMBOLS,
+    Feed,
+    PathFeed,
+    Replay,
+    lp_symbols,
+    parse_symbol,
+)
+from execution.lpsim.path import ReferencePath
 from execution.lpsim.simulator import LpSimulator
 
 
@@ -25,12 +35,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="LP code, e.g. lp-alpha (sets the CompIDs)")
     p.add_argument("--quote-port", type=int, required=True)
     p.add_argument("--trade-port", type=int, required=True)
-    p.add_argument("--spread", type=int, default=10, help="spread in points of each symbol")
+    p.add_argument(
+        "--spread", type=int, help="spread in points of every symbol (default: --spread-scale)"
+    )
+    p.add_argument(
+        "--spread-scale",
+        type=float,
+        default=1.0,
+        help="the LP's spread as a multiple of each symbol's typical spread",
+    )
+    p.add_argument(
+        "--offset",
+        type=float,
+        default=0.0,
+        help="the LP's mid above the reference path, in typical spreads (may be negative)",
+    )
     p.add_argument(
         "--symbol",
         action="append",
+        type=parse_symbol,
         default=[],
-        help="SYMBOL:start:digits (repeatable; default: the seeded instruments)",
+        help="SYMBOL:start:digits[:spread[:volatility]] (repeatable; default: the seeded "
+        "instruments)",
     )
     p.add_argument("--replay", type=Path, help="CSV of ticks (symbol,bid,ask) or candles")
     p.add_argument("--quote-interval", type=float, default=0.05, help="seconds between quotes")
@@ -44,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--disconnect-every", type=float, default=0.0, help="seconds; 0 = never")
     p.add_argument("--ack", action="store_true", help="send ExecType 0 before each outcome")
     p.add_argument("--password-env", help="environment variable holding the logon password")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1, help="seed of the LP's behaviour draws")
+    p.add_argument("--market-seed", type=int, default=1, help="seed of the reference path")
     p.add_argument("--data", type=Path, help="folder for the FIX store")
     return p
 
@@ -53,9 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-    symbols = [parse_symbol(s) for s in args.symbol] or list(DEFAULT_SYMBOLS)
+    market = args.symbol or list(DEFAULT_SYMBOLS)
+    symbols = lp_symbols(market, args.spread_scale, args.spread)
     behaviour = Behaviour(
-        spread_points=args.spread,
+        spread_points=args.spread or Behaviour.spread_points,
         quote_interval=args.quote_interval,
         latency=args.latency,
         partial_ratio=args.partial_ratio,
@@ -69,7 +97,13 @@ def main(argv: list[str] | None = None) -> None:
         password=os.environ.get(args.password_env, "") if args.password_env else "",
         seed=args.seed,
     )
-    feed: Feed | None = Replay(args.replay, symbols) if args.replay else None
+    feed: Feed
+    if args.replay:
+        feed = Replay(args.replay, symbols)
+    else:
+        offsets = {s.symbol: round(args.offset * (s.spread or behaviour.spread_points))
+                   for s in market}  # fmt: skip
+        feed = PathFeed(ReferencePath(market, args.market_seed), offsets)
     data = args.data or load_settings().data_path / "lpsim" / args.name
     sim = LpSimulator(args.name, args.quote_port, args.trade_port, data, symbols, behaviour, feed)
     done = threading.Event()

@@ -1,4 +1,6 @@
-"""Where the simulator's prices come from: a random walk per symbol, or a replay of a CSV file
+"""Where the simulator's prices come from: the shared reference path (``execution.lpsim.path``)
+shifted by the LP's own offset, which is what ``python -m execution.lpsim`` quotes by default;
+a random walk per symbol (tests: ``step=0`` holds the price still); or a replay of a CSV file
 of ticks (``symbol,bid,ask``) or candles (``symbol,open,high,low,close``; each candle becomes
 four mids: open, high, low, close). Prices are integer points of each symbol's digits, so
 quotes and fills are exact."""
@@ -7,19 +9,25 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import cycle
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from execution.lpsim.path import ReferencePath
 
 
 @dataclass(frozen=True, slots=True)
 class SymbolSpec:
     symbol: str
     digits: int
-    start: Decimal  # the first mid price
+    start: Decimal  # the first mid price; the level the reference path reverts to
+    spread: int = 0  # the LP's spread in points (0: the simulator's `Behaviour.spread_points`)
+    volatility: float = 0.10  # annualised, of the log price (the reference path's)
 
     def points(self, price: Decimal) -> int:
         return int(price.scaleb(self.digits).to_integral_value())
@@ -28,21 +36,41 @@ class SymbolSpec:
         return Decimal(points).scaleb(-self.digits)
 
 
-# Mid prices near the seeded instruments' markets (warehouse/reference_data.py).
+# The seeded instruments (warehouse/reference_data.py): a level near their market, a typical
+# interbank spread in points (an LP quotes a multiple of it) and a typical annual volatility.
 DEFAULT_SYMBOLS = (
-    SymbolSpec("EURUSD", 5, Decimal("1.08500")),
-    SymbolSpec("GBPUSD", 5, Decimal("1.27000")),
-    SymbolSpec("USDJPY", 3, Decimal("150.000")),
-    SymbolSpec("XAUUSD", 2, Decimal("2350.00")),
-    SymbolSpec("US500", 2, Decimal("5200.00")),
-    SymbolSpec("BTCUSD", 2, Decimal("65000.00")),
+    SymbolSpec("EURUSD", 5, Decimal("1.08500"), spread=8, volatility=0.07),
+    SymbolSpec("GBPUSD", 5, Decimal("1.27000"), spread=12, volatility=0.08),
+    SymbolSpec("USDJPY", 3, Decimal("150.000"), spread=10, volatility=0.10),
+    SymbolSpec("XAUUSD", 2, Decimal("2350.00"), spread=30, volatility=0.15),
+    SymbolSpec("US500", 2, Decimal("5200.00"), spread=50, volatility=0.16),
+    SymbolSpec("BTCUSD", 2, Decimal("65000.00"), spread=2_500, volatility=0.50),
 )
 
 
 def parse_symbol(text: str) -> SymbolSpec:
-    """``SYMBOL:start:digits``, e.g. ``EURUSD:1.08500:5``."""
-    symbol, start, digits = text.split(":")
-    return SymbolSpec(symbol, int(digits), Decimal(start))
+    """``SYMBOL:start:digits[:spread[:volatility]]``, e.g. ``EURUSD:1.08500:5:8:0.07``."""
+    symbol, start, digits, *rest = text.split(":")
+    if len(rest) > 2:
+        raise ValueError(f"{text!r}: expected SYMBOL:start:digits[:spread[:volatility]]")
+    spread = int(rest[0]) if rest else 0
+    volatility = float(rest[1]) if len(rest) > 1 else 0.10
+    if spread < 0 or not 0 < volatility < 10:
+        raise ValueError(f"{text!r}: spread must be >= 0 and volatility in (0, 10)")
+    return SymbolSpec(symbol, int(digits), Decimal(start), spread, volatility)
+
+
+def lp_symbols(
+    specs: list[SymbolSpec], spread_scale: float, fixed_spread: int | None
+) -> list[SymbolSpec]:
+    """The symbols as one LP quotes them: ``fixed_spread`` points on every symbol, or else each
+    symbol's typical spread times ``spread_scale`` (at least one point)."""
+    if fixed_spread is not None:
+        return [replace(spec, spread=fixed_spread) for spec in specs]
+    return [
+        replace(spec, spread=max(round(spec.spread * spread_scale), 1)) if spec.spread else spec
+        for spec in specs
+    ]
 
 
 class Feed(Protocol):
@@ -61,6 +89,23 @@ class RandomWalk:
         mid = self._mids[symbol] + self._random.randint(-self._step, self._step)
         self._mids[symbol] = max(mid, 1)
         return self._mids[symbol]
+
+
+class PathFeed:
+    """The shared reference path at the current instant, plus this LP's offset in points."""
+
+    def __init__(
+        self,
+        path: ReferencePath,
+        offsets: Mapping[str, int] | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.path = path
+        self.offsets = dict(offsets or {})
+        self.clock = clock
+
+    def next_mid(self, symbol: str) -> int:
+        return max(self.path.mid(symbol, self.clock()) + self.offsets.get(symbol, 0), 1)
 
 
 class Replay:

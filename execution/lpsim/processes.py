@@ -1,23 +1,38 @@
-"""The two simulated LPs ``brokerstack up`` runs, on the ports the seeded ``lp_sessions`` name,
-with different spreads so the aggregated book has a best side to pick."""
+"""The two simulated LPs ``brokerstack up`` runs, on the ports the seeded ``lp_sessions`` name.
+
+Both quote the same reference path (the default ``--market-seed``), each at its own spread and
+offset, so their books never drift apart and the aggregate takes alpha's bid and beta's ask:
+with a typical spread s, alpha quotes mid + 0.2 s at 1.25 s wide, beta mid - 0.1 s at 0.75 s.
+Two books cross only when the offsets differ by more than half the spreads added (here
+0.3 s against 1 s), so on this market they never do.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from brokerstack.settings import Settings
 from brokerstack.supervisor import ProcessSpec, python_module
 from warehouse.reference_data import LP_SESSIONS
 
-SPREADS = {"lp-alpha": 10, "lp-beta": 6}  # points
+# LP code -> (spread as a multiple of each symbol's typical spread, offset in typical spreads)
+QUOTING = {"lp-alpha": (1.25, 0.2), "lp-beta": (0.75, -0.1)}
 
 
-def lp_simulator_processes(settings: Settings, env: dict[str, str]) -> list[ProcessSpec]:
+def lp_simulator_processes(
+    settings: Settings,
+    env: dict[str, str],
+    ports: Mapping[str, tuple[int, int]] | None = None,
+) -> list[ProcessSpec]:
+    """``ports``: LP code -> (quote, trade) port, instead of the seeded ones (tests)."""
     specs = []
-    for name, spread in SPREADS.items():
-        quote_port = LP_SESSIONS[name]["quote"][0]
-        trade_port = LP_SESSIONS[name]["trade"][0]
+    for name, (spread_scale, offset) in QUOTING.items():
+        seeded = LP_SESSIONS[name]
+        quote_port, trade_port = (ports or {}).get(name, (seeded["quote"][0], seeded["trade"][0]))
         data = settings.data_path / "lpsim" / name
         argv = python_module(
-            "execution.lpsim", "--name", name, "--spread", str(spread),
+            "execution.lpsim", "--name", name,
+            "--spread-scale", str(spread_scale), "--offset", str(offset),
             "--quote-port", str(quote_port), "--trade-port", str(trade_port),
             "--data", str(data),
         )  # fmt: skip

@@ -271,10 +271,12 @@ class LpSimulator:
                 self._subscriptions.pop(symbol, None)
                 continue
             self._subscriptions[symbol] = req_id
+            with self._lock:  # the snapshot is today's price, not the one before a logoff
+                self.mids[symbol] = self.feed.next_mid(symbol)
             self._quote(symbol, req_id, snapshot=True)
 
     def _book(self, symbol: str) -> tuple[int, int]:
-        spread = self.behaviour.spread_points
+        spread = self.specs[symbol].spread or self.behaviour.spread_points
         bid = self.mids[symbol] - spread // 2
         return bid, bid + spread
 

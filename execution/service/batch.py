@@ -26,11 +26,12 @@ class ProcessedCommand:
     request_id: str
     command: bytes
     reply: bytes
+    applied_at: int  # ns: the core's `now` for it (each input has a time of its own)
 
 
 @dataclass(slots=True)
 class Batch:
-    now: int
+    now: int  # the time of the input being applied (then of the last one applied)
     acks: list[bytes] = field(default_factory=list)  # command stream entry ids
     replies: list[tuple[bytes, bytes]] = field(default_factory=list)  # (requester, reply)
     processed: list[ProcessedCommand] = field(default_factory=list)

@@ -19,9 +19,9 @@ from typing import Any
 import psycopg
 import redis
 
+from execution.inbox import Inbox, LpExecution
 from execution.lp import LpGateway, LpOrder, LpReport, ReportStatus
 from execution.service.batch import Batch
-from execution.inbox import Inbox, LpExecution
 from execution.service.journal import Journal
 from execution.service.publisher import Publisher
 

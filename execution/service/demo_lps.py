@@ -13,9 +13,9 @@ import time
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
+from execution.inbox import Inbox, LpExecution, LpQuote
 from execution.instruments import Instrument
 from execution.lp import InProcessLp, LpOrder
-from execution.inbox import Inbox, LpExecution, LpQuote
 
 # Where the walk starts for the seeded symbols; others start at 100.
 _START = {

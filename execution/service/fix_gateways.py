@@ -19,8 +19,8 @@ from execution.fix.bridge import FixBridge, Recovering
 from execution.fix.config import load_lps
 from execution.fix.health import LpHealth
 from execution.fix.journal import WarehouseJournal
-from execution.lp import LpGateway
 from execution.inbox import Inbox
+from execution.lp import LpGateway
 from execution.units import units_to_lots
 
 

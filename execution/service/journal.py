@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 
+from brokerstack.times import to_datetime
 from execution import contracts as c
 from execution.lp import LpOrder, Purpose
-from execution.records import LedgerTransfer
+from execution.records import AccountSnapshot, LedgerTransfer, RolloverMark
 from execution.service.batch import Batch
 from execution.service.ledger import LedgerAccounts, prepare_postings, transfer_statements
 from execution.service.reference import Reference
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ORDER_STATUS = {
     c.OrderState.PLACED: "PENDING",
     c.OrderState.ROUTED: "NEW",
@@ -44,10 +43,6 @@ _DEAL_REASON = {
 }
 
 
-def at(ns: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=ns // 1000)
-
-
 @dataclass(slots=True)
 class _PositionRows:
     """Per position: the last update, and what the batch's deals add to it."""
@@ -55,6 +50,7 @@ class _PositionRows:
     update: c.PositionUpdate
     volume: Decimal | None = None  # last non-zero volume seen in the batch
     open_price: Decimal | None = None
+    open_value: Decimal | None = None
     close_price: Decimal | None = None
     profit: Decimal = Decimal(0)
     commission: Decimal = Decimal(0)
@@ -69,6 +65,9 @@ class _Sorted:
     changes: list[c.BalanceChange] = field(default_factory=list)
     operations: dict[str, LedgerTransfer] = field(default_factory=dict)
     lp_orders: list[LpOrder] = field(default_factory=list)
+    rollover: RolloverMark | None = None  # the last one of the batch
+    quote_states: list[c.QuoteState] = field(default_factory=list)
+    images: list[AccountSnapshot] = field(default_factory=list)
 
 
 def _sort(batch: Batch) -> _Sorted:
@@ -87,12 +86,19 @@ def _sort(batch: Batch) -> _Sorted:
             rows.update = record
             if record.volume:
                 rows.volume, rows.open_price = record.volume, record.open_price
+                rows.open_value = record.open_value
         elif isinstance(record, c.BalanceChange):
             out.changes.append(record)
         elif isinstance(record, LedgerTransfer):
             out.operations[record.request_id] = record
         elif isinstance(record, LpOrder):
             out.lp_orders.append(record)
+        elif isinstance(record, RolloverMark):
+            out.rollover = record
+        elif isinstance(record, c.QuoteState):
+            out.quote_states.append(record)
+        elif isinstance(record, AccountSnapshot):
+            out.images.append(record)
     for deal in out.deals:
         rows = out.positions.get(deal.position_id)
         if rows is None:
@@ -159,6 +165,9 @@ class Journal:
             for part in transfer_statements(postings):
                 out.add(*part)
         self._commands(out, batch)
+        self._rollover(out, rows.rollover)
+        self._quote_states(out, rows.quote_states)
+        self._images(out, rows.images)
         if not out.parts:
             return
         query, params = out.query(
@@ -182,7 +191,7 @@ class Journal:
             u = p.update
             closed = not u.volume
             status = "CLOSED" if closed else "OPEN"
-            closed_at = at(u.time) if closed else None
+            closed_at = to_datetime(u.time) if closed else None
             close_price = p.close_price if closed else None
             if p.volume is None:
                 closes.append(
@@ -192,29 +201,31 @@ class Journal:
                 continue
             upserts.append(
                 (position_id, u.account_id, ids[u.symbol], u.side.upper(), p.volume,
-                 p.open_price, u.sl, u.tp, status, at(u.opened_at), closed_at, close_price,
-                 p.profit, u.swap, p.commission, p.opening_deal)
+                 p.open_price, u.sl, u.tp, status, to_datetime(u.opened_at), closed_at, close_price,
+                 p.profit, u.swap, p.commission, p.opening_deal, p.open_value)
             )  # fmt: skip
         if upserts:
             out.add(
                 "positions_up",
                 """INSERT INTO positions AS p (id, trading_account_id, instrument_id, side,
                        volume, open_price, stop_loss, take_profit, status, opened_at, closed_at,
-                       close_price, realized_profit, swap, commission, opening_deal_id)
+                       close_price, realized_profit, swap, commission, opening_deal_id,
+                       open_value)
                    SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::text[],
                        %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %b::text[],
                        %b::timestamptz[], %b::timestamptz[], %s::numeric[], %s::numeric[],
-                       %s::numeric[], %s::numeric[], %b::bigint[])
+                       %s::numeric[], %s::numeric[], %b::bigint[], %s::numeric[])
                    ON CONFLICT (id) DO UPDATE SET
                        side = excluded.side, volume = excluded.volume,
-                       open_price = excluded.open_price, stop_loss = excluded.stop_loss,
+                       open_price = excluded.open_price, open_value = excluded.open_value,
+                       stop_loss = excluded.stop_loss,
                        take_profit = excluded.take_profit, status = excluded.status,
                        closed_at = excluded.closed_at, close_price = excluded.close_price,
                        realized_profit = p.realized_profit + excluded.realized_profit,
                        swap = excluded.swap, commission = p.commission + excluded.commission,
                        opening_deal_id = coalesce(p.opening_deal_id, excluded.opening_deal_id),
                        updated_at = now()""",
-                _columns(upserts, 16),
+                _columns(upserts, 17),
             )
         if closes:
             out.add(
@@ -241,8 +252,8 @@ class Journal:
             values.append(
                 (o.order_id, o.account_id, o.request_id, ids[o.symbol], o.type.upper(),
                  o.side.upper(), o.tif.upper(), _ORDER_STATUS[o.state], o.volume, o.filled,
-                 o.price, o.sl, o.tp, None if o.expires_at is None else at(o.expires_at),
-                 o.position_id, code, at(o.time))
+                 o.price, o.sl, o.tp, None if o.expires_at is None else to_datetime(o.expires_at),
+                 o.position_id, code, to_datetime(o.time))
             )  # fmt: skip
         out.add(
             "orders_up",
@@ -275,7 +286,7 @@ class Journal:
         values = [
             (lo.cl_ord_id, lps[lo.lp], ids[lo.symbol], lo.order_id,
              "A_BOOK" if lo.purpose is Purpose.CLIENT else "HEDGE", lo.side.upper(),
-             "FOK" if lo.fok else "IOC", lo.volume, at(lo.time))
+             "FOK" if lo.fok else "IOC", lo.volume, to_datetime(lo.time))
             for lo in lp_orders
         ]  # fmt: skip
         out.add(
@@ -323,8 +334,9 @@ class Journal:
             routed = self.routed.get(d.order_id or 0) if d.book == "a" else None
             reason = "close_by" if d.entry is c.DealEntry.OUT_BY else _DEAL_REASON[d.reason]
             values.append(
-                (d.deal_id, at(d.time), d.account_id, d.order_id, d.position_id, ids[d.symbol],
-                 d.side.upper(), d.entry.upper(), d.volume, d.price, d.profit, d.commission,
+                (d.deal_id, to_datetime(d.time), d.account_id, d.order_id, d.position_id,
+                 ids[d.symbol], d.side.upper(), d.entry.upper(), d.volume, d.price, d.profit,
+                 d.commission,
                  d.swap, "B" if routed is None else "A", None if routed is None else routed[1],
                  None if routed is None else routed[0], reason)
             )  # fmt: skip
@@ -358,15 +370,57 @@ class Journal:
             return
         out.add(
             "commands_new",
-            """INSERT INTO command_journal (consumer, request_id, command, reply)
-               SELECT %s::text, rid, cmd, reply FROM unnest(%b::text[], %b::bytea[], %b::bytea[])
-                    AS u(rid, cmd, reply)
+            """INSERT INTO command_journal (consumer, request_id, command, reply, applied_at)
+               SELECT %s::text, rid, cmd, reply, t
+               FROM unnest(%b::text[], %b::bytea[], %b::bytea[], %b::timestamptz[])
+                    AS u(rid, cmd, reply, t)
                ON CONFLICT (consumer, request_id) DO NOTHING""",
             (
                 self.consumer,
                 [p.request_id for p in batch.processed],
                 [p.command for p in batch.processed],
                 [p.reply for p in batch.processed],
+                [to_datetime(p.applied_at) for p in batch.processed],
+            ),
+        )
+
+    def _rollover(self, out: _Statements, mark: RolloverMark | None) -> None:
+        if mark is None:
+            return
+        out.add(
+            "rollover",
+            """INSERT INTO execution_state (consumer, last_rollover_at) VALUES (%s, %s)
+               ON CONFLICT (consumer) DO UPDATE SET last_rollover_at = excluded.last_rollover_at,
+                   updated_at = now()""",
+            (self.consumer, to_datetime(mark.at)),
+        )
+
+    def _quote_states(self, out: _Statements, states: list[c.QuoteState]) -> None:
+        if not states:
+            return
+        ids = self.reference.instrument_ids
+        out.add(
+            "quote_states",
+            """INSERT INTO symbol_quote_states (instrument_id, changed_at, live, reason)
+               SELECT * FROM unnest(%b::bigint[], %b::timestamptz[], %b::boolean[], %b::text[])
+               ON CONFLICT DO NOTHING""",
+            _columns([(ids[q.symbol], to_datetime(q.time), q.live, q.reason) for q in states], 4),
+        )
+
+    def _images(self, out: _Statements, images: list[AccountSnapshot]) -> None:
+        if not images:
+            return
+        out.add(
+            "images",
+            """INSERT INTO account_snapshots (trading_account_id, taken_at, consumer, image)
+               SELECT a, t, %s::text, i FROM unnest(%b::bigint[], %b::timestamptz[], %b::bytea[])
+                    AS u(a, t, i)
+               ON CONFLICT DO NOTHING""",
+            (
+                self.consumer,
+                [i.account_id for i in images],
+                [to_datetime(i.taken_at) for i in images],
+                [i.image for i in images],
             ),
         )
 

@@ -23,17 +23,18 @@ import psycopg
 from brokerstack.streams import Tick as StreamTick
 from execution import contracts as c
 from execution.core import Core
+from execution.inbox import Commands, Inbox, InboxItem, LpExecution, LpQuote, LpSessionState
 from execution.lp import LpGateway, LpReport, Purpose, ReportStatus
 from execution.records import Outcome, order_update
 from execution.service.accounts import AccountDirectory
 from execution.service.batch import Batch, LpFill, ProcessedCommand
 from execution.service.committer import Committer
-from execution.inbox import Commands, Inbox, InboxItem, LpExecution, LpQuote, LpSessionState
 from execution.service.journal import Journal
 from execution.service.publisher import Publisher
 from execution.service.reference import Reference, load_reference
 from execution.service.restore import build_core, remembered_replies
 from execution.service.shard import Shard
+from execution.units import price_to_points
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class LoopOptions:
     idle_wait: float = 0.05  # seconds the loop waits for input before running timers
     timer_interval_ns: int = 250_000_000
     refresh_interval_ns: int = 5_000_000_000  # re-read account flags set by the back office
+    state_interval_ns: int = 250_000_000  # publish the states of changed accounts
     remembered: int = 100_000  # replies reloaded for replayed request ids
     retry_max: float = 2.0  # seconds between journal / Redis retries, at most
 
@@ -71,12 +73,6 @@ def request_id_of(data: bytes) -> str:
         return ""
     rid = fields.get("request_id") if isinstance(fields, dict) else None
     return rid[:200] if isinstance(rid, str) else ""
-
-
-def _points(value: Decimal, digits: int, rounding: str) -> int | None:
-    if not isinstance(value, Decimal) or not value.is_finite():
-        return None
-    return int(value.scaleb(digits).to_integral_value(rounding))
 
 
 class ExecutionService:
@@ -102,6 +98,8 @@ class ExecutionService:
         self._carry: list[InboxItem] = []
         self._next_timer = 0
         self._next_refresh = 0
+        self._next_states = 0
+        self._last_instant = 0
         self._started = False
         self.load()
         self.committer = Committer(
@@ -115,15 +113,19 @@ class ExecutionService:
         """(Re)build the core from the warehouse, as of the last committed batch."""
         shard = self.shard
         self.reference: Reference = load_reference(self.conn, shard.lp_prefix)
-        core, owners = build_core(
+        core, found = build_core(
             self.conn, self.reference.config, self.reference, shard.consumer,
             shard.entry_prefix, self.options.remembered,
         )  # fmt: skip
         self.core: Core = core
         self.journal = Journal(self.reference, shard.consumer, shard.entry_prefix)
         self.journal.load_routed(self.conn)
-        self.journal.ledger.owners.update(owners)
-        self.accounts = AccountDirectory(self.conn, self.core, self.reference, owners)
+        # one map: the directory adds the owners of accounts opened later, which the ledger
+        # postings of their first trade need
+        self.journal.ledger.owners = found.owners
+        self.accounts = AccountDirectory(
+            self.conn, self.core, self.reference, found.owners, found.refused
+        )
 
     def recover(self, pending: list[Commands]) -> None:
         """Queue the entries this consumer was handed before a restart but never acknowledged,
@@ -172,21 +174,31 @@ class ExecutionService:
         """One pass; False when there was nothing to do."""
         items = self._carry or self.inbox.take(self.options.idle_wait, self.options.max_items)
         self._carry = []
-        now = self.clock()
-        batch = Batch(now)
+        batch = Batch(self._instant())
         interrupted = None
         for index, item in enumerate(items):
+            if not isinstance(item, Commands):
+                batch.now = self._instant()
             interrupted = self._apply(item, batch)
             if interrupted is not None:
                 self._carry = interrupted.rest + items[index + 1 :]
                 break
-        if interrupted is None and now >= self._next_timer:
+        if interrupted is None and self.clock() >= self._next_timer:
+            batch.now = self._instant()
             interrupted = self._timers(batch)
         if not batch.empty:
             self.committer.submit(batch)
         if interrupted is not None:
             self._recover_from(interrupted)
         return interrupted is not None or not batch.empty
+
+    def _instant(self) -> int:
+        """The time the next input is applied at: the clock, but a microsecond (the
+        warehouse's resolution) after the previous input at least, so every input of the
+        journal has a time of its own and the order of a day's inputs can be replayed."""
+        now = max(self.clock(), self._last_instant + 1_000)
+        self._last_instant = now
+        return now
 
     def _recover_from(self, interrupted: Interrupted) -> None:
         if not interrupted.rebuild:
@@ -230,6 +242,7 @@ class ExecutionService:
         for index, ((entry_id, data), requester) in enumerate(
             zip(item.entries, requesters, strict=True)
         ):
+            batch.now = self._instant()
             try:
                 outcome, journaled = self._command(data, batch.now)
             except psycopg.Error as error:
@@ -291,11 +304,22 @@ class ExecutionService:
         encoded = c.encode(reply)
         batch.replies.append((requester, encoded))
         if journal and reply.request_id:
-            batch.processed.append(ProcessedCommand(reply.request_id, data, encoded))
+            batch.processed.append(ProcessedCommand(reply.request_id, data, encoded, batch.now))
 
     def _collect(self, outcome: Outcome, batch: Batch) -> None:
         """Add an outcome to the batch; a client order sent to an LP is journaled as working
         (the core records it only when the LP answers, but its LP order refers to it)."""
+        for record in outcome.journal:
+            if isinstance(record, c.ValuationAlert):
+                log.log(
+                    logging.INFO if record.valued else logging.WARNING,
+                    "account %d %s",
+                    record.account_id,
+                    "can be valued again"
+                    if record.valued
+                    else f"cannot be valued (no price or rate for {', '.join(record.unpriced)}): "
+                    "new exposure blocked, margin call and stop-out cannot be judged",
+                )
         updated = {r.order_id for r in outcome.journal if isinstance(r, c.OrderUpdate)}
         for lp_order in outcome.lp_orders:
             if lp_order.purpose is not Purpose.CLIENT or lp_order.order_id in updated:
@@ -310,8 +334,9 @@ class ExecutionService:
         instrument = self.core.ctx.instruments.get(quote.symbol)
         if instrument is None or quote.lp not in self.reference.lp_ids:
             return  # only LPs the warehouse knows may price (their LP orders are journaled)
-        bid = _points(quote.bid, instrument.digits, ROUND_FLOOR)
-        ask = _points(quote.ask, instrument.digits, ROUND_CEILING)
+        # an LP price finer than the grid rounds against the client
+        bid = price_to_points(quote.bid, instrument.digits, ROUND_FLOOR)
+        ask = price_to_points(quote.ask, instrument.digits, ROUND_CEILING)
         if bid is None or ask is None:
             return
         self._collect(self.core.on_quote(quote.lp, quote.symbol, bid, ask, batch.now), batch)
@@ -353,6 +378,9 @@ class ExecutionService:
         self._next_timer = now + self.options.timer_interval_ns
         try:
             self._collect(self.core.on_timer(now), batch)
+            if now >= self._next_states:
+                self._next_states = now + self.options.state_interval_ns
+                self._collect(self.core.publish_states(now), batch)
         except Exception:
             log.exception("core failed on its timer")
             return Interrupted([], rebuild=True)

@@ -34,13 +34,12 @@ _COMMISSION_MODES = {
     "per_deal": CommissionMode.PER_DEAL,
     "percent_turnover": CommissionMode.TURNOVER,
 }
-# REQUOTE has no counterpart in the core: refusing is the safe reading of "do not fill here".
 _ACTIONS = {
     "A_BOOK": RouteAction.A_BOOK,
     "B_BOOK": RouteAction.B_BOOK,
     "PARTIAL": RouteAction.PARTIAL,
     "REJECT": RouteAction.REJECT,
-    "REQUOTE": RouteAction.REJECT,
+    "REQUOTE": RouteAction.REQUOTE,
 }
 # Minor-unit digits of deposit currencies that do not use cents.
 _CURRENCY_DIGITS = {"JPY": 0, "KRW": 0, "HUF": 0, "BHD": 3, "KWD": 3}
@@ -188,17 +187,22 @@ def _lps(conn: psycopg.Connection[Any]) -> tuple[dict[str, int], int]:
 
 
 def _commission_plans(conn: psycopg.Connection[Any]) -> dict[int, CommissionPlan]:
-    """Each plan at its base tier (monthly volume tiers are not applied by the core)."""
-    plans: dict[int, CommissionPlan] = {}
-    for plan_id, basis, charged_on, rate in conn.execute(
-        """SELECT p.id, p.basis, p.charged_on,
-                  (SELECT t.rate FROM commission_plan_tiers t WHERE t.commission_plan_id = p.id
-                   ORDER BY t.min_monthly_lots LIMIT 1)
-           FROM commission_plans p"""
+    """Each plan with its monthly volume tiers (a plan without any tier charges nothing)."""
+    tiers: dict[int, list[tuple[Decimal, Decimal]]] = defaultdict(list)
+    for plan_id, lots, rate in conn.execute(
+        """SELECT commission_plan_id, min_monthly_lots, rate FROM commission_plan_tiers
+           ORDER BY commission_plan_id, min_monthly_lots"""
     ):
-        if rate is not None:
+        tiers[plan_id].append((Decimal(lots), Decimal(rate)))
+    plans: dict[int, CommissionPlan] = {}
+    for plan_id, basis, charged_on in conn.execute(
+        "SELECT id, basis, charged_on FROM commission_plans"
+    ):
+        found = tiers.get(plan_id)
+        if found:
+            (_, base), *higher = found
             plans[plan_id] = CommissionPlan(
-                _COMMISSION_MODES[basis], Decimal(rate), ChargeOn(charged_on)
+                _COMMISSION_MODES[basis], base, ChargeOn(charged_on), tuple(higher)
             )
     return plans
 

@@ -5,37 +5,38 @@ the orders working at an LP and those LP orders, which the snapshot leaves to th
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 
+from brokerstack.times import to_ns
 from execution import contracts as c
 from execution.core import Core, CoreConfig
 from execution.lp import LpOrder, Purpose
 from execution.service.ledger import AccountOwner
-from execution.service.reference import Reference, toxicity
+from execution.service.reference import Reference, currency_digits, toxicity
 from execution.snapshot import AccountRow, OrderRow, PositionRow, Snapshot
 from execution.state import Order
-from execution.units import lots_to_units
+from execution.units import decimal_to_int, lots_to_units
 
-_NS_PER_US = 1_000
+log = logging.getLogger(__name__)
+
 _LP_OPEN = ("PENDING_NEW", "NEW", "PARTIALLY_FILLED")
 
+# month: the calendar month (UTC) commission tiers count volume in
 ACCOUNT_QUERY = """
+    WITH month AS (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start)
     SELECT a.id, a.account_group_id, a.balance, a.credit, a.enabled, c.kyc_level,
-           a.min_kyc_level_to_trade, a.toxicity_score, a.client_id
-    FROM trading_accounts a JOIN clients c ON c.id = a.client_id
+           a.min_kyc_level_to_trade, a.toxicity_score, a.client_id,
+           (SELECT coalesce(sum(d.volume), 0) FROM deals d
+            WHERE d.trading_account_id = a.id AND d.executed_at >= month.start),
+           month.start + interval '1 month'
+    FROM month, trading_accounts a JOIN clients c ON c.id = a.client_id
     WHERE a.closed_at IS NULL AND c.status = 'active'
 """
-
-
-def to_ns(moment: datetime) -> int:
-    """A timestamptz as integer nanoseconds (the warehouse keeps microseconds)."""
-    delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
-    seconds = delta.days * 86_400 + delta.seconds
-    return seconds * 1_000_000_000 + delta.microseconds * _NS_PER_US
 
 
 def _lots(value: Decimal) -> Decimal:
@@ -46,29 +47,52 @@ def _price(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.normalize()
 
 
+@dataclass(slots=True)
+class Accounts:
+    """Open accounts of known groups, who owns them, and those refused: an account whose
+    money is not exact in its currency's minor units would trade on a wrong balance."""
+
+    rows: list[AccountRow] = field(default_factory=list)
+    owners: dict[int, AccountOwner] = field(default_factory=dict)
+    refused: dict[int, str] = field(default_factory=dict)  # account id -> why
+
+
 def accounts(
     conn: psycopg.Connection[Any],
     reference: Reference,
     where: str = "",
     params: tuple[Any, ...] = (),
-) -> tuple[list[AccountRow], dict[int, AccountOwner]]:
-    """Open accounts of known groups, and who owns them. An account whose client has not
-    reached the account's own KYC minimum is loaded at level -1, below every group's."""
-    rows: list[AccountRow] = []
-    owners: dict[int, AccountOwner] = {}
-    for aid, group_id, balance, credit, enabled, kyc, minimum, score, client_id in conn.execute(
-        ACCOUNT_QUERY + where, params
-    ):
+) -> Accounts:
+    """An account whose client has not reached the account's own KYC minimum is loaded at
+    level -1, below every group's."""
+    found = Accounts()
+    rows, owners = found.rows, found.owners
+    for row in conn.execute(ACCOUNT_QUERY + where, params):
+        aid, group_id, balance, credit, enabled, kyc, minimum, score, client_id = row[:9]
+        month_volume, month_end = row[9:]
         group = reference.group_names.get(group_id)
         if group is None:
+            continue
+        currency = reference.groups[group].currency
+        digits = currency_digits(currency)
+        inexact = [
+            f"{name} {amount.normalize():f}"
+            for name, amount in (("balance", balance), ("credit", credit))
+            if decimal_to_int(amount, digits) is None
+        ]
+        if inexact:
+            found.refused[aid] = (
+                f"account {aid} refused: {' and '.join(inexact)} not exact in {currency} "
+                f"minor units ({digits} decimals); correct it in the warehouse"
+            )
             continue
         level = kyc if kyc >= minimum else -1
         rows.append(
             AccountRow(aid, group, balance.normalize(), credit.normalize(), enabled, level,
-                       toxicity(score))
+                       toxicity(score), month_volume.normalize(), to_ns(month_end))
         )  # fmt: skip
         owners[aid] = AccountOwner(client_id, group)
-    return rows, owners
+    return found
 
 
 def build_core(
@@ -78,21 +102,25 @@ def build_core(
     consumer: str,
     entry_prefix: str,
     remembered: int,
-) -> tuple[Core, dict[int, AccountOwner]]:
-    """A core holding everything the warehouse says, as it was when the last batch committed."""
-    account_rows, owners = accounts(conn, reference)
-    loaded = {row.account_id for row in account_rows}
+) -> tuple[Core, Accounts]:
+    """A core holding everything the warehouse says, as it was when the last batch committed,
+    and the accounts it holds (refused ones included, with why)."""
+    found = accounts(conn, reference)
+    for reason in found.refused.values():
+        log.error("%s", reason)
+    loaded = {row.account_id for row in found.rows}
     snapshot = Snapshot(
-        accounts=account_rows,
+        accounts=found.rows,
         positions=_positions(conn, reference, loaded),
         orders=_pending_orders(conn, reference, loaded),
         last_ids=_last_ids(conn, entry_prefix, config.lp_prefix),
         replies=_recent_replies(conn, consumer, remembered),
+        last_rollover=_last_rollover(conn, consumer),
         hedged=_hedged(conn, reference),
     )
     core = Core.from_snapshot(config, snapshot)
     _working_at_lps(conn, core, reference)
-    return core, owners
+    return core, found
 
 
 Remembered = dict[str, tuple[c.Reply, bytes]]
@@ -124,9 +152,7 @@ def _recent_replies(conn: psycopg.Connection[Any], consumer: str, limit: int) ->
            ORDER BY processed_at DESC LIMIT %s""",
         (consumer, limit),
     ).fetchall()
-    return {
-        rid: _answer(bytes(command), bytes(reply)) for rid, command, reply in reversed(rows)
-    }
+    return {rid: _answer(bytes(command), bytes(reply)) for rid, command, reply in reversed(rows)}
 
 
 def _positions(
@@ -137,17 +163,17 @@ def _positions(
         """SELECT p.id, p.trading_account_id, p.instrument_id, p.side, p.volume, p.open_price,
                   p.opened_at, p.stop_loss, p.take_profit, p.swap,
                   coalesce((SELECT d.routed FROM deals d WHERE d.id = p.opening_deal_id
-                            LIMIT 1), 'B')
+                            LIMIT 1), 'B'), p.open_value
            FROM positions p WHERE p.status = 'OPEN' ORDER BY p.id"""
     ):
-        pid, aid, iid, side, volume, open_price, opened_at, sl, tp, swap, routed = row
+        pid, aid, iid, side, volume, open_price, opened_at, sl, tp, swap, routed, value = row
         if aid not in loaded:
             continue
         rows.append(
             PositionRow(
                 pid, aid, reference.symbols_by_id[iid], c.Side(side.lower()), _lots(volume),
                 open_price.normalize(), to_ns(opened_at), _price(sl), _price(tp),
-                swap.normalize(), "a" if routed == "A" else "b",
+                swap.normalize(), "a" if routed == "A" else "b", _price(value),
             )
         )  # fmt: skip
     return rows
@@ -190,6 +216,13 @@ def _last_ids(conn: psycopg.Connection[Any], entry_prefix: str, lp_prefix: str) 
     ).fetchone()
     assert row is not None
     return dict(zip(("order", "deal", "position", "entry", "lp_order"), map(int, row), strict=True))
+
+
+def _last_rollover(conn: psycopg.Connection[Any], consumer: str) -> int | None:
+    row = conn.execute(
+        "SELECT last_rollover_at FROM execution_state WHERE consumer = %s", (consumer,)
+    ).fetchone()
+    return None if row is None else to_ns(row[0])
 
 
 def _hedged(conn: psycopg.Connection[Any], reference: Reference) -> dict[str, Decimal]:

@@ -14,11 +14,11 @@ import psycopg
 import pytest
 import redis
 
+from execution.inbox import Inbox, LpQuote
 from execution.lp import InProcessLp, LpGateway
 from execution.service.client import CommandClient
 from execution.service.committer import JournalUnavailable
 from execution.service.demo_lps import InProcessGateway
-from execution.inbox import Inbox, LpQuote
 from execution.service.loop import ExecutionService, LoopOptions
 from execution.service.publisher import Publisher
 from execution.service.reader import CommandReader
@@ -98,9 +98,14 @@ class Desk:
             return conn.execute(query, params).fetchall()
 
 
-def launch(db_url: str, redis_url: str, options: LoopOptions = FAST) -> Running:
+def launch(
+    db_url: str,
+    redis_url: str,
+    options: LoopOptions = FAST,
+    clock: Callable[[], int] = time.time_ns,
+) -> Running:
     """The service's composition (as ``execution.service.main`` wires it) on a thread, with
-    in-process LPs whose prices the test sets."""
+    in-process LPs whose prices the test sets (and, for tests of the calendar, its clock)."""
     shard = Shard()
     inbox = Inbox()
     reader = CommandReader(
@@ -115,6 +120,7 @@ def launch(db_url: str, redis_url: str, options: LoopOptions = FAST) -> Running:
         gateways,
         shard,
         options,
+        clock,
     )
     lps = {code: InProcessLp(code) for code in service.reference.lp_ids}
     gateways.update(dict.fromkeys(lps, InProcessGateway(lps, inbox)))

@@ -167,3 +167,37 @@ def test_a_command_waits_unacknowledged_while_the_warehouse_cannot_look_up_its_a
     reply = desk.client.wait(["waits"])["waits"]
 
     assert isinstance(reply, c.Accepted)
+
+
+def test_an_account_whose_balance_is_not_exact_in_cents_is_refused_by_name(
+    desk: Desk,
+) -> None:
+    later = desk.new_account("100.005")  # half a cent: no USD balance can hold it
+
+    refused = desk.client.request(place("inexact", later.account_id, "buy", "0.01"))
+    fine = desk.client.request(place("fine", desk.account.account_id, "buy", "0.01"))
+
+    assert _reject(refused) == ("inexact", c.RejectCode.ACCOUNT_DISABLED)
+    assert isinstance(refused, c.Rejected)
+    assert f"account {later.account_id}" in refused.message
+    assert "100.005" in refused.message
+    assert isinstance(fine, c.Accepted)
+    # nothing traded on a balance of 0 or of 100.00: the row is as the back office left it
+    assert desk.rows("SELECT balance FROM trading_accounts WHERE id = %s", later.account_id) == [
+        (Decimal("100.005"),)
+    ]
+    assert desk.rows("SELECT count(*) FROM orders WHERE request_id = 'inexact'") == [(0,)]
+    # once corrected, the account trades without a restart
+    with psycopg.connect(desk.db_url) as conn:
+        conn.execute(
+            "UPDATE trading_accounts SET balance = 100.01 WHERE id = %s", (later.account_id,)
+        )
+    deadline = time.monotonic() + 10
+    while True:
+        again = desk.client.request(
+            place(f"again-{time.monotonic()}", later.account_id, "buy", "0.01")
+        )
+        if isinstance(again, c.Accepted) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert isinstance(again, c.Accepted), again

@@ -16,10 +16,10 @@ import pytest
 from brokerstack.services.ports import free_port
 from execution.fix import FixBridge, LpHealth, Recovering, WarehouseJournal, load_lps
 from execution.fix.config import LpConfig
+from execution.inbox import Inbox
 from execution.lpsim.behaviour import Behaviour
 from execution.lpsim.feeds import RandomWalk, SymbolSpec
 from execution.lpsim.simulator import LpSimulator
-from execution.inbox import Inbox
 from tests.integration.fix.harness import Trading, a_book_core
 
 SYMBOLS = [SymbolSpec("EURUSD", 5, D("1.08500")), SymbolSpec("XAUUSD", 2, D("2350.00"))]

@@ -16,12 +16,12 @@ from execution import contracts as c
 from execution.core import Core, CoreConfig
 from execution.fix.bridge import FixBridge
 from execution.groups import AccountGroup
+from execution.inbox import Inbox, LpExecution, LpQuote, LpSessionState
 from execution.instruments import Instrument
 from execution.lp import LpOrder, Purpose, ReportStatus
 from execution.records import Outcome
 from execution.routing import RouteAction, RoutingRule
 from execution.samples import retail_group
-from execution.inbox import Inbox, LpExecution, LpQuote, LpSessionState
 
 D = Decimal
 ACCOUNT = 1

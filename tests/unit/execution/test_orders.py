@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from execution import contracts as c
@@ -164,3 +165,79 @@ def test_pending_close_of_a_vanished_position_is_cancelled(desk: Desk) -> None:
     desk.close(1, position)
     update = of_type(desk.quote("EURUSD", "1.10101", "1.10103"), c.OrderUpdate)[0]
     assert (update.state, update.reason) == (c.OrderState.CANCELED, c.RejectCode.UNKNOWN_POSITION)
+
+
+def test_modifying_a_pending_orders_price_keeps_its_stops_and_expiry(desk: Desk) -> None:
+    expiry = desk.now + 7_200_000_000_000
+    order = pending(
+        desk, "buy", c.OrderType.LIMIT, "1.09900", sl=D("1.09000"), tp=D("1.10500"),
+        expires_at=expiry,
+    )  # fmt: skip
+    moved = of_type(
+        desk.send(c.ModifyOrder(request_id="m", account_id=1, order_id=order, price=D("1.09950"))),
+        c.OrderUpdate,
+    )[0]
+    assert (moved.price, moved.sl, moved.tp, moved.expires_at) == (
+        D("1.09950"), D("1.09000"), D("1.10500"), expiry,
+    )  # fmt: skip
+    # an explicit None removes only that level
+    no_tp = of_type(
+        desk.send(c.ModifyOrder(request_id="m2", account_id=1, order_id=order, tp=None)),
+        c.OrderUpdate,
+    )[0]
+    assert (no_tp.price, no_tp.sl, no_tp.tp, no_tp.expires_at) == (
+        D("1.09950"), D("1.09000"), None, expiry,
+    )  # fmt: skip
+
+
+def test_changing_only_a_positions_stop_loss_keeps_its_take_profit(desk: Desk) -> None:
+    position = accepted(
+        desk.place(1, "EURUSD", "buy", "1", sl=D("1.09000"), tp=D("1.11000"))
+    ).position_id
+    assert position is not None
+    update = of_type(
+        desk.send(
+            c.ModifyPosition(request_id="p", account_id=1, position_id=position, sl=D("1.09500"))
+        ),
+        c.PositionUpdate,
+    )[0]
+    assert (update.sl, update.tp) == (D("1.09500"), D("1.11000"))
+    cleared = of_type(
+        desk.send(c.ModifyPosition(request_id="p2", account_id=1, position_id=position, sl=None)),
+        c.PositionUpdate,
+    )[0]
+    assert (cleared.sl, cleared.tp) == (None, D("1.11000"))
+    # the take profit still fires: the bid reaches 1.11000
+    deal = of_type(desk.quote("EURUSD", "1.11001", "1.11003"), c.Deal)[0]
+    assert deal.reason is c.DealReason.TP
+
+
+def test_a_filled_order_names_its_deal(desk: Desk) -> None:
+    outcome = desk.place(1, "EURUSD", "buy", "1")
+    reply = accepted(outcome)
+    assert reply.deal_ids == tuple(d.deal_id for d in of_type(outcome, c.Deal))
+    assert len(reply.deal_ids) == 1
+    closing = desk.close(1, reply.position_id or 0)
+    assert accepted(closing).deal_ids == (of_type(closing, c.Deal)[0].deal_id,)
+
+
+def test_a_market_order_with_a_price_is_refused(desk: Desk) -> None:
+    outcome = desk.place(1, "EURUSD", "buy", "1", price=D("1.10003"))
+    assert rejected(outcome) is c.RejectCode.INVALID_PRICE
+    assert of_type(outcome, c.Deal) == []
+
+
+def test_a_command_past_its_deadline_does_nothing_and_its_retry_executes(desk: Desk) -> None:
+    late = c.PlaceOrder(
+        request_id="r", account_id=1, symbol="EURUSD", side=c.Side.BUY, volume=D(1),
+        deadline=desk.now - 1,
+    )  # fmt: skip
+    outcome = desk.send(late)
+    assert rejected(outcome) is c.RejectCode.COMMAND_EXPIRED
+    assert outcome.journal == []
+    retry = desk.send(msgspec.structs.replace(late, deadline=desk.now + 1_000_000_000))
+    assert accepted(retry).state is c.OrderState.FILLED
+    # the retry's answer is the request's answer from now on, whatever the deadline says
+    again = desk.send(late)
+    assert accepted(again) == accepted(retry)
+    assert again.journal == []

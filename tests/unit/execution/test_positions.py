@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from execution import contracts as c
 from execution.commission import ChargeOn, CommissionMode, CommissionPlan
+from execution.core import Core
 from execution.groups import Accounting
 from execution.samples import retail_group
 from execution.testkit import Desk, accepted, of_type, rejected, sample_core
@@ -146,3 +148,91 @@ def test_realised_profit_converts_from_the_profit_currency() -> None:
     closed = desk.close(1, opened.position_id or 0)
     # 1.000 JPY x 100,000 = 100,000 JPY; / USDJPY ask 151.020 = 662.16 USD
     assert of_type(closed, c.Deal)[0].profit == D("662.16")
+
+
+def test_close_by_charges_the_plans_exit_commission_on_both_deals() -> None:
+    plan = CommissionPlan(CommissionMode.PER_LOT, D("3.5"), ChargeOn.BOTH)
+    desk = desk_with(Accounting.HEDGING, commissions={"*": plan})
+    buy = accepted(desk.place(1, "EURUSD", "buy", "1"))  # 3.50 on entry
+    desk.quote("EURUSD", "1.10200", "1.10202")
+    sell = accepted(desk.place(1, "EURUSD", "sell", "0.5"))  # 1.75 on entry
+    outcome = desk.send(
+        c.CloseBy(
+            request_id="cb", account_id=1, position_id=buy.position_id or 0,
+            opposite_position_id=sell.position_id or 0,
+        )
+    )  # fmt: skip
+    # each out-by deal exits 0.5 lot: 0.5 x 3.50 = 1.75 each
+    assert [d.commission for d in of_type(outcome, c.Deal)] == [D("-1.75"), D("-1.75")]
+    # 10,000 - 3.50 - 1.75 (entries) + 99.00 (the overlap's P/L) - 2 x 1.75 (exits)
+    assert desk.core.ctx.accounts[1].balance == 1_000_000 - 350 - 175 + 9_900 - 350
+    entry_only = CommissionPlan(CommissionMode.PER_LOT, D("3.5"), ChargeOn.ENTRY)
+    desk = desk_with(Accounting.HEDGING, commissions={"*": entry_only})
+    one = accepted(desk.place(1, "EURUSD", "buy", "1")).position_id or 0
+    two = accepted(desk.place(1, "EURUSD", "sell", "1")).position_id or 0
+    by = desk.send(
+        c.CloseBy(request_id="e", account_id=1, position_id=one, opposite_position_id=two)
+    )
+    assert [d.commission for d in of_type(by, c.Deal)] == [D("0.00"), D("0.00")]
+
+
+def test_equity_before_closing_equals_the_balance_after_closing_at_the_same_prices() -> None:
+    """Hedging, several positions in one symbol whose profits each have a half cent: the
+    floating P/L is rounded per position, as each closing deal will round it."""
+    desk = desk_with(Accounting.HEDGING)
+    desk.core.ctx.accounts[1].balance = 1_000_000
+    opened = []
+    # 0.01 lot = 1,000 EUR: each point of EURUSD is 0.01 USD, so open prices 1 point apart
+    # and a half-point-free close price give exact cents; USDJPY gives fractions of a cent
+    desk.quote("USDJPY", "150.000", "150.001")
+    for ask in ("150.001", "150.004", "150.007"):
+        desk.quote("USDJPY", "149.999", ask)
+        opened.append(accepted(desk.place(1, "USDJPY", "buy", "0.01")).position_id or 0)
+    desk.quote("USDJPY", "150.012", "150.013")
+    # each buy of 1,000 USD closes at the bid 150.012: (150.012 - open) x 1,000 JPY / 150.013
+    # 0.011 x 1000 / 150.013 = 0.07333 -> 0.07; 0.008 -> 0.05333 -> 0.05; 0.005 -> 0.0333 -> 0.03
+    # (the profit converts at the ask of USDJPY for a buy) : 0.15 in all, where one rounding
+    # of the sum (0.024 x 1000 / 150.013 = 0.15998) would say 0.16
+    state = desk.core.account_state(1, desk.now)
+    assert state.floating_profit == D("0.15")
+    equity = state.equity
+    for position in opened:
+        accepted(desk.close(1, position))
+    account = desk.core.ctx.accounts[1]
+    assert account.positions == {}
+    assert D(account.balance) / 100 == equity == D("10000.15")
+
+
+def test_commission_tiers_follow_the_accounts_volume_this_month() -> None:
+    # 3.50 a lot, 3.00 from 4 lots traded this month, 2.50 from 10
+    tiers = ((D(4), D(3)), (D(10), D("2.5")))
+    plan = CommissionPlan(CommissionMode.PER_LOT, D("3.5"), ChargeOn.BOTH, tiers)
+    desk = desk_with(Accounting.HEDGING, commissions={"*": plan})
+    desk.at(datetime(2026, 3, 30, 12, tzinfo=UTC))  # a Monday near the month's end
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    charged = []
+    for _ in range(4):  # 2 lots in, 2 out: 4 lots, then 8
+        opened = desk.place(1, "EURUSD", "buy", "2")
+        charged.append(of_type(opened, c.Deal)[0].commission)
+        closed = desk.close(1, accepted(opened).position_id or 0)
+        charged.append(of_type(closed, c.Deal)[0].commission)
+    # volume before each deal: 0, 2 (3.50 each); 4, 6 (3.00); 8 (3.00), 10, 12, 14 (2.50)
+    assert charged == [
+        D("-7.00"), D("-7.00"), D("-6.00"), D("-6.00"), D("-6.00"), D("-5.00"), D("-5.00"),
+        D("-5.00"),
+    ]  # fmt: skip
+    # a new calendar month (UTC) starts from the base tier again
+    desk.at(datetime(2026, 4, 1, 0, 0, 1, tzinfo=UTC))
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    assert of_type(desk.place(1, "EURUSD", "buy", "2"), c.Deal)[0].commission == D("-7.00")
+
+
+def test_the_months_volume_survives_a_rebuild() -> None:
+    plan = CommissionPlan(CommissionMode.PER_LOT, D("3.5"), ChargeOn.BOTH, ((D(2), D(3)),))
+    desk = desk_with(Accounting.HEDGING, commissions={"*": plan})
+    accepted(desk.place(1, "EURUSD", "buy", "2"))
+    rebuilt = Desk(Core.from_snapshot(desk.core.config, desk.core.snapshot()), desk.now)
+    rebuilt._request = desk._request  # request ids continue
+    rebuilt.quote("EURUSD", "1.10000", "1.10002")
+    # 2 lots traded this month before the rebuild: the next deal pays the 3.00 tier
+    assert of_type(rebuilt.place(1, "EURUSD", "buy", "0.5"), c.Deal)[0].commission == D("-1.50")

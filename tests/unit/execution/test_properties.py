@@ -69,6 +69,7 @@ def run(
             outcomes.append(
                 desk.quote("EURUSD", str(D(mid).scaleb(-5)), str(D(mid + 2).scaleb(-5)))
             )
+        after_each(desk)
     return desk, outcomes
 
 
@@ -101,9 +102,14 @@ def test_balance_is_opening_plus_realised_pnl_commission_swap_and_operations(
 def test_protected_accounts_are_never_flat_in_debt(
     accounting: Accounting, steps: list[tuple[str, object]]
 ) -> None:
+    checked: list[int] = []
+
     def no_debt_when_flat(desk: Desk) -> None:
         account = desk.core.ctx.accounts[1]
+        checked.append(account.balance)
         if not account.positions:
             assert account.balance >= 0
 
-    run(accounting, [*steps, ("gap", -60_000), ("gap", -60_000)], no_debt_when_flat)
+    full = [("buy", "1"), *steps, ("gap", -60_000), ("gap", -60_000)]
+    run(accounting, full, no_debt_when_flat)
+    assert len(checked) == len(full)  # the check ran after every step

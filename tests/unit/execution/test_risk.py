@@ -111,3 +111,57 @@ def test_a_replayed_request_id_gets_the_first_answer_without_executing_twice(des
     assert again.events == []
     assert again.journal == []
     assert len(desk.core.ctx.accounts[1].positions) == 1
+
+
+def test_account_volume_limit_counts_every_open_lot() -> None:
+    desk = Desk(sample_core(groups=[retail_group("v", max_account_volume=D(3))]))
+    desk.core.add_account(1, "v", balance=D(1_000_000))
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    accepted(desk.place(1, "EURUSD", "buy", "2"))
+    accepted(desk.place(1, "EURUSD", "sell", "1"))  # hedged, but 3 lots are open
+    assert rejected(desk.place(1, "EURUSD", "buy", "0.01")) is c.RejectCode.LIMIT_EXPOSURE
+
+
+def test_group_net_volume_limit_spans_accounts_and_lets_exposure_fall() -> None:
+    desk = Desk(sample_core(groups=[retail_group("n", max_group_net_volume=D(2))]))
+    for account in (1, 2):
+        desk.core.add_account(account, "n", balance=D(1_000_000))
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    accepted(desk.place(1, "EURUSD", "buy", "1.5"))
+    accepted(desk.place(2, "EURUSD", "buy", "0.5"))  # the group is net long 2 lots: at the limit
+    assert rejected(desk.place(2, "EURUSD", "buy", "0.01")) is c.RejectCode.LIMIT_EXPOSURE
+    accepted(desk.place(2, "EURUSD", "sell", "3"))  # net -1: shrinks the exposure, allowed
+    assert rejected(desk.place(1, "EURUSD", "sell", "1.01")) is c.RejectCode.LIMIT_EXPOSURE
+
+
+def test_a_margin_call_blocks_new_exposure_where_the_group_says_so_but_not_closing() -> None:
+    group = retail_group("m", markups={}, commissions={}, block_new_on_margin_call=True)
+    desk = Desk(sample_core(groups=[group]))
+    desk.core.add_account(1, "m", balance=D(1000))
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    position = accepted(desk.place(1, "EURUSD", "buy", "0.2")).position_id or 0
+    desk.quote("EURUSD", "1.07000", "1.07002")  # equity 399.60 on 713.35: 56 %, a margin call
+    assert desk.core.ctx.accounts[1].in_margin_call
+    assert rejected(desk.place(1, "EURUSD", "buy", "0.01")) is c.RejectCode.MARGIN_CALL
+    assert accepted(desk.close(1, position, "0.1")).deal_ids
+
+
+@pytest.mark.parametrize(
+    ("moment", "open_"),
+    [
+        (datetime(2026, 3, 6, 21, 59, 59, tzinfo=UTC), True),  # Friday 16:59:59 New York (EST)
+        (datetime(2026, 3, 6, 22, 0, tzinfo=UTC), False),  # Friday 17:00: the week closes
+        (datetime(2026, 3, 8, 20, 59, tzinfo=UTC), False),  # Sunday 16:59 EDT (DST began)
+        (datetime(2026, 3, 8, 21, 0, tzinfo=UTC), True),  # Sunday 17:00 EDT: the week opens
+    ],
+)
+def test_the_fx_week_opens_and_closes_at_17_00_new_york(moment: datetime, open_: bool) -> None:
+    desk = Desk(sample_core())
+    desk.core.add_account(1, "retail-usd", balance=D(10_000))
+    desk.at(moment)
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    outcome = desk.place(1, "EURUSD", "buy", "0.01")
+    if open_:
+        assert accepted(outcome).state is c.OrderState.FILLED
+    else:
+        assert rejected(outcome) is c.RejectCode.MARKET_CLOSED

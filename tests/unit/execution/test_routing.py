@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from execution import contracts as c
 from execution.groups import Markup
-from execution.lp import Purpose
+from execution.lp import InProcessLp, Purpose
 from execution.routing import RouteAction, RouteRequest, RoutingRule, route
 from execution.samples import retail_group
 from execution.testkit import Desk, accepted, of_type, rejected, sample_core
@@ -153,3 +153,89 @@ def test_toxicity_score_set_by_the_shell_routes_the_account_to_the_a_book() -> N
     assert of_type(desk.place(1, "EURUSD", "buy", "1"), c.Deal)[0].book == "b"
     desk.core.set_toxicity(1, 80)
     assert of_type(desk.place(1, "EURUSD", "buy", "1"), c.Deal)[0].book == "a"
+
+
+class SlippingLp(InProcessLp):
+    """Deals one point worse than it streams (the price moved before it filled)."""
+
+    def quote(self, symbol: str, bid: Decimal, ask: Decimal) -> None:
+        self.prices[symbol] = (bid - D("0.00001"), ask + D("0.00001"))
+
+
+def test_a_triggered_a_book_limit_goes_to_the_lp_limited_so_the_client_never_pays_more() -> None:
+    desk = a_book_desk()  # markup 2 points off the bid, 3 on the ask
+    placed = desk.place(1, "EURUSD", "buy", "1", type=c.OrderType.LIMIT, price=D("1.09990"))
+    assert accepted(placed).state is c.OrderState.PLACED  # client ask 1.10005: it rests
+    desk.lps["lp2"] = SlippingLp("lp2")
+    desk.quote("EURUSD", "1.09980", "1.09990", lp="lp1")
+    # the client ask reaches the limit at lp2's 1.09987 + 3 points: the order goes to lp2
+    # limited to 1.09987, the limit less the 3 points the client pays on top
+    outcome = desk.quote("EURUSD", "1.09980", "1.09987", lp="lp2")
+    sent = desk.lps["lp2"].sent[-1]
+    assert sent.limit_price == D("1.09987")
+    # lp2 would deal at 1.09988, over the limit: nothing is filled, the order is cancelled
+    assert of_type(outcome, c.Deal) == []
+    assert of_type(outcome, c.OrderUpdate)[-1].state is c.OrderState.CANCELED
+    assert desk.core.ctx.accounts[1].positions == {}
+
+    # a sell stop at 1.09900: the LP limit is the stop price plus the 2 points off the bid
+    desk.place(1, "EURUSD", "sell", "1", type=c.OrderType.STOP, price=D("1.09900"))
+    desk.quote("EURUSD", "1.09902", "1.09910", lp="lp2")
+    outcome = desk.quote("EURUSD", "1.09902", "1.09906", lp="lp1")  # client bid 1.09900
+    assert desk.lps["lp1"].sent[-1].limit_price == D("1.09902")
+    deal = of_type(outcome, c.Deal)[0]
+    assert deal.price == D("1.09900")  # LP 1.09902 less the markup: the stop price, no worse
+
+
+def test_a_market_a_book_order_goes_to_the_lp_without_a_limit() -> None:
+    desk = a_book_desk()
+    desk.place(1, "EURUSD", "buy", "1")
+    assert desk.lps["lp2"].sent[-1].limit_price is None
+
+
+def test_requote_rule_refuses_with_the_current_price() -> None:
+    rules = [RoutingRule(RouteAction.REQUOTE, min_volume=D(5))]
+    desk = Desk(sample_core(rules=rules))
+    desk.core.add_account(1, "pro-usd", balance=D(1_000_000))  # 1 point markup a side
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    reply = desk.place(1, "EURUSD", "buy", "5")
+    assert reply.replies == [
+        c.Rejected(
+            request_id="r1",
+            code=c.RejectCode.REQUOTE,
+            message="the price moved: here is the current one",
+            bid=D("1.09999"),
+            ask=D("1.10003"),
+        )
+    ]
+    assert of_type(reply, c.Deal) == []
+    assert accepted(desk.place(1, "EURUSD", "buy", "1")).state is c.OrderState.FILLED
+
+
+def test_rule_bounds_are_inclusive() -> None:
+    rule = RoutingRule(
+        RouteAction.A_BOOK, min_volume=D(1), max_volume=D(5), min_toxicity=50, max_toxicity=80
+    )
+    assert rule.matches(request(units=10_000, toxicity=50))
+    assert rule.matches(request(units=50_000, toxicity=80))
+    assert not rule.matches(request(units=9_999, toxicity=60))
+    assert not rule.matches(request(units=50_001, toxicity=60))
+    assert not rule.matches(request(units=20_000, toxicity=49))
+    assert not rule.matches(request(units=20_000, toxicity=81))
+    levels = RoutingRule(RouteAction.A_BOOK, min_margin_level=D(100), max_margin_level=D(200))
+    assert levels.matches(request(margin_level=D(100)))
+    assert levels.matches(request(margin_level=D(200)))
+    assert not levels.matches(request(margin_level=D("99.99")))
+    assert not levels.matches(request(margin_level=D("200.01")))
+
+
+def test_routing_by_account_group_and_symbol_group() -> None:
+    rules = [
+        RoutingRule(RouteAction.A_BOOK, accounts=frozenset({7}), name="vip"),
+        RoutingRule(RouteAction.REJECT, symbol_groups=frozenset({"crypto"}), name="crypto"),
+        RoutingRule(RouteAction.PARTIAL, groups=frozenset({"pro"}), name="pro"),
+    ]
+    assert route(rules, request(account_id=7, symbol_group="crypto")).name == "vip"
+    assert route(rules, request(symbol_group="crypto", group="pro")).name == "crypto"
+    assert route(rules, request(group="pro")).name == "pro"
+    assert route(rules, request(group="retail")).name == "default"

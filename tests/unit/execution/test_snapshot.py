@@ -9,10 +9,11 @@ import pytest
 
 from execution import contracts as c
 from execution.core import Core, CoreConfig
+from execution.groups import Accounting
 from execution.instruments import ConfigError
 from execution.samples import instruments, retail_group
 from execution.snapshot import AccountRow, PositionRow, Snapshot
-from execution.testkit import Desk, accepted
+from execution.testkit import Desk, accepted, of_type
 
 D = Decimal
 
@@ -85,3 +86,35 @@ def test_rows_that_cannot_be_traded_are_refused_at_load() -> None:
     )
     with pytest.raises(ConfigError):
         Core.from_snapshot(config(), off_grid)
+
+
+def test_money_not_exact_in_minor_units_is_refused_naming_the_account() -> None:
+    with pytest.raises(ConfigError, match=r"account 7: balance 10\.005"):
+        Core.from_snapshot(config(), Snapshot(accounts=[AccountRow(7, "g", D("10.005"))]))
+    core = Core(config())
+    with pytest.raises(ConfigError, match="account 8"):
+        core.add_account(8, "g", balance=D("0.001"))
+    assert core.ctx.accounts == {}
+
+
+def test_an_averaged_positions_exact_cost_survives_the_rebuild() -> None:
+    group = retail_group("n", markups={}, commissions={}, accounting=Accounting.NETTING)
+    config = CoreConfig(instruments=instruments(), groups=[group])
+    desk = Desk(Core(config))
+    desk.core.add_account(1, "n", balance=D(100_000))
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    accepted(desk.place(1, "EURUSD", "buy", "5"))  # at 1.10002
+    desk.quote("EURUSD", "1.10003", "1.10005")
+    accepted(desk.place(1, "EURUSD", "buy", "5"))  # at 1.10005: the average 1.100035 is
+    snapshot = desk.core.snapshot()  # between two points
+    assert [p.open_price for p in snapshot.positions] == [D("1.10004")]  # rounded for show
+    rebuilt = Desk(Core.from_snapshot(config, snapshot), desk.now)
+    rebuilt._request = desk._request
+    for one in (desk, rebuilt):
+        one.quote("EURUSD", "1.10100", "1.10102")
+    closed = [
+        of_type(one.place(1, "EURUSD", "sell", "10"), c.Deal)[0].profit for one in (desk, rebuilt)
+    ]
+    # 1.10100 x 1,000,000 - (1.10002 + 1.10005) x 500,000 = 1,101,000 - 1,100,035 = 965.00;
+    # at the rounded average 1.10004 it would be 960.00
+    assert closed == [D("965.00"), D("965.00")]

@@ -1,0 +1,133 @@
+"""A trading day rebuilt from the journal through the core gives back exactly what was
+recorded; a change in the rules shows as the first difference."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import psycopg
+import redis
+
+from brokerstack.streams import TICK_WRITERS_GROUP, TICKS_STREAM
+from execution import contracts as c
+from execution.inbox import LpQuote
+from execution.service.client import CommandClient
+from execution.service.replay import replay_day
+from tests.integration.execution.conftest import Running, launch
+from tests.integration.execution.support import create_account, create_group, deposit, place
+from tests.integration.ingest.support import start_writer
+
+
+class Clock:
+    """Runs at the real clock's speed from a chosen moment; can jump ahead."""
+
+    def __init__(self, start: datetime) -> None:
+        self.offset = 0
+        self.jump(start)
+
+    def jump(self, to: datetime) -> None:
+        self.offset = int(to.timestamp() * 1e9) - time.time_ns()
+
+    def __call__(self) -> int:
+        return time.time_ns() + self.offset
+
+
+def _quote(running: Running, clock: Callable[[], int], bid: str, ask: str) -> None:
+    running.lps["lp-alpha"].quote("BTCUSD", Decimal(bid), Decimal(ask))
+    running.inbox.put(LpQuote("lp-alpha", "BTCUSD", Decimal(bid), Decimal(ask), clock()))
+    time.sleep(0.05)
+
+
+def _until(check: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _written(client: redis.Redis) -> bool:
+    """Every ticks stream entry is loaded into the warehouse."""
+    groups = client.xinfo_groups(TICKS_STREAM)
+    last = client.xinfo_stream(TICKS_STREAM)["last-generated-id"]
+    return any(
+        g["name"].decode() == TICK_WRITERS_GROUP and g["last-delivered-id"] == last
+        and g["pending"] == 0
+        for g in groups
+    )  # fmt: skip
+
+
+def test_a_replayed_day_matches_the_journal_and_a_changed_rule_shows_where(
+    seeded_db_url: str, redis_url: str, redis_client: redis.Redis
+) -> None:
+    with psycopg.connect(seeded_db_url) as conn:
+        group = create_group(conn)
+        account = create_account(conn, group, Decimal(10_000))
+    writer = start_writer(seeded_db_url, redis_url, "replay-test")
+    client = CommandClient(redis_client)
+    aid = account.account_id
+    # Wednesday 2026-03-04, a second before the 17:00 New York cut (22:00 UTC)
+    clock = Clock(datetime(2026, 3, 4, 21, 59, 59, tzinfo=UTC))
+    running = launch(seeded_db_url, redis_url, clock=clock)
+    try:
+        _quote(running, clock, "64000.00", "64001.00")
+        rows = "SELECT count(*) FROM account_snapshots WHERE trading_account_id = %s"
+        with psycopg.connect(seeded_db_url) as conn:
+            _until(lambda: conn.execute(rows, (aid,)).fetchone() == (1,))  # the day's start
+        # the trade date 2026-03-05: a little of everything
+        _quote(running, clock, "64010.00", "64011.00")
+        opened = client.request(place("buy", aid, "buy", "0.05", tp=Decimal("65000.00")))
+        assert isinstance(opened, c.Accepted)
+        client.request(place("limit", aid, "buy", "0.02", type=c.OrderType.LIMIT,
+                             price=Decimal("63900.00")))  # fmt: skip
+        client.request(deposit("dep", account, "500.00"))
+        _quote(running, clock, "63950.00", "63951.00")
+        _quote(running, clock, "63890.00", "63891.00")  # the limit fills at the ask 63891.01
+        client.request(
+            c.ModifyPosition(request_id="sl", account_id=aid, position_id=opened.position_id or 0,
+                             sl=Decimal("63000.00"))
+        )  # fmt: skip
+        client.request(place("sell", aid, "sell", "0.03"))  # netting: reduces
+        _quote(running, clock, "64100.00", "64101.00")
+        # to the next cut: the swap rollover and the day's closing image
+        clock.jump(datetime(2026, 3, 5, 21, 59, 59, tzinfo=UTC))
+        _quote(running, clock, "64200.00", "64201.00")
+        with psycopg.connect(seeded_db_url) as conn:
+            _until(lambda: conn.execute(rows, (aid,)).fetchone() == (2,))
+        _quote(running, clock, "64300.00", "64301.00")  # after the day: not replayed
+        _until(lambda: _written(redis_client))
+    finally:
+        running.stop()
+        writer.terminate()
+        writer.wait(10)
+
+    with psycopg.connect(seeded_db_url) as conn:
+        replayed = replay_day(conn, aid, date(2026, 3, 5))
+        replayed_deals = [
+            deal_id for (deal_id,) in conn.execute(
+                "SELECT id FROM deals WHERE trading_account_id = %s ORDER BY executed_at", (aid,)
+            )
+        ]  # fmt: skip
+        assert replayed.difference is None, str(replayed.difference)
+        assert replayed.end_image
+        assert (replayed.commands, replayed.deals) == (5, 3)
+        assert replayed.prices >= 5
+        # the broker changes the group's commission afterwards: the replay says where the
+        # day no longer adds up under today's rules
+        conn.execute(
+            """UPDATE account_groups SET commission_plan_id =
+                   (SELECT id FROM commission_plans WHERE code = 'raw-3.5')
+               WHERE id = %s""",
+            (group,),
+        )
+        changed = replay_day(conn, aid, date(2026, 3, 5))
+    # the first deal of the day (0.05 lot) now pays 0.05 x 3.50 = 0.175, rounded away: 0.18
+    first_deal = replayed_deals[0]
+    assert changed.difference is not None
+    assert changed.difference.what == f"commission of deal {first_deal}"
+    assert (changed.difference.recorded, changed.difference.replayed) == (0, Decimal("-0.18"))
+    assert str(changed.difference).startswith(
+        f"commission of deal {first_deal} at 2026-03-04T22:00"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -15,12 +16,14 @@ from brokerstack.services import check_database, embedded_postgres, embedded_red
 from brokerstack.services.ports import require_free_port
 from brokerstack.settings import Settings
 from brokerstack.supervisor import ProcessSpec, python_module
-from execution.fix.config import LpConfig, load_lps
 from execution.lpsim.processes import lp_simulator_processes
 from execution.service.processes import execution_processes
 from ingest.processes import ingest_processes
 from warehouse.migrate import upgrade
 from warehouse.seed import seed
+
+if TYPE_CHECKING:
+    from execution.fix.config import LpConfig
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,10 @@ def configured_lps(settings: Settings, database_url: str) -> list[LpConfig]:
     """The LPs the execution service will connect to when ``up`` runs no simulator."""
     if settings.lps != "configured":
         return []
+    # imported here: the execution.fix package loads quickfix (about 120 MB and a second or
+    # two), which no other command needs
+    from execution.fix.config import load_lps
+
     with psycopg.connect(database_url) as conn:
         lps = load_lps(conn)
     if not lps:

@@ -6,19 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from brokerstack.settings import Settings
+from brokerstack.settings import Settings, SettingsBase
 
 
-class ApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="BROKERSTACK_API_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        frozen=True,
-    )
+class ApiSettings(SettingsBase):
+    model_config = SettingsConfigDict(env_prefix="BROKERSTACK_API_")
 
     database_url: str = ""  # filled from Settings by load_api_settings when empty
     redis_url: str = ""

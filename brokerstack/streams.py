@@ -43,6 +43,12 @@ TICK_WRITERS_GROUP: Final = "tick-writers"
 # CRM and back-office events for the event writer.
 CRM_EVENTS_STREAM: Final = "crm-events"
 EVENT_WRITERS_GROUP: Final = "event-writers"
+# The execution service's heartbeat per shard: a hash refreshed every second with
+# ``updated_at`` (unix seconds), ``pid`` and ``sessions`` (its LP sessions, ``encode_sessions``);
+# it expires soon after the service stops refreshing it. ``brokerstack status`` reads it.
+EXECUTION_STATUS_HASH: Final = "execution:status:{shard}"
+# The field every heartbeat hash (the execution service's, the writers' metrics) refreshes.
+HEARTBEAT_UPDATED_FIELD: Final = "updated_at"
 # Approximate cap on replayable streams (XADD MAXLEN ~); ticks are trimmed by the writer instead.
 EVENTS_MAXLEN: Final = 1_000_000
 
@@ -83,6 +89,24 @@ _time_ns = attrgetter("time_ns")
 # and its constant middle (the two texts with their lengths, the bid's length), so a tick
 # costs one struct call.
 _tuple_layouts: dict[tuple[str, str], tuple[Callable[..., bytes], bytes]] = {}
+
+
+class LpSessionStatus(msgspec.Struct, array_like=True, frozen=True):
+    """One LP session as the execution service sees it."""
+
+    lp: str
+    role: str  # "quote" or "trade" (FIX), or "in-process" (the demo LPs)
+    host: str  # where it connects ("" in process)
+    port: int
+    logged_on: bool
+
+
+def encode_sessions(sessions: list[LpSessionStatus]) -> bytes:
+    return msgspec.json.encode(sessions)
+
+
+def decode_sessions(data: bytes) -> list[LpSessionStatus]:
+    return msgspec.json.decode(data, type=list[LpSessionStatus])
 
 
 class TickBatchError(ValueError):

@@ -1,8 +1,12 @@
-"""Run the stack's processes side by side and stop them all cleanly.
+"""Run the stack's processes side by side: restart the ones that die, stop them all in order.
 
-``brokerstack up`` builds a list of :class:`ProcessSpec` (each later issue adds its own) and hands
-it to :class:`Supervisor`, which starts them in order, watches them, and on Ctrl-C / SIGTERM or
-the death of any one stops the rest in reverse order.
+``brokerstack up`` hands :class:`Supervisor` its :class:`ProcessSpec` list in start order: the
+embedded servers first, then the services that write to them. A child that dies is restarted
+after a backoff that doubles with each quick death (the execution service recovers from the
+warehouse on its own start); a child that keeps dying soon after starting makes the
+supervisor give up, and ``up`` stops the stack saying why. Ctrl-C or SIGTERM stops the
+children in reverse order, so the servers stop last. How a child is started (its own
+session, the signal it gets when the supervisor dies) is in :mod:`brokerstack.children`.
 """
 
 from __future__ import annotations
@@ -12,14 +16,19 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 
+from brokerstack.children import clear_group, spawn, started_at, still_running
 from brokerstack.errors import ServiceError
 from brokerstack.services.ports import wait_for_port
+from brokerstack.stack_state import ChildPhase, ChildState, StackState, read_state, write_state
 
 
 @dataclass(frozen=True)
@@ -30,80 +39,263 @@ class ProcessSpec:
     argv: Sequence[str]
     endpoint: str = ""
     env: dict[str, str] = field(default_factory=dict)
-    # When set, start() waits until this (host, port) accepts connections.
+    # When set, start() waits until this (host, port) accepts connections; status probes it.
     ready_port: tuple[str, int] | None = None
     ready_timeout: float = 60.0
+    # When set, start() also waits until this says the process is ready.
+    ready: Callable[[], bool] | None = None
+    # A Redis hash the process refreshes (``updated_at``) while it works; status reads it.
+    heartbeat: str | None = None
+    # An HTTP URL that answers while the process works; status asks it.
+    health_url: str | None = None
+    user: str | None = None  # run as this system user (PostgreSQL refuses to run as root)
+    # Asks the process to shut down cleanly; also sent by the kernel if the supervisor dies.
+    stop_signal: int = signal.SIGTERM
+    stop_timeout: float = 20.0
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    first_delay: float = 0.5  # seconds before restarting a child that died
+    max_delay: float = 30.0
+    quick_seconds: float = 30.0  # a death this soon after starting counts as quick
+    give_up_after: int = 5  # consecutive quick deaths
 
 
 @dataclass
-class _Running:
+class _Child:
     spec: ProcessSpec
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0  # monotonic
+    started_wall: float | None = None
+    phase: ChildPhase = "starting"
+    restarts: int = 0
+    quick_deaths: int = 0
+    last_exit: int | None = None
+    restart_at: float = 0.0  # monotonic
 
 
 class Supervisor:
-    def __init__(self, log_dir: Path, console: Console) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        console: Console,
+        state_file: Path,
+        policy: RestartPolicy = RestartPolicy(),
+        poll_seconds: float = 0.2,
+    ) -> None:
         self.log_dir = log_dir
         self.console = console
-        self._running: list[_Running] = []
+        self.state_file = state_file
+        self.policy = policy
+        self.poll_seconds = poll_seconds
+        self._children: list[_Child] = []
         self._stop = threading.Event()
+        self._started_wall = started_at(os.getpid()) or time.time()
 
     def start(self, spec: ProcessSpec) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.log_dir / f"{spec.name}.log").open("ab")
-        env = {**os.environ, **spec.env}
-        process = subprocess.Popen(  # noqa: S603
-            list(spec.argv),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
-        )
-        self._running.append(_Running(spec, process))
+        """Start a child and wait until it is ready (when its spec says how to tell)."""
+        child = _Child(spec)
+        self._children.append(child)
+        self._spawn(child)
+        try:
+            self._wait_ready(child)
+        except ServiceError:
+            assert child.process is not None
+            if child.process.poll() is not None:
+                raise ServiceError(
+                    f"{spec.name} exited with code {child.process.returncode}; "
+                    f"see {self._log(spec)}"
+                ) from None
+            raise
+
+    def supervise(self) -> str | None:
+        """Restart children that die, until SIGINT / SIGTERM (None) or until one keeps dying
+        soon after starting (the reason to stop the stack)."""
+        with self._signals(self.request_stop):
+            while not self._stop.wait(self.poll_seconds):
+                now = time.monotonic()
+                for child in self._children:
+                    if child.process is None:
+                        if child.phase == "restarting" and now >= child.restart_at:
+                            child.restarts += 1
+                            self._spawn(child)
+                        continue
+                    code = child.process.poll()
+                    if code is not None:
+                        verdict = self._died(child, code, now)
+                        if verdict is not None:
+                            return verdict
+        return None
+
+    def request_stop(self) -> None:
+        """Make :meth:`supervise` return (what SIGINT and SIGTERM do)."""
+        self._stop.set()
+
+    def stop_all(self) -> None:
+        """Stop every child, the last started first; further signals are ignored meanwhile."""
+        with self._signals(lambda: None):
+            for child in reversed(self._children):
+                if self._stop_child(child):
+                    self.console.print(f"stopped {child.spec.name}")
+            self._children.clear()
+            self.state_file.unlink(missing_ok=True)
+
+    # --- one child ------------------------------------------------------------------------
+
+    def _spawn(self, child: _Child) -> None:
+        spec = child.spec
+        process = spawn(
+            list(spec.argv), self._log(spec), {**os.environ, **spec.env}, spec.stop_signal,
+            spec.user,
+        )  # fmt: skip
+        child.process = process
+        child.started = time.monotonic()
+        child.started_wall = started_at(process.pid)
+        child.phase = "running"
+        self._record()
+
+    def _wait_ready(self, child: _Child) -> None:
+        spec = child.spec
+        deadline = time.monotonic() + spec.ready_timeout
         if spec.ready_port is not None:
             host, port = spec.ready_port
-            try:
-                wait_for_port(host, port, spec.ready_timeout, spec.name)
-            except ServiceError:
-                if process.poll() is not None:
-                    raise ServiceError(
-                        f"{spec.name} exited with code {process.returncode}; "
-                        f"see {self.log_dir / (spec.name + '.log')}"
-                    ) from None
-                raise
+            wait_for_port(host, port, spec.ready_timeout, spec.name)
+        if spec.ready is None:
+            return
+        assert child.process is not None
+        while not spec.ready():
+            if child.process.poll() is not None or time.monotonic() > deadline:
+                raise ServiceError(f"{spec.name} did not get ready within {spec.ready_timeout}s")
+            time.sleep(0.1)
 
-    def wait(self, on_exit: Callable[[str, int], None]) -> None:
-        """Block until a signal arrives or a child dies."""
+    def _died(self, child: _Child, code: int, now: float) -> str | None:
+        assert child.process is not None
+        clear_group(child.process.pid)
+        lived = now - child.started
+        child.process, child.started_wall, child.last_exit = None, None, code
+        quick = lived < self.policy.quick_seconds
+        child.quick_deaths = child.quick_deaths + 1 if quick else 1
+        name, log = child.spec.name, self._log(child.spec)
+        if quick and child.quick_deaths >= self.policy.give_up_after:
+            child.phase = "gave up"
+            self._record()
+            return (
+                f"{name} died {child.quick_deaths} times in a row, each within "
+                f"{self.policy.quick_seconds:.0f}s of starting (last: {_exit(code)}); "
+                f"giving up and stopping the stack; see {log}"
+            )
+        delay = min(self.policy.first_delay * 2 ** (child.quick_deaths - 1), self.policy.max_delay)
+        child.phase, child.restart_at = "restarting", now + delay
+        self._record()
+        self.console.print(
+            f"[yellow]{name} {_exit(code)} after {lived:.1f}s; restarting in {delay:.1f}s "
+            f"(see {log})",
+            soft_wrap=True,
+        )
+        return None
+
+    def _stop_child(self, child: _Child) -> bool:
+        """Stop a child; False when it was not running."""
+        process = child.process
+        if process is None:
+            return False
+        if process.poll() is None:
+            process.send_signal(child.spec.stop_signal)
+            try:
+                process.wait(child.spec.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.console.print(f"[yellow]{child.spec.name} did not stop; killing it")
+                process.kill()
+                process.wait()
+        clear_group(process.pid)
+        child.process, child.phase = None, "stopped"
+        self._record()
+        return True
+
+    # --- bookkeeping ----------------------------------------------------------------------
+
+    def _log(self, spec: ProcessSpec) -> Path:
+        return self.log_dir / f"{spec.name}.log"
+
+    def _record(self) -> None:
+        wall_offset = time.time() - time.monotonic()
+        write_state(
+            self.state_file,
+            StackState(
+                supervisor_pid=os.getpid(),
+                supervisor_started=self._started_wall,
+                children=[
+                    ChildState(
+                        name=child.spec.name,
+                        phase=child.phase,
+                        pid=child.process.pid if child.process is not None else None,
+                        started=child.started_wall,
+                        restarts=child.restarts,
+                        last_exit=child.last_exit,
+                        restart_at=(
+                            child.restart_at + wall_offset if child.phase == "restarting" else None
+                        ),
+                        endpoint=child.spec.endpoint,
+                        listens=child.spec.ready_port,
+                        heartbeat=child.spec.heartbeat,
+                        health_url=child.spec.health_url,
+                    )
+                    for child in self._children
+                ],
+            ),
+        )
+
+    @contextmanager
+    def _signals(self, action: Callable[[], None]) -> Iterator[None]:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            del signum, frame
+            action()
+
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
-            signal.signal(sig, lambda *_: self._stop.set())
+            signal.signal(sig, handler)
         try:
-            while not self._stop.wait(0.5):
-                for running in self._running:
-                    code = running.process.poll()
-                    if code is not None:
-                        on_exit(running.spec.name, code)
-                        return
+            yield
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
-    def stop_all(self, timeout: float = 20.0) -> None:
-        for running in reversed(self._running):
-            process = running.process
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self.console.print(f"[yellow]{running.spec.name} did not stop; killing it")
-                    process.kill()
-                    process.wait()
-            self.console.print(f"stopped {running.spec.name}")
-        self._running.clear()
+
+def _exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
 
 
 def python_module(module: str, *args: str) -> list[str]:
     """argv that runs ``python -m module`` with this interpreter."""
     return [sys.executable, "-m", module, *args]
+
+
+def stop_leftovers(state_file: Path, timeout: float = 15.0) -> list[str]:
+    """Stop what a supervisor that died left running (each child's whole group), so a new
+    stack starts clean; the names of the children found."""
+    state = read_state(state_file)
+    if state is None:
+        return []
+    left = {
+        child.name: (child.pid, child.started)
+        for child in state.children
+        if child.pid is not None
+        and child.started is not None
+        and still_running(child.pid, child.started)
+    }
+    for pid, _ in left.values():
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(still_running(*p) for p in left.values()):
+        time.sleep(0.1)
+    for pid, _ in left.values():
+        clear_group(pid)
+    state_file.unlink(missing_ok=True)
+    return list(left)

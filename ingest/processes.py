@@ -7,7 +7,9 @@ left pending at once instead of waiting for a claim.
 
 from __future__ import annotations
 
+from brokerstack.streams import EVENTS_STREAM, TICKS_STREAM
 from brokerstack.supervisor import ProcessSpec, python_module
+from ingest.metrics import METRICS_KEY
 
 
 def ingest_processes(database_url: str, redis_url: str) -> list[ProcessSpec]:
@@ -18,11 +20,13 @@ def ingest_processes(database_url: str, redis_url: str) -> list[ProcessSpec]:
             argv=python_module("ingest.ticks", "--consumer", "tick-writer-1"),
             endpoint="ticks stream -> warehouse (metrics: ingest:metrics:ticks:tick-writer-1)",
             env=env,
+            heartbeat=METRICS_KEY.format(stream=TICKS_STREAM, consumer="tick-writer-1"),
         ),
         ProcessSpec(
             name="event-writer",
             argv=python_module("ingest.events", "--consumer", "event-writer-1"),
             endpoint="events, crm-events streams -> warehouse",
             env=env,
+            heartbeat=METRICS_KEY.format(stream=EVENTS_STREAM, consumer="event-writer-1"),
         ),
     ]

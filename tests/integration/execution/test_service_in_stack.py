@@ -12,8 +12,8 @@ from pathlib import Path
 import psycopg
 import redis
 
+from brokerstack.cli.stack import Endpoints, stack_processes
 from brokerstack.settings import Settings
-from brokerstack.stack import Endpoints, stack_processes
 from execution import contracts as c
 from execution.service.client import CommandClient
 from tests.integration.execution.support import ROOT, create_account, create_group, deposit

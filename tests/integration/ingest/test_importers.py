@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ingest.cli import app
+from ingest.importing.load import ImportOptions, OnBadRows, Outcome, import_ticks
 from warehouse.candles import read_candles
 
 MT5_HEADER = "<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>"
@@ -179,3 +180,53 @@ def test_candle_history_loads_each_bar_once(run: Any, db_url: str, tmp_path: Pat
             "WHERE symbol = 'XAUUSD' AND timeframe = '1h' ORDER BY bucket"
         ).fetchall()
     assert rows == [(0, 2062.10, 812), (1, 2064.20, 640), (3, 2063.00, 0)]
+
+
+def test_a_file_is_loaded_in_chunks_keeping_bad_lines_carry_forward_and_once_only(
+    db_url: str, tmp_path: Path
+) -> None:
+    at = datetime(2024, 1, 2, tzinfo=UTC)
+    lines = [MT5_HEADER]
+    expected = []  # (time, bid, ask) of every good row, computed here
+    bid = ask = 0.0
+    for n in range(25_000):  # file lines 2 .. 25,001
+        line = n + 2
+        stamp = at + timedelta(milliseconds=n)
+        text_time = f"{stamp:%Y.%m.%d}\t{stamp:%H:%M:%S}.{stamp.microsecond // 1000:03d}"
+        if line in (10_003, 24_990):
+            lines.append(f"{text_time}\tnot-a-price\t1.2\t\t\t6")
+            continue
+        if line == 10_002:  # first row of the second chunk: the ask changes, the bid carries on
+            ask = 1.5
+            lines.append(f"{text_time}\t\t{ask}\t\t\t4")
+        else:
+            bid, ask = 1.0 + n / 1e6, 1.1 + n / 1e6
+            lines.append(f"{text_time}\t{bid}\t{ask}\t\t\t6")
+        expected.append((stamp, bid, ask))
+    path = tmp_path / "EURUSD_202401020000_202401020000.csv"
+    path.write_text("\n".join(lines) + "\n")
+    chunks: list[int] = []
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        rejected = import_ticks(conn, path, ImportOptions(chunk_rows=10_000), chunks.append)
+        assert _ticks(db_url) == []  # the first chunk was COPYed, then rolled back
+        assert _imports(db_url) == 0
+        options = ImportOptions(chunk_rows=10_000, on_bad_rows=OnBadRows.SKIP)
+        loaded = import_ticks(conn, path, options, chunks.append)
+        again = import_ticks(conn, path, options, chunks.append)
+
+    assert rejected.outcome is Outcome.REJECTED
+    assert rejected.bad is not None
+    assert rejected.bad.get_column("line").to_list() == [10_003, 24_990]
+    assert loaded.outcome is Outcome.LOADED
+    assert (loaded.rows, loaded.bad_rows) == (24_998, 2)
+    # the rejected pass stopped loading at its first bad row; the skipping pass loaded all
+    assert chunks == [10_000, 10_000, 9_999, 4_999]
+    assert again.outcome is Outcome.ALREADY_IMPORTED
+    rows = _ticks(db_url)
+    assert [(t[0], t[3], t[4]) for t in rows] == expected
+    with psycopg.connect(db_url) as conn:
+        ledger = conn.execute(
+            "SELECT rows_loaded, rows_skipped, first_time, last_time FROM ingest_imports"
+        ).fetchall()
+    assert ledger == [(24_998, 2, expected[0][0], expected[-1][0])]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from brokerstack.cli.stack import Endpoints, stack_processes
 from brokerstack.settings import Settings
-from brokerstack.stack import Endpoints, stack_processes
 
 
 def test_the_api_is_a_stack_process_with_its_urls() -> None:

@@ -3,8 +3,10 @@ from pathlib import Path
 
 import pytest
 
+from api.settings import ApiSettings
 from brokerstack.errors import ConfigError
-from brokerstack.settings import Settings, load_settings
+from brokerstack.settings import Settings, SettingsBase, load, load_settings
+from execution.service.settings import ExecutionSettings
 
 
 @pytest.fixture(autouse=True)
@@ -65,3 +67,33 @@ def test_settings_are_immutable() -> None:
     settings = Settings()
     with pytest.raises(Exception, match="frozen"):
         settings.api_port = 1
+
+
+@pytest.mark.parametrize(
+    ("settings_class", "variable", "field", "good", "bad"),
+    [
+        (Settings, "BROKERSTACK_API_PORT", "api_port", "9001", "port"),
+        (ApiSettings, "BROKERSTACK_API_WORKERS", "workers", "3", "0"),
+        (ExecutionSettings, "BROKERSTACK_EXECUTION_MAX_ITEMS", "max_items", "7", "-1"),
+    ],
+)
+def test_every_process_reads_dotenv_and_names_the_variable_it_cannot_use(
+    tmp_path: Path,
+    settings_class: type[SettingsBase],
+    variable: str,
+    field: str,
+    good: str,
+    bad: str,
+) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"{variable}={good}\nBROKERSTACK_NOT_A_SETTING=1\n")
+    settings = load(settings_class)
+    assert getattr(settings, field) == int(good)
+    with pytest.raises(Exception, match="frozen"):
+        setattr(settings, field, 1)
+
+    dotenv.write_text(f"{variable}={bad}\n")
+    with pytest.raises(ConfigError) as raised:
+        load(settings_class)
+    assert str(raised.value).startswith(f"{variable}: ")
+    assert "\n" not in str(raised.value)

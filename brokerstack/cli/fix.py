@@ -6,9 +6,9 @@ from typing import Annotated
 
 import psycopg
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from brokerstack.cli.console import console, operator_errors
 from brokerstack.errors import BrokerstackError
 from brokerstack.services import database
 from brokerstack.settings import load_settings
@@ -16,11 +16,10 @@ from execution.fix.config import Role
 from execution.fix.resets import SequenceResetError, request_sequence_reset
 
 app = typer.Typer(name="fix", help="LP sessions over FIX.", no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True)
 
 
 @app.command("reset-sequence")
+@operator_errors
 def reset_sequence(
     lp: Annotated[str, typer.Argument(help="LP code, e.g. lp-alpha")],
     role: Annotated[Role, typer.Argument(help="which of its sessions")],
@@ -45,19 +44,13 @@ def reset_sequence(
             outcome = request_sequence_reset(
                 conn, lp, role, operator, reason, next_sender, next_target, timeout
             )
-    except (SequenceResetError, BrokerstackError) as exc:
-        message = str(exc)
-    except psycopg.Error as exc:
-        message = f"database error: {str(exc).strip().splitlines()[0]}"
-    else:
-        table = Table(title=f"{lp} {role.value} session, reset request {outcome.request_id}")
-        for column in ("", "next sent", "next expected"):
-            table.add_column(column)
-        for name, numbers in (("before", outcome.before), ("after", outcome.after)):
-            table.add_row(name, str(numbers["next_sender"]), str(numbers["next_target"]))
-        console.print(table)
-        if outcome.after.get("reset_seq_num_flag"):
-            console.print("the session logs on again with ResetSeqNumFlag=Y")
-        return
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
+    except SequenceResetError as exc:
+        raise BrokerstackError(str(exc)) from exc
+    table = Table(title=f"{lp} {role.value} session, reset request {outcome.request_id}")
+    for column in ("", "next sent", "next expected"):
+        table.add_column(column)
+    for name, numbers in (("before", outcome.before), ("after", outcome.after)):
+        table.add_row(name, str(numbers["next_sender"]), str(numbers["next_target"]))
+    console.print(table)
+    if outcome.after.get("reset_seq_num_flag"):
+        console.print("the session logs on again with ResetSeqNumFlag=Y")

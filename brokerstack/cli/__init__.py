@@ -1,0 +1,31 @@
+"""The ``brokerstack`` command line: up, status, migrate, seed, and the ingest commands.
+
+The command line is the stack's composition root: it may import every product package, and
+nothing imports it (the base of ``brokerstack`` — settings, streams, errors, services,
+supervisor — imports no other product package).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from brokerstack.cli import fix, migrations, status, up
+from ingest import cli as ingest_cli
+
+app = typer.Typer(
+    help="brokerstack: the broker's trading core, back office and data platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command()(up.up)
+app.command()(status.status)
+app.command()(migrations.migrate)
+app.command()(migrations.seed)
+app.add_typer(ingest_cli.app)  # import-ticks, import-candles, ingest-maintenance
+app.add_typer(fix.app)  # fix reset-sequence
+
+
+def main() -> None:
+    sys.exit(app())

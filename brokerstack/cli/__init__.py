@@ -1,4 +1,4 @@
-"""The ``brokerstack`` command line: up, status, migrate, seed, and the ingest commands.
+"""The ``brokerstack`` command line: up, status, migrate, seed, replay, fix and ingest commands.
 
 The command line is the stack's composition root: it may import every product package, and
 nothing imports it (the base of ``brokerstack`` — settings, streams, errors, services,
@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from brokerstack.cli import fix, migrations, status, up
+from brokerstack.cli import fix, migrations, replay, status, up
 from ingest import cli as ingest_cli
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.command()(up.up)
 app.command()(status.status)
 app.command()(migrations.migrate)
 app.command()(migrations.seed)
+app.command()(replay.replay)
 app.add_typer(ingest_cli.app)  # import-ticks, import-candles, ingest-maintenance
 app.add_typer(fix.app)  # fix reset-sequence
 

@@ -21,12 +21,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol, cast
 
 import psycopg
 
+from brokerstack.times import to_datetime
 from execution.fix.health import HealthSample, LpHealth
 from execution.fix.orders import ExecReport
 from execution.inbox import Inbox, InboxItem
@@ -106,10 +106,6 @@ def _storable(report: ExecReport) -> bool:
         len(code) == 1 and (code.isdigit() or code.isupper())
         for code in (report.exec_type, report.ord_status)
     )
-
-
-def _ns_time(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns / 1e9, UTC)
 
 
 _Entry = tuple[ReceivedReport | None, Resolve]
@@ -276,7 +272,7 @@ def _report_row(received: ReceivedReport) -> tuple[object, ...]:
         r.cum_qty if r.cum_qty is not None and r.cum_qty >= 0 else Decimal(0),
         r.leaves_qty if r.leaves_qty is not None and r.leaves_qty >= 0 else Decimal(0),
         r.text or None,
-        _ns_time(received.received_ns),
+        to_datetime(received.received_ns),
         received.raw,
     )
 
@@ -286,8 +282,8 @@ def _health_row(lp_id: int, s: HealthSample, start: int, end: int) -> tuple[obje
     return (
         lp_id,
         s.symbol,
-        _ns_time(start),
-        _ns_time(end),
+        to_datetime(start),
+        to_datetime(end),
         s.orders,
         s.filled_orders,
         s.rejected_orders,

@@ -12,10 +12,12 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import cycle
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from execution.units import points_to_price, price_to_points
 
 if TYPE_CHECKING:
     from execution.lpsim.path import ReferencePath
@@ -30,10 +32,13 @@ class SymbolSpec:
     volatility: float = 0.10  # annualised, of the log price (the reference path's)
 
     def points(self, price: Decimal) -> int:
-        return int(price.scaleb(self.digits).to_integral_value())
+        points = price_to_points(price, self.digits, ROUND_HALF_EVEN)
+        if points is None:
+            raise ValueError(f"{self.symbol}: {price!r} is not a price")
+        return points
 
     def price(self, points: int) -> Decimal:
-        return Decimal(points).scaleb(-self.digits)
+        return points_to_price(points, self.digits)
 
 
 # The seeded instruments (warehouse/reference_data.py): a level near their market, a typical

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -34,6 +33,7 @@ from execution.records import Outcome
 from execution.rollover import NEW_YORK, rollovers
 from execution.service.reference import load_reference
 from execution.service.shard import Shard
+from execution.units import points_to_price
 
 _CUT = time(17, 0)
 
@@ -297,7 +297,7 @@ class _Run:
         markup = self.core.ctx.accounts[self.image.account_id].group.markup(lp_order.symbol)
         digits = self.core.ctx.instruments[lp_order.symbol].digits
         shift = markup.ask if lp_order.side is c.Side.BUY else -markup.bid
-        lp_price = deal[8] - Decimal(shift).scaleb(-digits)
+        lp_price = deal[8] - points_to_price(shift, digits)
         report = LpReport(lp_order.cl_ord_id, ReportStatus.FILL, lp_price, deal[7])
         outcome = self.core.on_lp_report(report, item.time)
         if lp_order.cl_ord_id not in self.core.ctx.lp_orders:  # filled in full

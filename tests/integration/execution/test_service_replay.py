@@ -3,6 +3,9 @@ recorded; a change in the rules shows as the first difference."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -33,6 +36,15 @@ class Clock:
 
     def __call__(self) -> int:
         return time.time_ns() + self.offset
+
+
+def _replay_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROKERSTACK_")}
+    env["BROKERSTACK_DATABASE_URL"] = db_url
+    return subprocess.run(
+        [sys.executable, "-m", "brokerstack", "replay", *args],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
 
 
 def _quote(running: Running, clock: Callable[[], int], bid: str, ask: str) -> None:
@@ -114,6 +126,11 @@ def test_a_replayed_day_matches_the_journal_and_a_changed_rule_shows_where(
         assert replayed.end_image
         assert (replayed.commands, replayed.deals) == (5, 3)
         assert replayed.prices >= 5
+        # the operator's command says the same
+        matched = _replay_cli(seeded_db_url, "--account", str(aid), "--day", "2026-03-05")
+        assert matched.returncode == 0, matched.stdout + matched.stderr
+        assert "replayed 5 commands" in matched.stdout
+        assert "matches the journal" in matched.stdout
         # the broker changes the group's commission afterwards: the replay says where the
         # day no longer adds up under today's rules
         conn.execute(
@@ -131,3 +148,16 @@ def test_a_replayed_day_matches_the_journal_and_a_changed_rule_shows_where(
     assert str(changed.difference).startswith(
         f"commission of deal {first_deal} at 2026-03-04T22:00"
     )
+    differs = _replay_cli(seeded_db_url, "--account", str(aid), "--day", "2026-03-05")
+    assert differs.returncode == 1
+    assert f"differs: commission of deal {first_deal} at 2026-03-04T22:00" in differs.stdout
+    # a day before the account's first image, and a day that is not a date: one line, exit 1
+    for args, needle in (
+        (("--day", "2026-01-05"), f"account {aid} has no image"),
+        (("--day", "5 March"), "is not a date"),
+    ):
+        refused = _replay_cli(seeded_db_url, "--account", str(aid), *args)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        lines = [line for line in refused.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, refused.stderr
+        assert needle in lines[0]

@@ -13,9 +13,10 @@ import pytest
 from execution import contracts as c
 from execution import image
 from execution.groups import Accounting
+from execution.instruments import CalcMode, Instrument
 from execution.records import Outcome
 from execution.routing import RouteAction, RoutingRule
-from execution.samples import retail_group
+from execution.samples import instruments, retail_group
 from execution.testkit import START, Desk, accepted, of_type, reply, sample_core
 
 D = Decimal
@@ -629,3 +630,68 @@ def test_close_by_waits_for_the_rate_that_values_its_profit() -> None:
     refused(close_by(again, buy, sell), "cb", c.RejectCode.OFF_QUOTES)
     again.quote("EURUSD", "1.10000", "1.10002")
     assert len(accepted(close_by(again, buy, sell, rid="cb6")).deal_ids) == 2
+
+
+# --- the smallest volume there is: one volume unit, 0.0001 lot ---------------------------
+
+
+def test_a_position_of_one_volume_unit_closes_and_keeps_its_stop_loss() -> None:
+    micro = Instrument(
+        "MICRO", 5, D(100_000), "EUR", "USD", "EUR", CalcMode.FOREX,
+        volume_min=D("0.0001"), volume_step=D("0.0001"), symbol_group="forex.major",
+    )  # fmt: skip
+    desk = Desk(sample_core(instruments=[*instruments(), micro], groups=groups()))
+    desk.core.add_account(1, "pro-usd", balance=D(10_000))
+    desk.quote("MICRO", "1.10000", "1.10002")  # client 1.09999 / 1.10003
+    position = position_of(place(desk, "open", "buy", "0.0002", symbol="MICRO", sl=D("1.09900")))
+    assert of_type(close(desk, position, "0.0001"), c.Deal)[0].volume == D("0.0001")
+    assert desk.core.ctx.accounts[1].positions[position].units == 1
+    deals = of_type(desk.quote("MICRO", "1.09901", "1.09903"), c.Deal)  # client bid 1.09900
+    assert [(d.reason, d.volume) for d in deals] == [(c.DealReason.SL, D("0.0001"))]
+
+
+# --- a close routed to an LP, and closes while another price is missing ------------------
+
+
+def test_a_close_routed_to_the_lp_closes_the_position_when_filled() -> None:
+    desk = Desk(sample_core(groups=groups(), rules=[RoutingRule(RouteAction.A_BOOK)]))
+    desk.core.add_account(1, "pro-usd", balance=D(10_000))
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    place(desk, "open", "buy")  # routed, then filled by the LP
+    [position] = desk.core.ctx.accounts[1].positions
+    desk.advance(1)
+    command = c.ClosePosition(request_id="x", account_id=1, position_id=position, volume=None)
+    routed = desk.core.handle(command, desk.now)  # not yet sent to the LP
+    assert accepted(routed).state is c.OrderState.ROUTED
+    snapshot = image.take(desk.core.ctx.accounts[1], desk.now, desk.now)
+    assert [(o.position_id, o.created_at) for o in snapshot.orders] == [(position, desk.now)]
+    deals = of_type(desk.pump(routed), c.Deal)  # the LP fills at its bid 1.10000
+    assert [(d.entry, d.position_id) for d in deals] == [(c.DealEntry.OUT, position)]
+    assert desk.core.ctx.accounts[1].positions == {}
+
+
+def test_a_position_closes_on_its_own_price_while_another_symbol_is_unquoted(desk: Desk) -> None:
+    position = position_of(place(desk, "open", "buy"))
+    place(desk, "jpy", "buy", symbol="USDJPY")
+    pending(desk, "take", "sell", "limit", "1.10100", position_id=position, lots="0.5")
+    again = restored(desk)
+    again.quote("EURUSD", "1.10000", "1.10002")  # USDJPY not quoted since the restart
+    # the account cannot be valued, but closing only lowers its margin
+    assert of_type(close(again, position, "0.2"), c.Deal)[0].entry is c.DealEntry.OUT
+    fired = of_type(again.quote("EURUSD", "1.10101", "1.10103"), c.Deal)  # client bid 1.10100
+    assert [(d.entry, d.volume) for d in fired] == [(c.DealEntry.OUT, D("0.5"))]
+    assert again.core.ctx.accounts[1].positions[position].units == 3_000
+    # a new order on the account still waits for every price
+    refused(place(again, "new", "buy"), "new", c.RejectCode.OFF_QUOTES)
+
+
+def test_a_pending_order_hedging_a_position_needs_no_new_margin() -> None:
+    desk = Desk(sample_core(groups=groups()))
+    desk.core.add_account(1, "pro-usd", balance=D(1_500))
+    desk.quote("EURUSD", "1.10000", "1.10002")  # client 1.09999 / 1.10003
+    place(desk, "sell", "sell")  # margin 100,000 x 1.09999 / 100 = 1,099.99 of 1,496.50
+    refused(place(desk, "more", "sell"), "more", c.RejectCode.NO_MONEY)  # 2 x 1,099.99 > equity
+    order = pending(desk, "hedge", "buy", "stop", "1.10100")
+    outcome = desk.quote("EURUSD", "1.10097", "1.10099")  # client ask 1.10100
+    # the overlap is charged half of each leg: about the same 1,100 as before
+    assert (update(outcome).order_id, update(outcome).state) == (order, c.OrderState.FILLED)

@@ -13,9 +13,11 @@ from decimal import Decimal
 import pytest
 
 from execution import contracts as c
+from execution.core import Core, CoreConfig
 from execution.records import Outcome
 from execution.rollover import next_cut, rollovers
-from execution.samples import retail_group
+from execution.samples import instruments, retail_group
+from execution.snapshot import AccountRow, PositionRow, Snapshot
 from execution.testkit import Desk, accepted, sample_core
 
 D = Decimal
@@ -109,3 +111,20 @@ def test_the_cut_does_not_depend_on_the_hosts_time_zone() -> None:
         rollovers(ns(datetime(2026, 3, 6, 12, tzinfo=UTC)), ns(datetime(2026, 3, 9, tzinfo=UTC)))
     )
     assert friday == [(ns(datetime(2026, 3, 6, 22, tzinfo=UTC)), 4)]  # no weekend rollover
+
+
+def test_every_position_opened_before_the_cut_accrues_whatever_the_snapshots_row_order() -> None:
+    # a snapshot taken after Tuesday's cut; its rows come in no particular order
+    tuesday_cut = ns(datetime(2026, 3, 3, 22, tzinfo=UTC))
+    rows = [
+        PositionRow(2, 1, "EURUSD", c.Side.BUY, D(1), D("1.10002"), opened_at=ns(WEDNESDAY_CUT)),
+        PositionRow(1, 1, "EURUSD", c.Side.BUY, D(1), D("1.10002"), opened_at=tuesday_cut + 1),
+    ]
+    snapshot = Snapshot([AccountRow(1, "g", D(100_000))], rows, last_rollover=tuesday_cut)
+    group = retail_group("g", markups={}, commissions={}, leverage=100)
+    core = Core.from_snapshot(CoreConfig(instruments(), [group]), snapshot)
+    desk = Desk(core, now=ns(WEDNESDAY_CUT) + 60_000_000_000)  # a minute after the cut
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    updates = [r for r in desk.timer().journal if isinstance(r, c.PositionUpdate)]
+    # only position 1 was open at the Wednesday cut: -7.5 x 3 = -22.50
+    assert [(r.position_id, r.swap) for r in updates] == [(1, D("-22.50"))]

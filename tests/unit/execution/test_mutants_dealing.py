@@ -186,6 +186,7 @@ def test_hedges_in_flight_count_against_the_excess() -> None:
     assert (hedge.lp, hedge.side, hedge.units, hedge.time) == ("lp2", BUY, 10_000, desk.now)
     [more] = place(BUY, "0.5")  # 2.5 long, 1 hedging: 0.5 over
     assert (more.side, more.units) == (BUY, 5_000)
+    assert more.cl_ord_id != hedge.cl_ord_id
     assert core.ctx.hedging_in_flight["EURUSD"] == 15_000
     assert place(SELL, "1.5") == []  # 1.0 long, 1.5 hedging: -0.5, under the threshold
     [short] = place(SELL, "2")  # -1.0 long, 1.5 hedging: -2.5 uncovered, 1.5 over

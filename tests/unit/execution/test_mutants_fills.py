@@ -5,6 +5,7 @@ ledger records."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from execution import contracts as c
@@ -214,3 +215,30 @@ def test_an_opening_deal_and_its_ledger_entry_in_full() -> None:
     )  # fmt: skip
     assert isinstance(change.entry_id, int)
     assert of_type(outcome, c.PositionUpdate)[-1].time == desk.now
+
+
+def tiered_desk(from_lots: str) -> Desk:
+    # 5.00 a deal, 2.00 once the account traded `from_lots` lots this calendar month
+    plan = CommissionPlan(
+        CommissionMode.PER_DEAL, D(5), ChargeOn.ENTRY, tiers=((D(from_lots), D(2)),)
+    )
+    desk = Desk(sample_core(groups=[retail_group("g", markups={}, commissions={"*": plan})]))
+    desk.core.add_account(1, "g", balance=D(100_000))
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    return desk
+
+
+def test_the_monthly_volume_counts_exactly_the_lots_traded() -> None:
+    desk = tiered_desk("1.0001")
+    desk.place(1, "EURUSD", "buy", "1")
+    # 1 lot traded: one unit short of the 1.0001-lot tier
+    assert of_type(desk.place(1, "EURUSD", "buy", "1"), c.Deal)[0].commission == D(-5)
+
+
+def test_a_new_month_starts_at_its_first_instant() -> None:
+    desk = tiered_desk("1")
+    desk.place(1, "EURUSD", "buy", "1")
+    assert of_type(desk.place(1, "EURUSD", "buy", "1"), c.Deal)[0].commission == D(-2)
+    desk.at(datetime(2026, 4, 1, tzinfo=UTC))  # a Wednesday: the market is open
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    assert of_type(desk.place(1, "EURUSD", "buy", "1"), c.Deal)[0].commission == D(-5)

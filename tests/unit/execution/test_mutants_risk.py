@@ -15,6 +15,7 @@ from execution.groups import AccountGroup, Accounting
 from execution.instruments import CalcMode, Instrument
 from execution.rates import Quote
 from execution.risk import check_limits, check_pending_price, check_stops, take_token, volumes_after
+from execution.routing import RouteAction, RoutingRule
 from execution.samples import instruments, retail_group
 from execution.snapshot import AccountRow, PositionRow, Snapshot
 from execution.state import Account, Position
@@ -162,6 +163,8 @@ def test_an_order_leaving_exactly_zero_free_margin_is_accepted() -> None:
 def test_an_account_that_cannot_be_valued_may_close_but_not_open() -> None:
     # account 1 holds USDJPY, never priced since the restart, and EURUSD
     group = retail_group("g", markups={}, commissions={})
+    # a rule by margin level: an account without a valuation has no level and is B-booked
+    rules = [RoutingRule(RouteAction.A_BOOK, min_margin_level=D(100_000))]
     snapshot = Snapshot(
         accounts=[AccountRow(1, "g", D(10_000)), AccountRow(2, "g", D(10_000))],
         positions=[
@@ -169,7 +172,7 @@ def test_an_account_that_cannot_be_valued_may_close_but_not_open() -> None:
             PositionRow(2, 1, "EURUSD", Side.BUY, D(1), D("1.09000"), 0),
         ],
     )
-    desk = Desk(Core.from_snapshot(sample_core(groups=[group]).config, snapshot))
+    desk = Desk(Core.from_snapshot(sample_core(groups=[group], rules=rules).config, snapshot))
     desk.quote("EURUSD", "1.10000", "1.10002")
     accepted(desk.place(2, "EURUSD", "buy", "0.1"))  # another account trades meanwhile
     assert rejected(desk.place(1, "EURUSD", "buy", "0.1")) is RejectCode.OFF_QUOTES
@@ -178,3 +181,22 @@ def test_an_account_that_cannot_be_valued_may_close_but_not_open() -> None:
     # (bid 1.10000 - 1.09000) x 100,000 = 1,000.00 USD realised
     assert [d.profit for d in of_type(closed, c.Deal)] == [D("1000.00")]
     assert list(desk.core.ctx.accounts[1].positions) == [1]
+
+
+def test_a_hedge_that_adds_no_margin_is_allowed_without_free_margin() -> None:
+    # gold charged on its larger leg only: a sell against a larger buy adds no margin
+    gold = Instrument(
+        "GOLD", 2, D(100), "XAU", "USD", "USD", CalcMode.CFDLEVERAGE, hedged_larger_leg=True
+    )
+    group = retail_group("g", markups={}, commissions={})  # 30:1
+    snapshot = Snapshot(
+        accounts=[AccountRow(1, "g", D(6_000))],
+        positions=[PositionRow(1, 1, "GOLD", Side.BUY, D(1), D("2000.00"), 0)],
+    )
+    config = sample_core(instruments=[*instruments(), gold], groups=[group]).config
+    desk = Desk(Core.from_snapshot(config, snapshot))
+    desk.quote("GOLD", "1995.00", "1995.40")
+    # equity 6,000 - 500 = 5,500 < margin 100 oz x 1995.40 / 30 = 6,651.33: no free margin
+    assert desk.core.account_state(1, desk.now).free_margin < 0
+    assert accepted(desk.place(1, "GOLD", "sell", "0.5")).state is c.OrderState.FILLED
+    assert rejected(desk.place(1, "GOLD", "buy", "0.01")) is RejectCode.NO_MONEY

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from execution import contracts as c
-from execution.groups import Markup
+from execution.groups import Accounting, Markup
 from execution.lp import InProcessLp, LpOrder, LpReport, Purpose, ReportStatus
 from execution.records import Outcome
 from execution.routing import RouteAction, RoutingRule
@@ -235,3 +235,16 @@ def test_partial_routing_to_a_named_lp_and_b_book_never_hedges() -> None:
     desk.quote("USDJPY", "150.000", "150.010", lp="lp1")
     desk.place(1, "USDJPY", "buy", "1")
     assert [o.symbol for o in desk.lps["lp1"].sent] == ["EURUSD"]
+
+
+def test_an_a_book_netting_reversal_keeps_the_rest_on_the_a_book() -> None:
+    group = retail_group("n", accounting=Accounting.NETTING, markups={}, commissions={})
+    desk = Desk(sample_core(groups=[group], rules=[A_BOOK]))
+    desk.core.add_account(1, "n", balance=D(100_000))
+    desk.quote("EURUSD", "1.10000", "1.10002")
+    desk.place(1, "EURUSD", "buy", "1")
+    reversal = of_type(desk.place(1, "EURUSD", "sell", "1.5"), c.Deal)[0]
+    assert (reversal.entry, reversal.book) == (c.DealEntry.INOUT, "a")
+    # the 0.5 lot short left is an A-book position: closing it is an A-book deal too
+    [position] = desk.core.ctx.accounts[1].positions
+    assert of_type(desk.close(1, position), c.Deal)[0].book == "a"

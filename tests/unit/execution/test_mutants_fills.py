@@ -242,3 +242,18 @@ def test_a_new_month_starts_at_its_first_instant() -> None:
     desk.at(datetime(2026, 4, 1, tzinfo=UTC))  # a Wednesday: the market is open
     desk.quote("EURUSD", "1.10000", "1.10002")
     assert of_type(desk.place(1, "EURUSD", "buy", "1"), c.Deal)[0].commission == D(-5)
+
+
+def test_a_partial_close_of_an_uneven_open_value_keeps_exact_notionals() -> None:
+    # 0.3 lot bought for exactly 0.330000100 (price x lots)
+    desk = restored(
+        "10000",
+        PositionRow(1, 1, "EURUSD", BUY, D("0.3"), D("1.10000"), 0, open_value=D("0.330000100")),
+    )
+    desk.quote("EURUSD", "1.10100", "1.10102")
+    outcome = desk.close(1, 1, "0.1")
+    # a third leaves: 0.110000033 (rounded down), 0.220000067 stays;
+    # (0.110100000 - 0.110000033) x 100,000 = 9.9967 -> 10.00
+    assert [d.profit for d in of_type(outcome, c.Deal)] == [D("10.00")]
+    rest = of_type(outcome, c.PositionUpdate)[-1]
+    assert (rest.volume, rest.open_value) == (D("0.2"), D("0.220000067"))

@@ -76,3 +76,13 @@ def test_the_largest_loss_at_the_closing_side_picks_the_buy() -> None:
     )
     outcome = desk.quote("EURUSD", "1.10000", "1.10010")
     assert [s.position_id for s in of_type(outcome, c.StopOut)] == [1]
+
+
+def test_of_equal_losses_the_older_position_is_stopped_out_first() -> None:
+    for order in ((1, 2), (2, 1)):  # however the positions were restored
+        rows = [PositionRow(i, 1, "EURUSD", BUY, D("0.1"), D("1.10500"), 0) for i in order]
+        desk = restored("500", *rows)
+        # each loses (1.09000 - 1.10500) x 10,000 = 150.00: equity 200.00 against a margin
+        # of 20,000 EUR / 30 x 1.09002 = 726.68 (27.52 %)
+        outcome = desk.quote("EURUSD", "1.09000", "1.09002")
+        assert of_type(outcome, c.StopOut)[0].position_id == 1

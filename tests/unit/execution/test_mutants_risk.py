@@ -161,7 +161,7 @@ def test_an_order_leaving_exactly_zero_free_margin_is_accepted() -> None:
 
 
 def test_an_account_that_cannot_be_valued_may_close_but_not_open() -> None:
-    # account 1 holds USDJPY, never priced since the restart, and EURUSD
+    # account 1 holds USDJPY, never priced since the restart, and a EURUSD buy and sell
     group = retail_group("g", markups={}, commissions={})
     # a rule by margin level: an account without a valuation has no level and is B-booked
     rules = [RoutingRule(RouteAction.A_BOOK, min_margin_level=D(100_000))]
@@ -170,6 +170,7 @@ def test_an_account_that_cannot_be_valued_may_close_but_not_open() -> None:
         positions=[
             PositionRow(1, 1, "USDJPY", Side.BUY, D(1), D("150.000"), 0),
             PositionRow(2, 1, "EURUSD", Side.BUY, D(1), D("1.09000"), 0),
+            PositionRow(3, 1, "EURUSD", Side.SELL, D(1), D("1.11000"), 0),
         ],
     )
     desk = Desk(Core.from_snapshot(sample_core(groups=[group], rules=rules).config, snapshot))
@@ -180,6 +181,8 @@ def test_an_account_that_cannot_be_valued_may_close_but_not_open() -> None:
     assert accepted(closed).state is c.OrderState.FILLED
     # (bid 1.10000 - 1.09000) x 100,000 = 1,000.00 USD realised
     assert [d.profit for d in of_type(closed, c.Deal)] == [D("1000.00")]
+    # the sell, alone on its side now: (1.11000 - ask 1.10002) x 100,000 = 998.00
+    assert [d.profit for d in of_type(desk.close(1, 3), c.Deal)] == [D("998.00")]
     assert list(desk.core.ctx.accounts[1].positions) == [1]
 
 

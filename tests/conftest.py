@@ -93,10 +93,9 @@ def empty_db_url(pg_admin_url: str) -> Iterator[str]:
         _drop_database(pg_admin_url, name)
 
 
-def _template(admin_url: str, seeded: bool) -> Iterator[str]:
+def _fill_template(admin_url: str, name: str, seeded: bool) -> None:
     from warehouse.migrate import upgrade
 
-    name = f"template_{'seeded' if seeded else 'head'}_{uuid.uuid4().hex[:8]}"
     _create_database(admin_url, name)
     url = with_database(admin_url, name)
     upgrade(url)
@@ -105,6 +104,30 @@ def _template(admin_url: str, seeded: bool) -> Iterator[str]:
 
         with psycopg.connect(url) as conn:
             seed(conn)
+
+
+def _template(admin_url: str, seeded: bool) -> Iterator[str]:
+    kind = "seeded" if seeded else "head"
+    if os.environ.get("BROKERSTACK_TEST_KEEP_TEMPLATES"):
+        # Set by tests/mutation/servers.py, whose server outlives many sessions run one after
+        # another: the template is made by the first and kept (renamed once complete).
+        name = f"template_{kind}_kept"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            found = exists.fetchone() is not None
+        if not found:
+            making = f"{name}_{uuid.uuid4().hex[:8]}"
+            _fill_template(admin_url, making, seeded)
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(making), sql.Identifier(name)
+                    )
+                )
+        yield name
+        return
+    name = f"template_{kind}_{uuid.uuid4().hex[:8]}"
+    _fill_template(admin_url, name, seeded)
     try:
         yield name
     finally:

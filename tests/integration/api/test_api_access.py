@@ -106,6 +106,26 @@ def test_a_closed_account_is_not_found(api: TestClient, alice: Party, seeded_db_
     assert api.get(f"/v1/accounts/{other[0]}", headers=headers).status_code == 404
 
 
+def test_a_new_account_is_open_at_once_though_ownership_is_cached(
+    api: TestClient, alice: Party, seeded_db_url: str
+) -> None:
+    headers = login(api, alice)
+    # Her accounts are now in the process's ownership cache (5 s).
+    assert [a["id"] for a in api.get("/v1/accounts", headers=headers).json()] == [alice.account_id]
+    with psycopg.connect(seeded_db_url) as conn:
+        new = conn.execute(
+            "INSERT INTO trading_accounts (login, client_id, account_group_id, kind, currency)"
+            " SELECT login + 1, client_id, account_group_id, kind, currency"
+            " FROM trading_accounts WHERE id = %s RETURNING id",
+            (alice.account_id,),
+        ).fetchone()
+    assert new is not None
+    # A miss re-reads: the account opened a moment ago is hers straight away.
+    response = api.get(f"/v1/accounts/{new[0]}", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == new[0]
+
+
 def test_validation_errors_name_the_bad_field(api: TestClient, alice: Party) -> None:
     headers = login(api, alice)
     response = api.post(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
+import psycopg
 from fastapi.testclient import TestClient
 
 from api import security
@@ -124,12 +126,76 @@ def test_a_client_cannot_revoke_another_clients_api_key(
     api: TestClient, alice: Party, bob: Party
 ) -> None:
     bobs = api.post("/v1/api-keys", headers=login(api, bob), json={"scopes": ["read"]}).json()
-    refused = api.delete(f"/v1/api-keys/{bobs['key_id']}", headers=login(api, alice))
+    alices = login(api, alice)
+    refused = api.delete(f"/v1/api-keys/{bobs['key_id']}", headers=alices)
     assert refused.status_code == 404
-    assert _error(refused)["code"] == "not_found"
+    assert _error(refused) == {
+        "code": "not_found",
+        "message": f"API key {bobs['key_id']} not found",
+        "details": {"resource": "API key"},
+    }
+    # The same answer as for a key that does not exist: nothing says bob's exists.
+    missing = api.delete("/v1/api-keys/0123456789abcdef", headers=alices)
+    assert missing.status_code == 404
+    assert _error(missing)["details"] == {"resource": "API key"}
     # Bob's key still works, and is not marked revoked.
     assert api.get("/v1/accounts", headers={"X-API-Key": bobs["api_key"]}).status_code == 200
     listed = api.get("/v1/api-keys", headers=login(api, bob)).json()
     assert [(k["key_id"], k["revoked_at"]) for k in listed] == [(bobs["key_id"], None)]
     # Nor does alice see it among hers.
-    assert api.get("/v1/api-keys", headers=login(api, alice)).json() == []
+    assert api.get("/v1/api-keys", headers=alices).json() == []
+
+
+def test_an_api_key_cannot_create_api_keys(api: TestClient, alice: Party) -> None:
+    # A read-only key minting itself a trade key would be a way around its scope.
+    headers = login(api, alice)
+    key = api.post("/v1/api-keys", headers=headers, json={"scopes": ["read"]}).json()
+    for scopes in (["read"], ["read", "trade"]):
+        refused = api.post(
+            "/v1/api-keys", headers={"X-API-Key": key["api_key"]}, json={"scopes": scopes}
+        )
+        assert refused.status_code == 403
+        assert _error(refused)["code"] == "forbidden"
+    assert [k["key_id"] for k in api.get("/v1/api-keys", headers=headers).json()] == [key["key_id"]]
+
+
+def test_a_suspended_client_can_neither_log_in_refresh_nor_use_its_api_keys(
+    api: TestClient, alice: Party, seeded_db_url: str
+) -> None:
+    tokens = api.post(
+        "/v1/auth/token", data={"username": alice.email, "password": alice.password}
+    ).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    key = api.post("/v1/api-keys", headers=headers, json={"scopes": ["read"]}).json()
+    with psycopg.connect(seeded_db_url) as conn:
+        conn.execute("UPDATE clients SET status = 'suspended' WHERE id = %s", (alice.client_id,))
+    refreshed = api.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 401
+    assert _error(refreshed)["code"] == "client_inactive"
+    logged_in = api.post(
+        "/v1/auth/token", data={"username": alice.email, "password": alice.password}
+    )
+    assert logged_in.status_code == 401
+    assert _error(logged_in)["code"] == "invalid_credentials"
+    # The key was never used, so no process holds it verified.
+    keyed = api.get("/v1/accounts", headers={"X-API-Key": key["api_key"]})
+    assert keyed.status_code == 401
+    assert _error(keyed)["code"] == "invalid_api_key"
+
+
+def test_refresh_refuses_forged_expired_and_unknown_refresh_tokens(
+    api: TestClient, alice: Party
+) -> None:
+    key = SIGNING_KEY.encode()
+    expired, _ = security.issue_refresh_token(key, alice.client_id, uuid.uuid4(), timedelta(-1))
+    # Validly signed, but never issued (no row): a client cannot make up its own.
+    unknown, _ = security.issue_refresh_token(key, alice.client_id, uuid.uuid4(), timedelta(1))
+    cases = [
+        ("not-a-token", "invalid_token"),
+        (expired, "token_expired"),
+        (unknown, "invalid_token"),
+    ]
+    for token, code in cases:
+        response = api.post("/v1/auth/refresh", json={"refresh_token": token})
+        assert response.status_code == 401, code
+        assert _error(response)["code"] == code

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import jwt
 import pytest
 
 from api import security
 from api.errors import REJECT_STATUS, rejected, validation_body
 from execution.contracts import RejectCode
+
+# What every token must carry (a token without exp would never expire).
+REQUIRED_CLAIMS = ("exp", "iat", "sub", "aud", "iss", "jti")
 
 
 def test_passwords_are_argon2_hashed_and_verified() -> None:
@@ -32,6 +37,37 @@ def test_access_tokens_round_trip_and_refuse_tampering() -> None:
     with pytest.raises(security.InvalidToken) as expired:
         security.decode_access_token(key, old)
     assert expired.value.code == "token_expired"
+
+
+def test_access_tokens_of_another_issuer_or_audience_or_missing_a_claim_are_refused() -> None:
+    key = b"k" * 32
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "iss": "brokerstack",
+        "aud": "brokerstack-api",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "sub": "7",
+        "brand": 3,
+        "scope": "read",
+        "typ": "access",
+        "jti": "a1",
+    }
+    assert security.decode_access_token(key, jwt.encode(claims, key, "HS256")).client_id == 7
+    others = [{**claims, "iss": "another-issuer"}, {**claims, "aud": "another-api"}]
+    missing = [{k: v for k, v in claims.items() if k != gone} for gone in REQUIRED_CLAIMS]
+    for forged in others + missing:
+        with pytest.raises(security.InvalidToken) as refused:
+            security.decode_access_token(key, jwt.encode(forged, key, "HS256"))
+        assert refused.value.code == "invalid_token", forged
+
+
+def test_an_access_token_grants_only_the_scopes_the_api_knows() -> None:
+    key = b"k" * 32
+    token, _ = security.issue_access_token(
+        key, 7, 3, frozenset({"read", "admin"}), timedelta(minutes=5)
+    )
+    assert security.decode_access_token(key, token).scopes == frozenset({"read"})
 
 
 def test_the_signing_key_is_made_once_and_shared(tmp_path: Path) -> None:

@@ -421,6 +421,9 @@ def test_modifying_a_pending_orders_stops_and_expiry(desk: Desk) -> None:
         ({"tp": D("149.400")}, "invalid_stops"),  # below it
         ({"expires_at": START - 1}, "invalid_expiration"),
         ({"expires_at": START}, "invalid_expiration"),  # expiring now
+        # a bad level is the first thing wrong, before the expiry
+        ({"sl": D("NaN"), "expires_at": START}, "invalid_stops"),
+        ({"tp": D("NaN"), "expires_at": START}, "invalid_stops"),
     ],
 )
 def test_a_refused_modification_names_its_request_and_reason(
@@ -458,6 +461,9 @@ def test_modifying_before_the_first_quote_after_a_restart_is_refused(desk: Desk)
     again = restored(desk)
     refused(modify(again, order, price=D("1.09950")), "m", c.RejectCode.OFF_QUOTES)
     refused(modify_position(again, position, sl=D("1.09000")), "s", c.RejectCode.OFF_QUOTES)
+    # a level that is no price is refused as such, quote or not
+    refused(modify_position(again, position, "s2", sl=D("NaN")), "s2", c.RejectCode.INVALID_STOPS)
+    refused(modify_position(again, position, "s3", tp=D(-1)), "s3", c.RejectCode.INVALID_STOPS)
 
 
 def test_cancelling_answers_and_records_the_cancellation(desk: Desk) -> None:

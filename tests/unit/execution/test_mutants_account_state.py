@@ -60,7 +60,7 @@ def test_an_unvalued_account_names_what_it_misses_and_keeps_its_balance_figures(
         "1000", "200",
         PositionRow(1, 1, "EURUSD", BUY, D("0.1"), D("1.09000"), 0),
         PositionRow(2, 1, "USDJPY", BUY, D("0.1"), D("150.000"), 0),  # never priced
-        PositionRow(3, 1, "XGBP", BUY, D(1), D("9.50"), 0),  # priced, but no margin rate
+        PositionRow(3, 1, "XGBP", SELL, D(1), D("10.52"), 0),  # priced, no margin rate
     )  # fmt: skip
     desk.quote("EURUSD", "1.10000", "1.10002")
     desk.quote("XGBP", "10.00", "10.02")
@@ -72,11 +72,11 @@ def test_an_unvalued_account_names_what_it_misses_and_keeps_its_balance_figures(
     )  # fmt: skip
     assert state.margin_level is None
     # each position valued where it can be: (1.10000 - 1.09000) x 10,000 = 100.00 and
-    # (10.00 - 9.50) x 1 = 0.50; USDJPY has no price
+    # (10.52 - ask 10.02) x 1 = 0.50; USDJPY has no price
     assert state.positions == (
         c.PositionValue(1, D("1.10000"), D("100.00")),
         c.PositionValue(2, None, None),
-        c.PositionValue(3, D("10.00"), D("0.50")),
+        c.PositionValue(3, D("10.02"), D("0.50")),
     )
 
 

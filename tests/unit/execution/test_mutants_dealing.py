@@ -10,10 +10,11 @@ import pytest
 
 from execution import contracts as c
 from execution.groups import Accounting, Markup
+from execution.instruments import CalcMode, Instrument
 from execution.lp import InProcessLp, LpOrder, LpReport, Purpose, ReportStatus
 from execution.records import Outcome
 from execution.routing import RouteAction, RoutingRule
-from execution.samples import retail_group
+from execution.samples import instruments, retail_group
 from execution.testkit import Desk, accepted, of_type, sample_core
 
 D = Decimal
@@ -248,3 +249,31 @@ def test_an_a_book_netting_reversal_keeps_the_rest_on_the_a_book() -> None:
     # the 0.5 lot short left is an A-book position: closing it is an A-book deal too
     [position] = desk.core.ctx.accounts[1].positions
     assert of_type(desk.close(1, position), c.Deal)[0].book == "a"
+
+
+def test_a_triggered_a_book_limit_is_limited_by_the_symbols_own_markup() -> None:
+    desk = two_lp_desk(A_BOOK)
+    placed = desk.place(1, "EURUSD", "buy", "1", type=c.OrderType.LIMIT, price=D("1.10000"))
+    assert accepted(placed).state is c.OrderState.PLACED  # client ask 1.10005
+    desk.quote("EURUSD", "1.09992", "1.09999", lp="lp1")  # client ask 1.10002: not yet
+    # lp2's ask 1.09997 + 3 points = 1.10000: the limit is reached; the LP may fill no
+    # worse than 1.09997, the limit less the 3 points EURUSD's markup adds
+    outcome = desk.quote("EURUSD", "1.09991", "1.09997", lp="lp2")
+    assert desk.lps["lp2"].sent[-1].limit_price == D("1.09997")
+    assert of_type(outcome, c.Deal)[0].price == D("1.10000")
+
+
+def test_the_smallest_volume_an_lp_may_fill_is_taken() -> None:
+    desk = two_lp_desk(A_BOOK)
+    deals = of_type(report(desk, routed(desk), "1.10002", "0.0001"), c.Deal)
+    assert [d.volume for d in deals] == [D("0.0001")]
+
+
+def test_an_lp_fill_below_one_is_a_price() -> None:
+    pound = Instrument("EURGBP", 5, D(100_000), "EUR", "GBP", "EUR", CalcMode.FOREX)
+    group = retail_group("gbp", currency="GBP", markups={}, commissions={})
+    desk = Desk(sample_core(instruments=[*instruments(), pound], groups=[group], rules=[A_BOOK]))
+    desk.core.add_account(1, "gbp", balance=D(100_000))
+    desk.quote("EURGBP", "0.85000", "0.85002")
+    outcome = desk.place(1, "EURGBP", "buy", "1")
+    assert [d.price for d in of_type(outcome, c.Deal)] == [D("0.85002")]

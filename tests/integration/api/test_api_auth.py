@@ -40,6 +40,14 @@ def test_wrong_password_and_unknown_email_answer_the_same(api: TestClient, alice
     assert _error(wrong)["code"] == _error(unknown)["code"] == "invalid_credentials"
 
 
+def test_an_e_mail_with_a_nul_byte_or_too_long_is_just_wrong(api: TestClient, alice: Party) -> None:
+    # Neither reaches the query (PostgreSQL refuses NUL in text): the usual 401, not a 500.
+    for email in (alice.email + "\x00", "a" * 310 + "@example.com"):
+        response = api.post("/v1/auth/token", data={"username": email, "password": "nope"})
+        assert response.status_code == 401, email[:20]
+        assert _error(response)["code"] == "invalid_credentials"
+
+
 def test_refresh_rotates_and_a_reused_refresh_token_ends_the_family(
     api: TestClient, alice: Party
 ) -> None:

@@ -65,7 +65,7 @@ def test_access_tokens_of_another_issuer_or_audience_or_missing_a_claim_are_refu
         assert refused.value.code == "invalid_token", forged
 
 
-def test_a_signed_refresh_token_with_a_bad_subject_or_id_is_invalid() -> None:
+def test_a_signed_token_with_a_bad_subject_brand_or_id_is_invalid() -> None:
     key = b"k" * 32
     now = datetime.now(UTC)
     claims = {
@@ -79,6 +79,12 @@ def test_a_signed_refresh_token_with_a_bad_subject_or_id_is_invalid() -> None:
         token = jwt.encode({**claims, "sub": sub, "jti": jti}, key, "HS256")
         with pytest.raises(security.InvalidToken) as refused:
             security.decode_refresh_token(key, token)
+        assert refused.value.code == "invalid_token"
+    access = {**claims, "typ": "access", "jti": "a1", "scope": "read"}
+    for sub, brand in [("seven", 3), ("7", "three"), ("7", None)]:
+        token = jwt.encode({**access, "sub": sub, "brand": brand}, key, "HS256")
+        with pytest.raises(security.InvalidToken) as refused:
+            security.decode_access_token(key, token)
         assert refused.value.code == "invalid_token"
 
 

@@ -174,6 +174,7 @@ def test_requests_over_the_limit_answer_429_with_retry_after(
     assert limited.status_code == 429
     assert int(limited.headers["Retry-After"]) >= 1
     assert limited.json()["error"]["code"] == "rate_limited"
+    assert limited.json()["error"]["details"]["scope"] == "requests"
     # Another client has its own bucket.
     assert strict_api.get("/v1/accounts", headers=login(strict_api, bob)).status_code == 200
 
@@ -193,6 +194,7 @@ def test_orders_over_the_account_limit_answer_429(
     )
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "rate_limited"
+    assert limited.json()["error"]["details"]["scope"] == "requests or orders"
     assert "Retry-After" in limited.headers
 
 

@@ -40,6 +40,14 @@ def test_wrong_password_and_unknown_email_answer_the_same(api: TestClient, alice
     assert _error(wrong)["code"] == _error(unknown)["code"] == "invalid_credentials"
 
 
+def test_an_e_mail_with_a_nul_byte_or_too_long_is_just_wrong(api: TestClient, alice: Party) -> None:
+    # Neither reaches the query (PostgreSQL refuses NUL in text): the usual 401, not a 500.
+    for email in (alice.email + "\x00", "a" * 310 + "@example.com"):
+        response = api.post("/v1/auth/token", data={"username": email, "password": "nope"})
+        assert response.status_code == 401, email[:20]
+        assert _error(response)["code"] == "invalid_credentials"
+
+
 def test_refresh_rotates_and_a_reused_refresh_token_ends_the_family(
     api: TestClient, alice: Party
 ) -> None:
@@ -50,6 +58,10 @@ def test_refresh_rotates_and_a_reused_refresh_token_ends_the_family(
     assert second.status_code == 200
     rotated = second.json()["refresh_token"]
     assert rotated != first["refresh_token"]
+    # The new access token is alice's, of her brand: it opens her accounts.
+    headers = {"Authorization": f"Bearer {second.json()['access_token']}"}
+    accounts = api.get("/v1/accounts", headers=headers)
+    assert [a["id"] for a in accounts.json()] == [alice.account_id]
     reused = api.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert reused.status_code == 401
     assert _error(reused)["code"] == "token_reused"
@@ -103,6 +115,7 @@ def test_api_keys_carry_scopes_and_can_be_revoked(api: TestClient, alice: Party)
     )
     assert place.status_code == 403
     assert _error(place)["code"] == "insufficient_scope"
+    assert _error(place)["details"] == {"required_scope": "trade"}
     listed = api.get("/v1/api-keys", headers=headers).json()
     assert [k["key_id"] for k in listed] == [key["key_id"]]
     assert "api_key" not in listed[0]
@@ -110,6 +123,10 @@ def test_api_keys_carry_scopes_and_can_be_revoked(api: TestClient, alice: Party)
     refused = api.get("/v1/accounts", headers=key_headers)
     assert refused.status_code == 401
     assert _error(refused)["code"] == "invalid_api_key"
+    # A key never used (so not held verified by this process) is revoked just the same.
+    unused = api.post("/v1/api-keys", headers=headers, json={"scopes": ["read"]}).json()
+    assert api.delete(f"/v1/api-keys/{unused['key_id']}", headers=headers).status_code == 204
+    assert api.get("/v1/accounts", headers={"X-API-Key": unused["api_key"]}).status_code == 401
 
 
 def test_a_tampered_api_key_secret_is_refused(api: TestClient, alice: Party) -> None:
@@ -120,6 +137,10 @@ def test_a_tampered_api_key_secret_is_refused(api: TestClient, alice: Party) -> 
     tampered = good[:-1] + ("A" if good[-1] != "A" else "B")
     response = api.get("/v1/accounts", headers={"X-API-Key": tampered})
     assert response.status_code == 401
+    assert _error(response)["code"] == "invalid_api_key"
+    malformed = api.get("/v1/accounts", headers={"X-API-Key": good[:20]})
+    assert malformed.status_code == 401
+    assert _error(malformed)["code"] == "invalid_api_key"
 
 
 def test_a_client_cannot_revoke_another_clients_api_key(

@@ -27,9 +27,12 @@ def test_passwords_are_argon2_hashed_and_verified() -> None:
 
 def test_access_tokens_round_trip_and_refuse_tampering() -> None:
     key = b"k" * 32
-    token, _ = security.issue_access_token(key, 7, 3, frozenset({"read"}), timedelta(minutes=5))
+    token, expires = security.issue_access_token(
+        key, 7, 3, frozenset({"read"}), timedelta(minutes=5)
+    )
     claims = security.decode_access_token(key, token)
     assert (claims.client_id, claims.brand_id, claims.scopes) == (7, 3, frozenset({"read"}))
+    assert claims.expires_at == expires.replace(microsecond=0)  # exp is in whole seconds
     with pytest.raises(security.InvalidToken) as forged:
         security.decode_access_token(b"x" * 32, token)
     assert forged.value.code == "invalid_token"
@@ -60,6 +63,29 @@ def test_access_tokens_of_another_issuer_or_audience_or_missing_a_claim_are_refu
         with pytest.raises(security.InvalidToken) as refused:
             security.decode_access_token(key, jwt.encode(forged, key, "HS256"))
         assert refused.value.code == "invalid_token", forged
+
+
+def test_a_signed_token_with_a_bad_subject_brand_or_id_is_invalid() -> None:
+    key = b"k" * 32
+    now = datetime.now(UTC)
+    claims = {
+        "iss": "brokerstack",
+        "aud": "brokerstack-api",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "typ": "refresh",
+    }
+    for sub, jti in [("7", "not-a-uuid"), ("seven", "7c9e6679-7425-40de-944b-e07fc1f90ae7")]:
+        token = jwt.encode({**claims, "sub": sub, "jti": jti}, key, "HS256")
+        with pytest.raises(security.InvalidToken) as refused:
+            security.decode_refresh_token(key, token)
+        assert refused.value.code == "invalid_token"
+    access = {**claims, "typ": "access", "jti": "a1", "scope": "read"}
+    for sub, brand in [("seven", 3), ("7", "three"), ("7", None)]:
+        token = jwt.encode({**access, "sub": sub, "brand": brand}, key, "HS256")
+        with pytest.raises(security.InvalidToken) as refused:
+            security.decode_access_token(key, token)
+        assert refused.value.code == "invalid_token"
 
 
 def test_an_access_token_grants_only_the_scopes_the_api_knows() -> None:

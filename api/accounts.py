@@ -19,7 +19,8 @@ _ACCOUNT_SQL = """
     FROM trading_accounts a
     JOIN clients c ON c.id = a.client_id
     JOIN account_groups g ON g.id = a.account_group_id
-    WHERE a.client_id = %(client)s AND c.brand_id = %(brand)s AND a.closed_at IS NULL
+    WHERE a.client_id = %(client)s AND c.brand_id = %(brand)s AND c.status = 'active'
+      AND a.closed_at IS NULL
 """
 
 

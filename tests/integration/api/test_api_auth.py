@@ -202,6 +202,10 @@ def test_a_suspended_client_can_neither_log_in_refresh_nor_use_its_api_keys(
     keyed = api.get("/v1/accounts", headers={"X-API-Key": key["api_key"]})
     assert keyed.status_code == 401
     assert _error(keyed)["code"] == "invalid_api_key"
+    # The access token still verifies until it expires, but opens none of its accounts.
+    assert api.get("/v1/accounts", headers=headers).json() == []
+    account = api.get(f"/v1/accounts/{alice.account_id}", headers=headers)
+    assert account.status_code == 404
 
 
 def test_refresh_refuses_forged_expired_and_unknown_refresh_tokens(

@@ -4,24 +4,16 @@ the write-off, and the account's state says what happened."""
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 from brokerstack.streams import EVENT_FIELD
 from execution import contracts as c
 from tests.integration.execution.conftest import Desk
-from tests.integration.execution.support import place
+from tests.integration.execution.support import place, until
 
 
 def _events(desk: Desk) -> list[c.Event]:
     return [c.decode_event(e[EVENT_FIELD]) for e in desk.entries("events")]
-
-
-def _until(check: object, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_margin_call_then_stop_out_and_write_off_through_the_service(desk: Desk) -> None:
@@ -33,7 +25,7 @@ def test_margin_call_then_stop_out_and_write_off_through_the_service(desk: Desk)
     desk.quote("BTCUSD", "63400.00", "63401.00")  # client bid 63399.99, ask 63401.01
     # equity 10,000 + (63399.99 - 64001.01) x 10 = 3,989.80; margin 63401.01 x 10 / 100
     # = 6,340.10: 62.93 %, under the 100 % call, over the 50 % stop-out
-    _until(lambda: any(isinstance(e, c.MarginCall) for e in _events(desk)))
+    until(lambda: any(isinstance(e, c.MarginCall) for e in _events(desk)))
     call = next(e for e in _events(desk) if isinstance(e, c.MarginCall))
     assert (call.equity, call.margin, call.margin_level) == (
         Decimal("3989.80"), Decimal("6340.10"), Decimal("62.93"),
@@ -41,7 +33,7 @@ def test_margin_call_then_stop_out_and_write_off_through_the_service(desk: Desk)
     assert desk.rows("SELECT count(*) FROM deals WHERE trading_account_id = %s", aid) == [(1,)]
 
     desk.quote("BTCUSD", "62000.00", "62001.00")  # a gap: client bid 61999.99
-    _until(
+    until(
         lambda: desk.rows("SELECT count(*) FROM deals WHERE trading_account_id = %s", aid) == [(2,)]
     )
     stop_out = next(e for e in _events(desk) if isinstance(e, c.StopOut))
@@ -52,7 +44,7 @@ def test_margin_call_then_stop_out_and_write_off_through_the_service(desk: Desk)
         aid,
     ) == [("stop_out", Decimal("61999.99"), loss)]
     # the balance went to 10,000 - 20,010.20 = -10,010.20; flat and protected: written off
-    _until(lambda: desk.rows("SELECT balance FROM trading_accounts WHERE id = %s", aid) == [(0,)])
+    until(lambda: desk.rows("SELECT balance FROM trading_accounts WHERE id = %s", aid) == [(0,)])
     write_off = desk.rows(
         """SELECT e.amount FROM ledger_entries e
            JOIN ledger_accounts l ON l.id = e.ledger_account_id

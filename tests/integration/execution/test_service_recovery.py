@@ -4,7 +4,6 @@ orders, positions' stop loss and take profit, and client orders working at an LP
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from decimal import Decimal
 
 import psycopg
@@ -15,7 +14,7 @@ from execution.inbox import LpExecution, LpQuote
 from execution.lp import LpOrder, LpReport, ReportStatus
 from execution.service.client import CommandClient
 from tests.integration.execution.conftest import Running, launch
-from tests.integration.execution.support import create_account, create_group, place
+from tests.integration.execution.support import create_account, create_group, place, until
 
 
 class HoldingLp:
@@ -31,13 +30,6 @@ class HoldingLp:
 def _quote(running: Running, bid: str, ask: str) -> None:
     running.lps["lp-alpha"].quote("BTCUSD", Decimal(bid), Decimal(ask))
     running.inbox.put(LpQuote("lp-alpha", "BTCUSD", Decimal(bid), Decimal(ask), time.time_ns()))
-
-
-def _until(check: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_pending_orders_stops_and_lp_orders_come_back_from_the_warehouse(
@@ -74,7 +66,7 @@ def test_pending_orders_stops_and_lp_orders_come_back_from_the_warehouse(
         assert resting.state is c.OrderState.PLACED
         assert isinstance(working, c.Accepted)
         assert working.state is c.OrderState.ROUTED
-        _until(lambda: len(holding.orders) == 1)
+        until(lambda: len(holding.orders) == 1)
         sent = holding.orders[0]
     finally:
         running.stop()
@@ -89,7 +81,7 @@ def test_pending_orders_stops_and_lp_orders_come_back_from_the_warehouse(
                 time.time_ns(),
             )
         )
-        _until(
+        until(
             lambda: (
                 rows("SELECT price FROM deals WHERE trading_account_id = %s", routed.account_id)
                 == [(Decimal("64002.01"),)]
@@ -99,7 +91,7 @@ def test_pending_orders_stops_and_lp_orders_come_back_from_the_warehouse(
         # the limit rests until the client ask reaches 63500.00 ...
         _quote(running, "63600.00", "63601.00")
         _quote(running, "63498.00", "63498.99")  # client ask 63499.00
-        _until(lambda: rows("SELECT status FROM orders WHERE id = %s", resting.order_id)
+        until(lambda: rows("SELECT status FROM orders WHERE id = %s", resting.order_id)
                == [("FILLED",)])  # fmt: skip
         # ... and the position's stop loss still fires at the client bid 63000.00 or below
         _quote(running, "63001.00", "63002.00")  # bid 63000.99: not yet
@@ -109,7 +101,7 @@ def test_pending_orders_stops_and_lp_orders_come_back_from_the_warehouse(
             trader.account_id,
         ) == [(0,)]
         _quote(running, "62999.00", "63000.00")  # client bid 62998.99
-        _until(
+        until(
             lambda: (
                 rows(
                     """SELECT volume, price FROM deals

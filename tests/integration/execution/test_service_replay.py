@@ -20,7 +20,7 @@ from execution.inbox import LpQuote
 from execution.service.client import CommandClient
 from execution.service.replay import replay_day
 from tests.integration.execution.conftest import Running, launch
-from tests.integration.execution.support import create_account, create_group, deposit, place
+from tests.integration.execution.support import create_account, create_group, deposit, place, until
 from tests.integration.ingest.support import start_writer
 
 
@@ -53,13 +53,6 @@ def _quote(running: Running, clock: Callable[[], int], bid: str, ask: str) -> No
     time.sleep(0.05)
 
 
-def _until(check: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def _written(client: redis.Redis) -> bool:
     """Every ticks stream entry is loaded into the warehouse."""
     groups = client.xinfo_groups(TICKS_STREAM)
@@ -87,7 +80,7 @@ def test_a_replayed_day_matches_the_journal_and_a_changed_rule_shows_where(
         _quote(running, clock, "64000.00", "64001.00")
         rows = "SELECT count(*) FROM account_snapshots WHERE trading_account_id = %s"
         with psycopg.connect(seeded_db_url) as conn:
-            _until(lambda: conn.execute(rows, (aid,)).fetchone() == (1,))  # the day's start
+            until(lambda: conn.execute(rows, (aid,)).fetchone() == (1,), timeout=15)  # day start
         # the trade date 2026-03-05: a little of everything
         _quote(running, clock, "64010.00", "64011.00")
         opened = client.request(place("buy", aid, "buy", "0.05", tp=Decimal("65000.00")))
@@ -107,9 +100,9 @@ def test_a_replayed_day_matches_the_journal_and_a_changed_rule_shows_where(
         clock.jump(datetime(2026, 3, 5, 21, 59, 59, tzinfo=UTC))
         _quote(running, clock, "64200.00", "64201.00")
         with psycopg.connect(seeded_db_url) as conn:
-            _until(lambda: conn.execute(rows, (aid,)).fetchone() == (2,))
+            until(lambda: conn.execute(rows, (aid,)).fetchone() == (2,), timeout=15)
         _quote(running, clock, "64300.00", "64301.00")  # after the day: not replayed
-        _until(lambda: _written(redis_client))
+        until(lambda: _written(redis_client), timeout=15)
     finally:
         running.stop()
         writer.terminate()

@@ -15,7 +15,7 @@ from execution import contracts as c
 from execution.inbox import LpQuote
 from execution.service.client import CommandClient
 from tests.integration.execution.conftest import Running, launch
-from tests.integration.execution.support import create_account, create_group, place
+from tests.integration.execution.support import create_account, create_group, place, until
 
 
 def _clock(at: datetime) -> Callable[[], int]:
@@ -35,13 +35,6 @@ def _swap(db_url: str, position_id: int) -> Any:
     with psycopg.connect(db_url) as conn:
         row = conn.execute("SELECT swap FROM positions WHERE id = %s", (position_id,)).fetchone()
     return None if row is None else row[0]
-
-
-def _until(check: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
 
 
 def test_rollovers_missed_while_down_are_charged_once_on_restart(
@@ -74,7 +67,7 @@ def test_rollovers_missed_while_down_are_charged_once_on_restart(
         one_day = (Decimal(-20) / 100 / 360 * Decimal("0.01") * Decimal("63999.99")).quantize(
             Decimal("0.01"), ROUND_HALF_UP
         )
-        _until(lambda: _swap(seeded_db_url, position) == 2 * one_day)
+        until(lambda: _swap(seeded_db_url, position) == 2 * one_day)
     finally:
         running.stop()
 

@@ -21,8 +21,8 @@ from api.market import Market
 from api.ratelimit import RateLimiter
 from api.routers import accounts, auth, market, methods, stream, trading
 from api.security import signing_key
-from api.settings import ApiSettings, load_api_settings
 from api.streams import Hub
+from brokerstack.settings import Settings, load_settings
 from warehouse.db import libpq_url
 
 DESCRIPTION = """
@@ -44,12 +44,13 @@ the first order, never a second one.
 """
 
 
-def create_app(settings: ApiSettings | None = None) -> FastAPI:
-    config = settings or load_api_settings()
+def create_app(settings: Settings | None = None) -> FastAPI:
+    root = settings or load_settings()
+    config = root.api
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = libpq_url(config.database_url)
+        database = libpq_url(root.database_dsn)
         pool = AsyncConnectionPool(
             database,
             min_size=1,
@@ -58,10 +59,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             kwargs={"autocommit": True},
         )
         candle_pool = ConnectionPool(database, min_size=0, max_size=2, open=False)
-        redis = Redis.from_url(config.redis_url, max_connections=256)
+        redis = Redis.from_url(root.redis_dsn, max_connections=256)
         await pool.open(wait=True)
         candle_pool.open()
-        key = signing_key(config.signing_key, config.data_dir)
+        key = signing_key(config.signing_key, root.data_path)
         execution = ExecutionClient(redis, config.commands_stream, config.execution_timeout_seconds)
         hub = Hub(redis, config.quote_max_age_ns)
         market = Market(pool, candle_pool)

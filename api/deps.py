@@ -19,8 +19,8 @@ from api.idempotency import KEY_PATTERN
 from api.market import Market
 from api.ratelimit import Limit, RateLimiter
 from api.schemas import ID_MAX, AwareDatetime
-from api.settings import ApiSettings
 from api.streams import Hub
+from brokerstack.settings import ApiSettings
 
 
 @dataclass

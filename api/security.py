@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import jwt
 from pwdlib import PasswordHash
+from pydantic import SecretStr
 
 ISSUER: Final = "brokerstack"
 AUDIENCE: Final = "brokerstack-api"
@@ -40,13 +41,13 @@ def verify_password(password: str, password_hash: str | None) -> bool:
     return _passwords.verify(password, password_hash)
 
 
-def signing_key(configured: str, data_dir: Path) -> bytes:
+def signing_key(configured: SecretStr, data_dir: Path) -> bytes:
     """The configured key, or one generated once under the data folder (0600) and reused.
 
     Several workers may start at once: the first to create the file wins, the others read it.
     """
-    if configured:
-        return configured.encode()
+    if configured.get_secret_value():
+        return configured.get_secret_value().encode()
     path = data_dir.expanduser().resolve() / "api" / "signing.key"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -15,7 +15,6 @@ import signal
 import subprocess
 from collections.abc import Callable
 from contextlib import suppress
-from pathlib import Path
 
 import psutil
 
@@ -37,29 +36,26 @@ def _stop_with_parent(signum: int, parent: int) -> Callable[[], None]:
 
 def spawn(
     argv: list[str],
-    log: Path,
     env: dict[str, str],
     stop_signal: int,
     user: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in a session of its own, output appended to ``log``; the kernel sends it
-    ``stop_signal`` when this process dies.
+    """Start ``argv`` in a session of its own, its stdout and stderr on one pipe (``stdout``);
+    the kernel sends it ``stop_signal`` when this process dies.
 
     The parent-death signal follows the thread that forks, not the process: only the
     supervisor's main thread may call this.
     """
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as output:
-        return subprocess.Popen(  # noqa: S603
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-            user=user,
-            start_new_session=True,
-            preexec_fn=_stop_with_parent(stop_signal, os.getpid()),
-        )
+    return subprocess.Popen(  # noqa: S603
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        user=user,
+        start_new_session=True,
+        preexec_fn=_stop_with_parent(stop_signal, os.getpid()),
+    )
 
 
 def clear_group(pgid: int) -> None:

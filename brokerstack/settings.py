@@ -1,6 +1,11 @@
-"""Settings from ``BROKERSTACK_*`` environment variables and an optional ``.env`` file.
+"""The settings tree: every process's configuration, from ``BROKERSTACK_*`` environment
+variables and an optional ``.env`` file (``.env.example`` lists them all).
 
-Unset service URLs mean "run the embedded service under the data folder".
+:class:`Settings` is the root: where the services are (unset URLs mean "run the embedded
+service under the data folder"; :attr:`Settings.database_dsn` and :attr:`Settings.redis_dsn`
+resolve that, here and nowhere else), ports, and one branch per process kind with its own
+prefix: ``api`` (``BROKERSTACK_API_*``), ``execution`` (``BROKERSTACK_EXECUTION_*``),
+``ingest`` (``BROKERSTACK_INGEST_*``) and ``log`` (``BROKERSTACK_LOG_*``).
 """
 
 from __future__ import annotations
@@ -9,16 +14,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, PostgresDsn, RedisDsn, ValidationError
+from pydantic import Field, PostgresDsn, RedisDsn, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from brokerstack.errors import ConfigError
+from brokerstack.streams import COMMANDS_STREAM
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+Positive = Annotated[int, Field(gt=0)]
 
 
 class SettingsBase(BaseSettings):
-    """What every process's settings share; a subclass names only its ``env_prefix``."""
+    """What every branch of the tree shares; a subclass names only its ``env_prefix``."""
 
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -28,8 +35,91 @@ class SettingsBase(BaseSettings):
     )
 
 
+class LogSettings(SettingsBase):
+    """How every process logs (to stderr; ``brokerstack up`` keeps each process's output in a
+    rotated file under ``var/logs``)."""
+
+    model_config = SettingsConfigDict(env_prefix="BROKERSTACK_LOG_")
+
+    format: Literal["text", "json"] = "text"  # json: one JSON object per line
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024  # a log file rotates here
+    backups: Annotated[int, Field(ge=0)] = 5  # rotated files kept per process
+
+
+class ApiSettings(SettingsBase):
+    """The api's knobs (``BROKERSTACK_API_*``; its port is the root's ``api_port``)."""
+
+    model_config = SettingsConfigDict(env_prefix="BROKERSTACK_API_")
+
+    workers: int = Field(default=4, ge=1, le=64)
+    # Health, readiness and the Prometheus metrics of every worker.
+    ops_port: Port = 9180
+    # JWT signing key; when empty one is generated once under the data folder and shared by
+    # every worker (so a token from one worker is good at all of them).
+    signing_key: SecretStr = SecretStr("")
+    access_token_seconds: int = Field(default=900, ge=10)
+    refresh_token_seconds: int = Field(default=14 * 86_400, ge=60)
+    # The execution service's book shard the commands go to.
+    command_shard: str = "main"
+    execution_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Rate limits (GCRA in Redis): every request per API key or per logged-in client, and
+    # trading commands per account.
+    requests_per_second: float = Field(default=50.0, gt=0)
+    request_burst: int = Field(default=100, ge=1)
+    orders_per_second: float = Field(default=20.0, gt=0)
+    order_burst: int = Field(default=40, ge=1)
+    # Account events a socket may have queued before it is closed as too slow (fills are
+    # never dropped; a client that cannot keep up reconnects and re-reads over REST).
+    socket_event_backlog: int = Field(default=1_000, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+    # A last price older than this is off quotes even if the execution service said nothing
+    # (it may be the one that stopped): REST and WebSocket both mark it.
+    quote_max_age_seconds: float = Field(default=5.0, gt=0)
+    # Request bodies are orders and key names: anything larger is refused (413) before it is
+    # read, so a client cannot make a process buffer megabytes.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # /ready fails when the execution service's heartbeat is older than this.
+    execution_heartbeat_max_age_seconds: float = Field(default=10.0, gt=0)
+
+    @property
+    def quote_max_age_ns(self) -> int:
+        return round(self.quote_max_age_seconds * 1e9)
+
+    @property
+    def commands_stream(self) -> str:
+        return COMMANDS_STREAM.format(shard=self.command_shard)
+
+
+class ExecutionSettings(SettingsBase):
+    """One execution service process (``BROKERSTACK_EXECUTION_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="BROKERSTACK_EXECUTION_")
+
+    shard: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")] = "main"
+    ops_port: Port = 9181
+    read_count: Positive = 1000  # command entries per XREADGROUP
+    max_items: Positive = 256  # inbox items per pass of the loop
+    remembered: Positive = 100_000  # replies reloaded for replayed request ids
+    warm_up_seconds: Annotated[float, Field(ge=0)] = 5.0  # wait for prices before commands
+    # Where A-book and hedge orders go: in-process LPs quoting a random walk ("demo"), or the
+    # FIX 4.4 sessions configured in the warehouse ("fix").
+    lps: Literal["demo", "fix"] = "demo"
+    demo_quote_interval: Annotated[float, Field(gt=0)] = 0.25  # seconds between demo quotes
+    demo_seed: int | None = None  # random-walk seed of the demo quotes
+
+
+class IngestSettings(SettingsBase):
+    """The writers' ops ports (``BROKERSTACK_INGEST_*``); their tuning is on the command line."""
+
+    model_config = SettingsConfigDict(env_prefix="BROKERSTACK_INGEST_")
+
+    tick_writer_ops_port: Port = 9182
+    event_writer_ops_port: Port = 9183
+
+
 class Settings(SettingsBase):
-    """Everything a brokerstack process needs to find its services and where to listen."""
+    """The root of the tree: where the services are, where to listen, and each branch."""
 
     model_config = SettingsConfigDict(env_prefix="BROKERSTACK_")
 
@@ -42,9 +132,16 @@ class Settings(SettingsBase):
     api_port: Port = 8000
     dashboard_port: Port = 8501
     dagster_port: Port = 3000
+    # The first ops port of the LP simulators `brokerstack up` runs (one each, counting up).
+    lpsim_ops_port: Port = 9184
     # The LPs `brokerstack up` trades with: the two built-in simulators it starts, or the LPs
     # configured in the warehouse (`lps`, `lp_sessions`), with no simulator started.
     lps: Literal["simulators", "configured"] = "simulators"
+
+    log: LogSettings = Field(default_factory=LogSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @cached_property
     def data_path(self) -> Path:
@@ -61,6 +158,28 @@ class Settings(SettingsBase):
     def embedded_redis(self) -> bool:
         return self.redis_url is None
 
+    @property
+    def database_dsn(self) -> str:
+        """The configured database, or the embedded server's address."""
+        if self.database_url is not None:
+            return str(self.database_url)
+        return f"postgresql://postgres@{self.host}:{self.postgres_port}/postgres"
+
+    @property
+    def redis_dsn(self) -> str:
+        """The configured Redis, or the embedded server's address."""
+        if self.redis_url is not None:
+            return str(self.redis_url)
+        return f"redis://{self.host}:{self.redis_port}/0"
+
+
+BRANCHES: tuple[type[SettingsBase], ...] = (
+    Settings,
+    LogSettings,
+    ApiSettings,
+    ExecutionSettings,
+    IngestSettings,
+)
 
 S = TypeVar("S", bound=SettingsBase)
 
@@ -71,11 +190,17 @@ def load(settings_class: type[S]) -> S:
     try:
         return settings_class()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "settings"
-        prefix = settings_class.model_config.get("env_prefix", "")
-        variable = f"{prefix}{field.upper()}"
-        raise ConfigError(f"{variable}: {first['msg']} (got {first.get('input')!r})") from exc
+        raise _config_error(exc, settings_class) from exc
+
+
+def _config_error(exc: ValidationError, settings_class: type[SettingsBase]) -> ConfigError:
+    # a branch that fails while the root is built raises its own error (its title names it)
+    branch = next((b for b in BRANCHES if b.__name__ == exc.title), settings_class)
+    first = exc.errors()[0]
+    field = "_".join(str(part) for part in first["loc"]) or "settings"
+    prefix = branch.model_config.get("env_prefix", "")
+    variable = f"{prefix}{field.upper()}"
+    return ConfigError(f"{variable}: {first['msg']} (got {first.get('input')!r})")
 
 
 def load_settings() -> Settings:

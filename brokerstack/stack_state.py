@@ -32,8 +32,8 @@ class ChildState(msgspec.Struct, frozen=True, kw_only=True):
     restart_at: float | None = None  # wall clock of the next start while restarting
     endpoint: str = ""
     listens: tuple[str, int] | None = None
-    heartbeat: str | None = None  # Redis hash refreshed with ``updated_at`` while alive
-    health_url: str | None = None  # answers HTTP while alive
+    heartbeat: str | None = None  # Redis hash the process refreshes (LP sessions in it)
+    ops_url: str | None = None  # its operations port: /health, /ready, /metrics
 
 
 class StackState(msgspec.Struct, frozen=True, kw_only=True):

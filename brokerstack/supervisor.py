@@ -11,12 +11,15 @@ session, the signal it gets when the supervisor dies) is in :mod:`brokerstack.ch
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ from rich.console import Console
 
 from brokerstack.children import clear_group, spawn, started_at, still_running
 from brokerstack.errors import ServiceError
+from brokerstack.logfiles import ChildLog
 from brokerstack.services.ports import wait_for_port
 from brokerstack.stack_state import ChildPhase, ChildState, StackState, read_state, write_state
 
@@ -44,10 +48,12 @@ class ProcessSpec:
     ready_timeout: float = 60.0
     # When set, start() also waits until this says the process is ready.
     ready: Callable[[], bool] | None = None
-    # A Redis hash the process refreshes (``updated_at``) while it works; status reads it.
+    # The process's operations port (``http://host:port``): start() waits until its
+    # ``/ready`` answers 200, status asks it, and ``/metrics`` is the process's scrape address.
+    ops_url: str | None = None
+    # A Redis hash the process refreshes while it works (the execution service's carries its
+    # LP sessions, which status shows).
     heartbeat: str | None = None
-    # An HTTP URL that answers while the process works; status asks it.
-    health_url: str | None = None
     user: str | None = None  # run as this system user (PostgreSQL refuses to run as root)
     # Asks the process to shut down cleanly; also sent by the kernel if the supervisor dies.
     stop_signal: int = signal.SIGTERM
@@ -83,8 +89,13 @@ class Supervisor:
         state_file: Path,
         policy: RestartPolicy = RestartPolicy(),
         poll_seconds: float = 0.2,
+        log_max_bytes: int = 10 * 1024 * 1024,
+        log_backups: int = 5,
     ) -> None:
         self.log_dir = log_dir
+        self.log_max_bytes = log_max_bytes
+        self.log_backups = log_backups
+        self._logs: dict[str, ChildLog] = {}
         self.console = console
         self.state_file = state_file
         self.policy = policy
@@ -139,16 +150,22 @@ class Supervisor:
                 if self._stop_child(child):
                     self.console.print(f"stopped {child.spec.name}")
             self._children.clear()
+            for log in self._logs.values():
+                log.close()
+            self._logs.clear()
             self.state_file.unlink(missing_ok=True)
 
     # --- one child ------------------------------------------------------------------------
 
     def _spawn(self, child: _Child) -> None:
         spec = child.spec
-        process = spawn(
-            list(spec.argv), self._log(spec), {**os.environ, **spec.env}, spec.stop_signal,
-            spec.user,
-        )  # fmt: skip
+        process = spawn(list(spec.argv), {**os.environ, **spec.env}, spec.stop_signal, spec.user)
+        log = self._logs.get(spec.name)
+        if log is None:
+            log = ChildLog(self._log(spec), self.log_max_bytes, self.log_backups)
+            self._logs[spec.name] = log
+        assert process.stdout is not None
+        log.follow(process.stdout, spec.name)
         child.process = process
         child.started = time.monotonic()
         child.started_wall = started_at(process.pid)
@@ -161,13 +178,15 @@ class Supervisor:
         if spec.ready_port is not None:
             host, port = spec.ready_port
             wait_for_port(host, port, spec.ready_timeout, spec.name)
-        if spec.ready is None:
-            return
+        checks = [check for check in (spec.ready, _ops_ready(spec.ops_url)) if check is not None]
         assert child.process is not None
-        while not spec.ready():
-            if child.process.poll() is not None or time.monotonic() > deadline:
-                raise ServiceError(f"{spec.name} did not get ready within {spec.ready_timeout}s")
-            time.sleep(0.1)
+        for ready in checks:
+            while not ready():
+                if child.process.poll() is not None or time.monotonic() > deadline:
+                    raise ServiceError(
+                        f"{spec.name} did not get ready within {spec.ready_timeout}s"
+                    )
+                time.sleep(0.1)
 
     def _died(self, child: _Child, code: int, now: float) -> str | None:
         assert child.process is not None
@@ -239,7 +258,7 @@ class Supervisor:
                         endpoint=child.spec.endpoint,
                         listens=child.spec.ready_port,
                         heartbeat=child.spec.heartbeat,
-                        health_url=child.spec.health_url,
+                        ops_url=child.spec.ops_url,
                     )
                     for child in self._children
                 ],
@@ -262,6 +281,36 @@ class Supervisor:
                 signal.signal(sig, old)
 
 
+def _ops_ready(ops_url: str | None) -> Callable[[], bool] | None:
+    """Whether the process's ``/ready`` answers 200 (a refused connection: not yet)."""
+    if ops_url is None:
+        return None
+
+    def ready() -> bool:
+        return ready_failures(ops_url) is None
+
+    return ready
+
+
+def ready_failures(ops_url: str, timeout: float = 2.0) -> dict[str, str] | None:
+    """None when ``ops_url``'s ``/ready`` answers 200; else what it says is missing (or why
+    it did not answer)."""
+    try:
+        with urllib.request.urlopen(f"{ops_url}/ready", timeout=timeout) as response:  # noqa: S310
+            response.read()
+            return None
+    except urllib.error.HTTPError as exc:
+        try:
+            body = json.loads(exc.read())
+        except ValueError:
+            body = {}
+        failures = {str(k): str(v) for k, v in body.items() if k != "ready"}
+        return failures or {"ready": f"HTTP {exc.code}"}
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return {"ops port": f"no answer at {ops_url} ({reason})"}
+
+
 def _exit(code: int) -> str:
     if code < 0:
         try:
@@ -271,9 +320,9 @@ def _exit(code: int) -> str:
     return f"exited with code {code}"
 
 
-def python_module(module: str, *args: str) -> list[str]:
-    """argv that runs ``python -m module`` with this interpreter."""
-    return [sys.executable, "-m", module, *args]
+def brokerstack_run(process: str, *args: str) -> list[str]:
+    """argv of ``brokerstack run <process> ...`` with this interpreter (what ``up`` starts)."""
+    return [sys.executable, "-m", "brokerstack", "run", process, *args]
 
 
 def stop_leftovers(state_file: Path, timeout: float = 15.0) -> list[str]:

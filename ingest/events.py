@@ -1,4 +1,4 @@
-"""The event writer process: ``python -m ingest.events [--consumer NAME]``.
+"""The event writer process: ``brokerstack run event-writer [--consumer NAME]``.
 
 Loads the execution service's ``events`` stream (margin calls, stop-outs) into
 ``trading_events`` and the back office's ``crm-events`` stream into ``crm_events``, each as a
@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Any
 
 import psycopg
 import redis
-import typer
 
-from brokerstack.settings import load_settings
+from brokerstack.ops import OpsServer, Readiness
+from brokerstack.settings import Settings
 from brokerstack.streams import CRM_EVENTS_STREAM, EVENT_WRITERS_GROUP, EVENTS_STREAM
 from ingest.consumer import StreamConsumer
 from ingest.event_sinks import CrmEventSink, TradingEventSink
 from ingest.runtime import (
     StopFlag,
-    configure_logging,
     default_consumer_name,
     endpoints,
     run_with_reconnects,
+    writers_alive,
 )
 from ingest.writer import StreamWriter, WriterOptions
 
@@ -46,23 +46,22 @@ def event_writers(
     ]
 
 
-def main(
-    consumer: Annotated[
-        str | None, typer.Option(help="consumer name in the group (default: event-writer@host)")
-    ] = None,
-    claim_idle_ms: Annotated[
-        int, typer.Option(min=0, help="claim entries other writers left pending this long")
-    ] = 30_000,
-) -> None:
-    """Load trading and CRM events into the warehouse, exactly once."""
-    configure_logging()
+def serve(
+    settings: Settings, consumer: str | None, options: WriterOptions, ops_port: int | None = None
+) -> int:
+    """Load trading and CRM events into the warehouse, exactly once, until SIGTERM / SIGINT."""
     name = consumer or default_consumer_name("event-writer")
-    options = WriterOptions(claim_idle_ms=claim_idle_ms)
     stop = StopFlag()
     stop.install()
+    current: list[StreamWriter] = []
+    readiness = Readiness(alive=writers_alive(current, options))
+    readiness.set("services", "connecting")
+    ops = OpsServer(settings.host, ops_port or settings.ingest.event_writer_ops_port, readiness)
+    ops.start()
 
     def one_round(conn: psycopg.Connection[Any], client: redis.Redis, stop: StopFlag) -> None:
         writers = event_writers(conn, client, name, options)
+        current[:] = writers
         for writer in writers:
             writer.start()
         log.info("event writer %s reading %s", name, ", ".join(w.stream for w in writers))
@@ -70,9 +69,7 @@ def main(
             if not sum(writer.step(block_ms=0) for writer in writers):
                 stop.sleep(IDLE_PAUSE_SECONDS)
 
-    run_with_reconnects(endpoints(load_settings()), stop, one_round)
+    run_with_reconnects(endpoints(settings), stop, one_round, readiness)
+    ops.stop()
     log.info("event writer %s stopped", name)
-
-
-if __name__ == "__main__":
-    typer.run(main)
+    return 0

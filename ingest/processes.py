@@ -7,26 +7,25 @@ left pending at once instead of waiting for a claim.
 
 from __future__ import annotations
 
-from brokerstack.streams import EVENTS_STREAM, TICKS_STREAM
-from brokerstack.supervisor import ProcessSpec, python_module
-from ingest.metrics import METRICS_KEY
+from brokerstack.settings import Settings
+from brokerstack.supervisor import ProcessSpec, brokerstack_run
 
 
-def ingest_processes(database_url: str, redis_url: str) -> list[ProcessSpec]:
-    env = {"BROKERSTACK_DATABASE_URL": database_url, "BROKERSTACK_REDIS_URL": redis_url}
+def ingest_processes(settings: Settings, env: dict[str, str]) -> list[ProcessSpec]:
+    host, ports = settings.host, settings.ingest
     return [
         ProcessSpec(
             name="tick-writer",
-            argv=python_module("ingest.ticks", "--consumer", "tick-writer-1"),
-            endpoint="ticks stream -> warehouse (metrics: ingest:metrics:ticks:tick-writer-1)",
+            argv=brokerstack_run("tick-writer", "--consumer", "tick-writer-1"),
+            endpoint="ticks stream -> warehouse",
             env=env,
-            heartbeat=METRICS_KEY.format(stream=TICKS_STREAM, consumer="tick-writer-1"),
+            ops_url=f"http://{host}:{ports.tick_writer_ops_port}",
         ),
         ProcessSpec(
             name="event-writer",
-            argv=python_module("ingest.events", "--consumer", "event-writer-1"),
+            argv=brokerstack_run("event-writer", "--consumer", "event-writer-1"),
             endpoint="events, crm-events streams -> warehouse",
             env=env,
-            heartbeat=METRICS_KEY.format(stream=EVENTS_STREAM, consumer="event-writer-1"),
+            ops_url=f"http://{host}:{ports.event_writer_ops_port}",
         ),
     ]

@@ -12,6 +12,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from types import FrameType
 import psycopg
 import redis
 
-from brokerstack.services import embedded_postgres, embedded_redis
+from brokerstack.ops import Check, Readiness
 from brokerstack.settings import Settings
+from ingest.writer import StreamWriter, WriterOptions
 from warehouse.db import connect
 
 log = logging.getLogger(__name__)
@@ -37,12 +39,7 @@ class Endpoints:
 
 def endpoints(settings: Settings) -> Endpoints:
     """Configured URLs, or where the embedded servers of ``brokerstack up`` listen."""
-    database = settings.database_url
-    cache = settings.redis_url
-    return Endpoints(
-        str(database) if database is not None else embedded_postgres(settings).url,
-        str(cache) if cache is not None else embedded_redis(settings).url,
-    )
+    return Endpoints(settings.database_dsn, settings.redis_dsn)
 
 
 def default_consumer_name(kind: str) -> str:
@@ -76,21 +73,37 @@ class StopFlag:
 Round = Callable[[psycopg.Connection[object], redis.Redis, StopFlag], None]
 
 
-def run_with_reconnects(where: Endpoints, stop: StopFlag, one_round: Round) -> None:
-    """Run ``one_round`` with fresh connections until stopped, pausing after service failures."""
+def run_with_reconnects(
+    where: Endpoints, stop: StopFlag, one_round: Round, readiness: Readiness | None = None
+) -> None:
+    """Run ``one_round`` with fresh connections until stopped, pausing after service failures
+    (``readiness`` says why while the writer is between rounds)."""
     while not stop.is_set:
         try:
             with ExitStack() as stack:
                 conn = stack.enter_context(connect(where.database_url, autocommit=True))
                 client = redis.Redis.from_url(where.redis_url)
                 stack.callback(client.close)
+                if readiness is not None:
+                    readiness.set("services", None)
                 one_round(conn, client, stop)
         except (psycopg.OperationalError, redis.ConnectionError, redis.TimeoutError) as exc:
-            log.warning("service unavailable (%s); reconnecting", str(exc).splitlines()[0])
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if readiness is not None:
+                readiness.set("services", f"unavailable ({reason}); reconnecting")
+            log.warning("service unavailable (%s); reconnecting", reason)
             stop.sleep(RECONNECT_PAUSE_SECONDS)
 
 
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def writers_alive(current: list[StreamWriter], options: WriterOptions) -> Check:
+    """``/health`` of a writer process: its writers went round lately (a round waits
+    ``block_ms`` at most for entries, then does its housekeeping)."""
+    limit = max(30.0, 10 * options.housekeeping_seconds)
+
+    def check() -> str | None:
+        if not current:
+            return None  # between rounds: readiness says why
+        idle = time.monotonic() - min(writer.last_pass for writer in current)
+        return f"writer loop stalled for {idle:.0f}s" if idle > limit else None
+
+    return check

@@ -1,4 +1,4 @@
-"""The tick writer process: ``python -m ingest.ticks [--consumer NAME]``.
+"""The tick writer process: ``brokerstack run tick-writer [--consumer NAME]``.
 
 Reads the ``ticks`` stream as a member of the ``tick-writers`` group, loads every tick once
 (see ``ingest.writer``), keeps candles current and reports metrics. Run several side by side
@@ -9,22 +9,22 @@ so it settles its own pending entries at once (others claim them after ``--claim
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 
 import psycopg
 import redis
-import typer
 
-from brokerstack.settings import load_settings
+from brokerstack.ops import OpsServer, Readiness
+from brokerstack.settings import Settings
 from brokerstack.streams import TICK_WRITERS_GROUP, TICKS_STREAM
 from ingest.candle_refresh import refresh_queued_candles
 from ingest.consumer import StreamConsumer
 from ingest.runtime import (
     StopFlag,
-    configure_logging,
     default_consumer_name,
     endpoints,
     run_with_reconnects,
+    writers_alive,
 )
 from ingest.tick_sink import TickSink
 from ingest.writer import StreamWriter, WriterOptions
@@ -76,40 +76,33 @@ def drain(writer: StreamWriter) -> int:
     return writer.metrics.rows_total - before
 
 
-def main(
-    consumer: Annotated[
-        str | None, typer.Option(help="consumer name in the group (default: tick-writer@host)")
-    ] = None,
-    batch_entries: Annotated[int, typer.Option(min=1, help="stream entries per transaction")] = 500,
-    claim_idle_ms: Annotated[
-        int, typer.Option(min=0, help="claim entries other writers left pending this long")
-    ] = 30_000,
-    housekeeping_seconds: Annotated[
-        float, typer.Option(min=0, help="trim, candle refresh and metrics interval")
-    ] = 1.0,
-    candles: Annotated[bool, typer.Option(help="keep candles current")] = True,
-) -> None:
-    """Load the ticks stream into the warehouse, exactly once."""
-    configure_logging()
+def serve(
+    settings: Settings,
+    consumer: str | None,
+    options: WriterOptions,
+    *,
+    candles: bool = True,
+    ops_port: int | None = None,
+) -> int:
+    """Load the ticks stream into the warehouse, exactly once, until SIGTERM / SIGINT."""
     name = consumer or default_consumer_name("tick-writer")
-    options = WriterOptions(
-        batch_entries=batch_entries,
-        claim_idle_ms=claim_idle_ms,
-        housekeeping_seconds=housekeeping_seconds,
-    )
     stop = StopFlag()
     stop.install()
-    where = endpoints(load_settings())
+    where = endpoints(settings)
+    current: list[StreamWriter] = []
+    readiness = Readiness(alive=writers_alive(current, options))
+    readiness.set("services", "connecting")
+    ops = OpsServer(settings.host, ops_port or settings.ingest.tick_writer_ops_port, readiness)
+    ops.start()
 
     def one_round(conn: psycopg.Connection[Any], client: redis.Redis, stop: StopFlag) -> None:
         with connect(where.database_url, autocommit=True) as spare:
             writer = tick_writer(conn, client, name, options, candles=candles, spare=spare)
+            current[:] = [writer]
             log.info("tick writer %s reading %s", name, TICKS_STREAM)
             writer.run(lambda: stop.is_set)
 
-    run_with_reconnects(where, stop, one_round)
+    run_with_reconnects(where, stop, one_round, readiness)
+    ops.stop()
     log.info("tick writer %s stopped", name)
-
-
-if __name__ == "__main__":
-    typer.run(main)
+    return 0

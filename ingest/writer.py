@@ -115,6 +115,7 @@ class StreamWriter:
         self.metrics = WriterMetrics(consumer.stream, consumer.consumer)
         self._after_housekeeping = after_housekeeping
         self._next_housekeeping = 0.0
+        self.last_pass = time.monotonic()  # when the writer last went round: it is alive
 
     @property
     def stream(self) -> str:
@@ -140,6 +141,7 @@ class StreamWriter:
             Committer() as committer,
         ):
             while not stopped():
+                self.last_pass = time.monotonic()
                 entries, read_at, prepared = ahead.next_batch(timeout=options.block_ms / 1000)
                 if entries and time.monotonic() - read_at > options.entry_memory_seconds / 2:
                     # Too old to trust the warehouse still remembers it if another writer
@@ -224,6 +226,7 @@ class StreamWriter:
     def step(self, block_ms: int | None = None) -> int:
         """One synchronous round (claim, housekeeping when due, one batch); entries handled."""
         handled = 0
+        self.last_pass = time.monotonic()
         if self._housekeeping_due():
             handled += self._claim_and_housekeep(self.conn)
         wait = self.options.block_ms if block_ms is None else block_ms

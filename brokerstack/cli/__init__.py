@@ -1,4 +1,4 @@
-"""The ``brokerstack`` command line: up, status, migrate, seed, replay, fix and ingest commands.
+"""The ``brokerstack`` command line: up, run, status, migrate, seed, replay, fix and ingest.
 
 The command line is the stack's composition root: it may import every product package, and
 nothing imports it (the base of ``brokerstack`` — settings, streams, errors, services,
@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from brokerstack.cli import fix, migrations, replay, status, up
+from brokerstack.cli import fix, migrations, replay, run, status, up
 from ingest import cli as ingest_cli
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.command()(migrations.seed)
 app.command()(replay.replay)
 app.add_typer(ingest_cli.app)  # import-ticks, import-candles, ingest-maintenance
 app.add_typer(fix.app)  # fix reset-sequence
+app.add_typer(run.app)  # run execution | api | tick-writer | event-writer | lp-simulator
 
 
 def main() -> None:

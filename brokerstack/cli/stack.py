@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from brokerstack.errors import ConfigError, ServiceError
-from brokerstack.services import check_database, embedded_postgres, embedded_redis
+from brokerstack.services import check_database, check_redis, embedded_postgres, embedded_redis
 from brokerstack.services.ports import require_free_port
 from brokerstack.settings import Settings
-from brokerstack.supervisor import ProcessSpec, python_module
+from brokerstack.supervisor import ProcessSpec, brokerstack_run
 from execution.lpsim.processes import lp_simulator_processes
 from execution.service.processes import execution_processes
 from ingest.processes import ingest_processes
@@ -34,12 +34,7 @@ class Endpoints:
 
 def stack_endpoints(settings: Settings) -> Endpoints:
     """The configured servers, or where the embedded ones listen."""
-    database = settings.database_url
-    cache = settings.redis_url
-    return Endpoints(
-        str(database) if database is not None else embedded_postgres(settings).url,
-        str(cache) if cache is not None else embedded_redis(settings).url,
-    )
+    return Endpoints(settings.database_dsn, settings.redis_dsn)
 
 
 def server_processes(settings: Settings, console: Console) -> list[ProcessSpec]:
@@ -81,6 +76,7 @@ def server_processes(settings: Settings, console: Console) -> list[ProcessSpec]:
                 argv=redis_server.command(),
                 endpoint=redis_server.url,
                 ready_port=(host, redis_server.port),
+                ready=lambda: _redis_answers(redis_server.url),
             )
         )
     return specs
@@ -89,6 +85,14 @@ def server_processes(settings: Settings, console: Console) -> list[ProcessSpec]:
 def _answers(database_url: str) -> bool:
     try:
         check_database(database_url, timeout=2)
+    except ServiceError:
+        return False
+    return True
+
+
+def _redis_answers(redis_url: str) -> bool:
+    try:
+        check_redis(redis_url, timeout=2)
     except ServiceError:
         return False
     return True
@@ -132,7 +136,7 @@ def stack_processes(settings: Settings, endpoints: Endpoints) -> list[ProcessSpe
         *(lp_simulator_processes(settings, services_env) if simulators else []),
         *execution_processes(settings, services_env),
         api_process(settings, services_env),
-        *ingest_processes(endpoints.database_url, endpoints.redis_url),
+        *ingest_processes(settings, services_env),
     ]
 
 
@@ -141,11 +145,11 @@ def api_process(settings: Settings, services_env: dict[str, str]) -> ProcessSpec
     url = f"http://{settings.host}:{settings.api_port}"
     return ProcessSpec(
         name="api",
-        argv=python_module("api", "--host", settings.host, "--port", str(settings.api_port)),
+        argv=brokerstack_run("api"),
         endpoint=f"{url}  (docs {url}/docs)",
         env=services_env,
         ready_port=(settings.host, settings.api_port),
-        health_url=f"{url}/openapi.json",
+        ops_url=f"http://{settings.host}:{settings.api.ops_port}",
     )
 
 
@@ -155,15 +159,20 @@ def endpoint_table(
     table = Table(title="brokerstack is up", show_lines=False)
     table.add_column("part")
     table.add_column("reachable at")
-    table.add_row("postgres", redact(endpoints.database_url))
-    table.add_row("redis", redact(endpoints.redis_url))
+    table.add_column("health, readiness, metrics")
+    table.add_row("postgres", redact(endpoints.database_url), "-")
+    table.add_row("redis", redact(endpoints.redis_url), "-")
     for spec in processes:
-        table.add_row(spec.name, spec.endpoint or "-")
+        ops = spec.ops_url
+        table.add_row(
+            spec.name, spec.endpoint or "-", f"{ops}/health /ready /metrics" if ops else "-"
+        )
     for lp in lps:
         quote, trade = lp.quote, lp.trade
         table.add_row(
             f"{lp.code} (configured)",
             f"FIX quotes {quote.host}:{quote.port}, trades {trade.host}:{trade.port}",
+            "-",
         )
     return table
 

@@ -1,18 +1,17 @@
-"""``brokerstack status``: every process of the running stack and whether each answers.
+"""``brokerstack status``: every process of the running stack, whether each is ready, and
+where its metrics are scraped.
 
-What runs comes from the supervisor's record (``brokerstack.stack_state``); whether it answers
-is asked of the process itself: the servers by a connection, the api by HTTP, the LP
-simulators by their port, the execution service and the writers by their heartbeat in Redis.
-The execution service's heartbeat also carries its LP sessions. The exit code is 0 only when
-the stack runs and every part, LP sessions included, answers.
+What runs comes from the supervisor's record (``brokerstack.stack_state``); whether it is ready
+is asked of the process itself: the servers by a connection, every other process by its
+operations port's ``/ready`` (which says what is missing). The execution service's heartbeat
+in Redis carries its LP sessions. The exit code is 0 only when the stack runs and every part,
+LP sessions included, is ready.
 """
 
 from __future__ import annotations
 
 import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -27,11 +26,10 @@ from brokerstack.errors import BrokerstackError
 from brokerstack.services import check_database, check_redis, embedded_postgres
 from brokerstack.settings import Settings, load_settings
 from brokerstack.stack_state import ChildState, StackState, read_state, state_path
-from brokerstack.streams import HEARTBEAT_UPDATED_FIELD, LpSessionStatus, decode_sessions
+from brokerstack.streams import LpSessionStatus, decode_sessions
+from brokerstack.supervisor import ready_failures
 from warehouse.migrate import current
 
-# A heartbeat older than this means the process no longer works (they refresh every second).
-STALE_SECONDS = 10.0
 _SERVERS = ("postgres", "redis")
 
 
@@ -70,14 +68,19 @@ class _Report:
             title += f" (up since {since:%Y-%m-%d %H:%M:%S} UTC, supervisor pid "
             title += f"{self.state.supervisor_pid})"
         table = Table(title=title)
-        for column in ("part", "pid", "restarts", "where", "state"):
+        for column in ("part", "pid", "restarts", "where", "metrics", "state"):
             table.add_column(column, overflow="fold")
-        table.add_row(*self._server("postgres", self._postgres))
-        table.add_row(*self._server("redis", self._redis_answer))
+        table.add_row(*self._with_metrics(self._server("postgres", self._postgres), None))
+        table.add_row(*self._with_metrics(self._server("redis", self._redis_answer), None))
         for child in self.children.values():
             if child.name not in _SERVERS:
-                table.add_row(*self._columns(child, child.endpoint, self._probe))
+                row = self._columns(child, child.endpoint, self._probe)
+                table.add_row(*self._with_metrics(row, child.ops_url))
         return table
+
+    @staticmethod
+    def _with_metrics(row: list[str], ops_url: str | None) -> list[str]:
+        return [*row[:-1], f"{ops_url}/metrics" if ops_url else "-", row[-1]]
 
     def lp_sessions(self) -> Table | None:
         """The execution service's LP sessions, when it has said what they are."""
@@ -150,27 +153,15 @@ class _Report:
         return f"Redis {check_redis(self.endpoints.redis_url, timeout=2)}"
 
     def _probe(self, child: ChildState) -> str:
-        if child.health_url is not None:
-            return _http(child.health_url)
-        if child.heartbeat is not None:
-            return self._heartbeat(child.heartbeat, child.pid)
+        if child.ops_url is not None:
+            failures = ready_failures(child.ops_url)
+            if failures is not None:
+                missing = "; ".join(f"{name}: {why}" for name, why in failures.items())
+                raise BrokerstackError(f"not ready: {missing}")
+            return f"ready ({child.ops_url}/ready)"
         if child.listens is not None:
             return _port(*child.listens)
         return "running"
-
-    def _heartbeat(self, key: str, pid: int | None) -> str:
-        try:
-            updated, beating = self._client().hmget(key, [HEARTBEAT_UPDATED_FIELD, "pid"])
-        except redis.RedisError as exc:
-            raise BrokerstackError(f"cannot read its heartbeat: {exc}") from exc
-        if updated is None:
-            raise BrokerstackError("no heartbeat")
-        if beating is not None and int(beating) != pid:
-            raise BrokerstackError(f"no heartbeat yet (the last was from pid {int(beating)})")
-        age = time.time() - float(updated)
-        if age > STALE_SECONDS:
-            raise BrokerstackError(f"last heartbeat {age:.0f}s ago")
-        return f"heartbeat {max(age, 0):.1f}s ago"
 
     def _sessions(self, key: str, pid: int | None) -> list[LpSessionStatus] | None:
         """The sessions the running service reported (None: it has not said yet)."""
@@ -188,14 +179,6 @@ class _Report:
                 self.endpoints.redis_url, socket_connect_timeout=2, socket_timeout=2
             )
         return self._redis
-
-
-def _http(url: str) -> str:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
-            return f"HTTP {response.status}"
-    except (urllib.error.URLError, OSError) as exc:
-        raise BrokerstackError(f"no HTTP answer at {url}: {exc}") from exc
 
 
 def _port(host: str, port: int) -> str:

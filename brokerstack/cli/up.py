@@ -30,7 +30,13 @@ def up() -> None:
     with exclusive_stack(data):
         for name in stop_leftovers(state_path(data)):
             console.print(f"stopped {name}, left running by a brokerstack up that died")
-        supervisor = Supervisor(data / "logs", console, state_path(data))
+        supervisor = Supervisor(
+            data / "logs",
+            console,
+            state_path(data),
+            log_max_bytes=settings.log.max_bytes,
+            log_backups=settings.log.backups,
+        )
         # until the stack is up, SIGTERM interrupts the start like Ctrl-C does
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         verdict: str | None = None
@@ -49,7 +55,12 @@ def up() -> None:
             for spec in processes:
                 supervisor.start(spec)
             console.print(endpoint_table(endpoints, processes, lps))
-            console.print(f"logs in {data / 'logs'}; press Ctrl-C to stop", soft_wrap=True)
+            console.print(
+                f"logs ({settings.log.format}, rotated at {settings.log.max_bytes} bytes, "
+                f"{settings.log.backups} kept) in {data / 'logs'}; `brokerstack status` asks "
+                "every process; press Ctrl-C to stop",
+                soft_wrap=True,
+            )
             verdict = supervisor.supervise()
         except KeyboardInterrupt:
             errors.print("[yellow]interrupted while starting; stopping")

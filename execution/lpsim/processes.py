@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from brokerstack.settings import Settings
-from brokerstack.supervisor import ProcessSpec, python_module
+from brokerstack.supervisor import ProcessSpec, brokerstack_run
 from warehouse.reference_data import LP_SESSIONS
 
 # LP code -> (spread as a multiple of each symbol's typical spread, offset in typical spreads)
@@ -26,15 +26,16 @@ def lp_simulator_processes(
 ) -> list[ProcessSpec]:
     """``ports``: LP code -> (quote, trade) port, instead of the seeded ones (tests)."""
     specs = []
-    for name, (spread_scale, offset) in QUOTING.items():
+    for number, (name, (spread_scale, offset)) in enumerate(QUOTING.items()):
         seeded = LP_SESSIONS[name]
         quote_port, trade_port = (ports or {}).get(name, (seeded["quote"][0], seeded["trade"][0]))
         data = settings.data_path / "lpsim" / name
-        argv = python_module(
-            "execution.lpsim", "--name", name,
+        ops_port = settings.lpsim_ops_port + number
+        argv = brokerstack_run(
+            "lp-simulator", "--name", name,
             "--spread-scale", str(spread_scale), "--offset", str(offset),
             "--quote-port", str(quote_port), "--trade-port", str(trade_port),
-            "--data", str(data),
+            "--ops-port", str(ops_port), "--data", str(data),
         )  # fmt: skip
         specs.append(
             ProcessSpec(
@@ -43,6 +44,7 @@ def lp_simulator_processes(
                 endpoint=f"FIX quotes {settings.host}:{quote_port}, trades :{trade_port}",
                 env=env,
                 ready_port=("127.0.0.1", trade_port),
+                ops_url=f"http://{settings.host}:{ops_port}",
             )
         )
     return specs

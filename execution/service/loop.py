@@ -101,6 +101,7 @@ class ExecutionService:
         self._next_states = 0
         self._last_instant = 0
         self._started = False
+        self.last_pass = time.monotonic()  # when step() last began: the loop is alive
         self.load()
         self.committer = Committer(
             connect, self.journal, publisher, gateways, inbox, self.stopping,
@@ -172,6 +173,7 @@ class ExecutionService:
 
     def step(self) -> bool:
         """One pass; False when there was nothing to do."""
+        self.last_pass = time.monotonic()
         items = self._carry or self.inbox.take(self.options.idle_wait, self.options.max_items)
         self._carry = []
         batch = Batch(self._instant())

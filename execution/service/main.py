@@ -1,8 +1,9 @@
-"""The execution service's composition root: ``python -m execution.service``.
+"""The execution service's composition root: ``brokerstack run execution``.
 
 Wires the warehouse connection, the command reader, the loop, the publisher and the LP
 gateways; with no FIX LP configured, in-process LPs quoting a random walk give the demo prices.
-SIGTERM / SIGINT let the loop finish and commit its batch, then the process exits.
+Its operations port answers ready once prices are in and the unacknowledged commands are
+re-read. SIGTERM / SIGINT let the loop finish and commit its batch, then the process exits.
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ from __future__ import annotations
 import gc
 import logging
 import signal
-import sys
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 import psycopg
 import redis
 
-from brokerstack.errors import ConfigError
-from brokerstack.services import embedded_postgres, embedded_redis
-from brokerstack.settings import Settings, load, load_settings
+from brokerstack.errors import ConfigError, ServiceError
+from brokerstack.ops import OpsServer, Readiness, stalled
+from brokerstack.services import check_database, check_redis
+from brokerstack.settings import Settings
 from execution.inbox import Inbox
 from execution.lp import InProcessLp, LpGateway
 from execution.service.committer import JournalUnavailable
@@ -28,33 +30,21 @@ from execution.service.fix_gateways import FixGateways
 from execution.service.loop import ExecutionService, LoopOptions
 from execution.service.publisher import Publisher
 from execution.service.reader import CommandReader
-from execution.service.settings import ExecutionSettings
 from execution.service.shard import Shard
 from execution.service.status import Heartbeat, lp_sessions
 
 log = logging.getLogger("execution.service")
 
 
-def _urls(settings: Settings) -> tuple[str, str]:
-    database = settings.database_url
-    cache = settings.redis_url
-    return (
-        str(database) if database is not None else embedded_postgres(settings).url,
-        str(cache) if cache is not None else embedded_redis(settings).url,
-    )
+# /health fails when the loop has not made a pass for this long (an idle pass takes
+# ``idle_wait``, a fraction of a second).
+STALL_SECONDS = 30.0
 
 
-def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        settings = load_settings()
-        database_url, redis_url = _urls(settings)
-        options = load(ExecutionSettings)
-    except (ConfigError, ValueError) as error:
-        log.error("%s", error)
-        return 1
+def serve(settings: Settings, ops_port: int | None = None) -> int:
+    """Run one shard until SIGTERM / SIGINT: 0 when stopped, 1 when it cannot go on."""
+    database_url, redis_url = settings.database_dsn, settings.redis_dsn
+    options = settings.execution
     # a batch allocates many short-lived objects: collect the young generation less often
     gc.set_threshold(50_000, 20, 20)
     shard = Shard(options.shard)
@@ -94,6 +84,16 @@ def main() -> int:
             options.demo_seed,
         )  # fmt: skip
 
+    readiness = Readiness(
+        checks={
+            "postgres": lambda: _reason(check_database, database_url),
+            "redis": lambda: _reason(check_redis, redis_url),
+        },
+        alive=stalled(lambda: service.last_pass, STALL_SECONDS),
+    )
+    readiness.set("start-up", "waiting for prices and re-reading unacknowledged commands")
+    ops = OpsServer(settings.host, ops_port or options.ops_port, readiness).start()
+
     def stop(signum: int, frame: FrameType | None) -> None:
         del frame
         log.info("signal %d: finishing the current batch", signum)
@@ -113,6 +113,7 @@ def main() -> int:
     service.warm_up(options.warm_up_seconds)
     service.recover(reader.pending())
     reader.start()
+    readiness.set("start-up", None)
     log.info("execution service shard %s ready on %s", shard.name, shard.commands_stream)
     try:
         service.run()
@@ -127,9 +128,14 @@ def main() -> int:
             fix.stop()
         reader.stop()
         service.conn.close()
+        ops.stop()
     log.info("stopped")
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _reason(check: Callable[..., object], url: str) -> str | None:
+    try:
+        check(url, timeout=2)
+    except ServiceError as exc:
+        return str(exc)
+    return None

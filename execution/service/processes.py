@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from brokerstack.settings import Settings
 from brokerstack.streams import EXECUTION_STATUS_HASH
-from brokerstack.supervisor import ProcessSpec, python_module
+from brokerstack.supervisor import ProcessSpec, brokerstack_run
 from execution.service.shard import Shard
 
 
 def execution_processes(settings: Settings, env: dict[str, str]) -> list[ProcessSpec]:
-    del settings  # one shard on one machine; more shards would be named here
-    shard = Shard()
+    shard = Shard()  # one shard on one machine; more shards would be named here
     return [
         ProcessSpec(
             name="execution",
-            argv=python_module("execution.service"),
+            argv=brokerstack_run("execution"),
+            ops_url=f"http://{settings.host}:{settings.execution.ops_port}",
             endpoint=f"Redis stream {shard.commands_stream}; LPs over FIX 4.4",
             # the LPs the warehouse configures: by default the two simulators `up` runs
             env={

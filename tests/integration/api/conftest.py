@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from pydantic import PostgresDsn, RedisDsn, SecretStr
 
 from api.app import create_app
-from api.settings import ApiSettings
+from brokerstack.settings import ApiSettings, Settings
 from tests.integration.api.servers import serve, trading_processes
 from tests.integration.api.support import Party, add_client
 
@@ -18,28 +19,28 @@ SIGNING_KEY = "test-signing-key-" + "0" * 32
 
 def make_settings(
     db_url: str, redis_url: str, folder: Path, rate: int = 1000, timeout: float = 5
-) -> ApiSettings:
-    """Api settings for tests: a fixed signing key and rate limits out of the way."""
-    return ApiSettings(
-        database_url=db_url,
-        redis_url=redis_url,
-        data_dir=folder,
-        signing_key=SIGNING_KEY,
+) -> Settings:
+    """Settings for api tests: a fixed signing key and rate limits out of the way."""
+    api = ApiSettings(
+        signing_key=SecretStr(SIGNING_KEY),
         requests_per_second=rate,
         request_burst=rate,
         orders_per_second=rate,
         order_burst=rate,
         execution_timeout_seconds=timeout,
     )
+    return Settings(
+        database_url=PostgresDsn(db_url), redis_url=RedisDsn(redis_url), data_dir=folder, api=api
+    )
 
 
 @pytest.fixture
-def api_settings(seeded_db_url: str, redis_url: str, tmp_path: Path) -> ApiSettings:
+def api_settings(seeded_db_url: str, redis_url: str, tmp_path: Path) -> Settings:
     return make_settings(seeded_db_url, redis_url, tmp_path)
 
 
 @pytest.fixture
-def api(api_settings: ApiSettings, redis_client: redis.Redis) -> Iterator[TestClient]:
+def api(api_settings: Settings, redis_client: redis.Redis) -> Iterator[TestClient]:
     del redis_client  # flushed Redis per test
     with TestClient(create_app(api_settings)) as client:
         yield client
@@ -49,7 +50,7 @@ def api(api_settings: ApiSettings, redis_client: redis.Redis) -> Iterator[TestCl
 def stack(
     seeded_db_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path
 ) -> Iterator[tuple[str, Party, Party]]:
-    """The api under uvicorn and ``python -m execution.service`` (its demo LPs quote and
+    """The api under uvicorn and ``brokerstack run execution`` (its demo LPs quote and
     fill) on this test's database: (base URL, alice with 100,000 USD, bob)."""
     del redis_client
     alice = add_client(seeded_db_url, "alice@example.com", balance=Decimal(100_000))

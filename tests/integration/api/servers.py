@@ -16,12 +16,12 @@ from pathlib import Path
 import uvicorn
 
 from api.app import create_app
-from api.settings import ApiSettings
 from brokerstack.services.ports import free_port
+from brokerstack.settings import Settings
 
 
 @contextmanager
-def serve(settings: ApiSettings) -> Iterator[str]:
+def serve(settings: Settings) -> Iterator[str]:
     """Run the app until the block ends; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(
@@ -44,7 +44,7 @@ def serve(settings: ApiSettings) -> Iterator[str]:
 
 @contextmanager
 def trading_processes(db_url: str, redis_url: str, folder: Path) -> Iterator[None]:
-    """``python -m execution.service`` on this database and Redis (its in-process demo LPs
+    """``brokerstack run execution`` on this database and Redis (its in-process demo LPs
     quote and fill)."""
     env = {
         **os.environ,
@@ -55,7 +55,15 @@ def trading_processes(db_url: str, redis_url: str, folder: Path) -> Iterator[Non
     }
     with (folder / "execution.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "execution.service"],
+            [
+                sys.executable,
+                "-m",
+                "brokerstack",
+                "run",
+                "execution",
+                "--ops-port",
+                str(free_port()),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api import security
 from api.app import create_app
-from api.settings import ApiSettings
+from brokerstack.settings import Settings
 from tests.integration.api.conftest import SIGNING_KEY, login
 from tests.integration.api.support import Party
 
@@ -150,9 +150,9 @@ def test_validation_errors_name_the_bad_field(api: TestClient, alice: Party) -> 
 
 
 @pytest.fixture
-def strict_api(api_settings: ApiSettings, redis_client: redis.Redis) -> Iterator[TestClient]:
+def strict_api(api_settings: Settings, redis_client: redis.Redis) -> Iterator[TestClient]:
     del redis_client
-    settings = api_settings.model_copy(
+    limits = api_settings.api.model_copy(
         update={
             "requests_per_second": 1.0,
             "request_burst": 3,
@@ -160,6 +160,7 @@ def strict_api(api_settings: ApiSettings, redis_client: redis.Redis) -> Iterator
             "order_burst": 1,
         }
     )
+    settings = api_settings.model_copy(update={"api": limits})
     with TestClient(create_app(settings)) as client:
         yield client
 

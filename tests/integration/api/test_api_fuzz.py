@@ -17,12 +17,13 @@ import pytest
 import redis
 import schemathesis
 from hypothesis import HealthCheck, settings
+from pydantic import PostgresDsn, RedisDsn
 from schemathesis import CheckContext, HookContext, Response, checks
 from schemathesis.generation.case import Case
 from schemathesis.schemas import BaseSchema
 
 from api.app import create_app
-from api.settings import ApiSettings
+from brokerstack.settings import Settings
 from tests.conftest import _create_database, _drop_database, with_database
 from tests.integration.api.conftest import make_settings
 from tests.integration.api.servers import serve, trading_processes
@@ -102,7 +103,9 @@ def _wait_for_valuation(base_url: str, headers: dict[str, str], account_id: int)
 # The schema is the app's own (no server needed to generate it), so each operation is a test.
 schema: BaseSchema = schemathesis.openapi.from_dict(
     create_app(
-        ApiSettings(database_url="postgresql://unused", redis_url="redis://unused")
+        Settings(
+            database_url=PostgresDsn("postgresql://unused"), redis_url=RedisDsn("redis://unused")
+        )
     ).openapi()
 )
 

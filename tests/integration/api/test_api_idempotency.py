@@ -1,7 +1,7 @@
 """Retrying is safe: a command the api gave up on (504) never runs later, a retry with the same
 key is answered with the first result, and the same key on a different request is refused.
 
-Through the real execution service (``python -m execution.service``) and the api under uvicorn.
+Through the real execution service (``brokerstack run execution``) and the api under uvicorn.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from api.settings import ApiSettings
+from brokerstack.settings import Settings
 from tests.integration.api.conftest import login
 from tests.integration.api.servers import serve
 from tests.integration.api.support import Party
@@ -128,7 +128,7 @@ def test_a_cursor_that_is_not_a_position_is_refused(api: TestClient, alice: Part
 
 
 @pytest.fixture
-def served(api_settings: ApiSettings, redis_client: redis.Redis, tmp_path: Path) -> Iterator[str]:
+def served(api_settings: Settings, redis_client: redis.Redis, tmp_path: Path) -> Iterator[str]:
     del redis_client, tmp_path
     with serve(api_settings) as base:
         yield base

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
 from api.app import create_app
-from api.settings import ApiSettings
+from brokerstack.settings import Settings
 from brokerstack.streams import ACCOUNT_EVENTS_CHANNEL
 from execution import contracts
 from tests.integration.api.conftest import login
@@ -151,10 +151,11 @@ def test_a_binary_frame_closes_the_socket_with_unsupported_data(
 
 
 @pytest.fixture
-def quick_api(api_settings: ApiSettings, redis_client: redis.Redis) -> Iterator[TestClient]:
+def quick_api(api_settings: Settings, redis_client: redis.Redis) -> Iterator[TestClient]:
     """Prices older than three seconds are off quotes."""
     del redis_client
-    settings = api_settings.model_copy(update={"quote_max_age_seconds": 3.0})
+    quick = api_settings.api.model_copy(update={"quote_max_age_seconds": 3.0})
+    settings = api_settings.model_copy(update={"api": quick})
     with TestClient(create_app(settings)) as client:
         yield client
 

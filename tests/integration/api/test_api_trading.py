@@ -1,6 +1,6 @@
 """End to end through the real execution service: log in, trade, and watch it on the socket.
 
-Runs the stack's own processes: two simulated LPs (FIX 4.4), ``python -m execution.service``
+Runs the stack's own processes: two simulated LPs (FIX 4.4), ``brokerstack run execution``
 and the api (uvicorn), on this test's PostgreSQL database and Redis.
 """
 

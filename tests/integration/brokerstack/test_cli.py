@@ -35,6 +35,11 @@ def _env(workdir: Path, **overrides: str) -> dict[str, str]:
     env["BROKERSTACK_REDIS_PORT"] = str(free_port())
     env["BROKERSTACK_API_PORT"] = str(free_port())
     env["BROKERSTACK_API_WORKERS"] = "2"
+    env["BROKERSTACK_API_OPS_PORT"] = str(free_port())
+    env["BROKERSTACK_EXECUTION_OPS_PORT"] = str(free_port())
+    env["BROKERSTACK_INGEST_TICK_WRITER_OPS_PORT"] = str(free_port())
+    env["BROKERSTACK_INGEST_EVENT_WRITER_OPS_PORT"] = str(free_port())
+    env["BROKERSTACK_LPSIM_OPS_PORT"] = str(free_port())
     env.update(overrides)
     return env
 
@@ -405,8 +410,9 @@ def test_up_trades_with_the_lps_the_warehouse_configures_and_starts_no_simulator
     quote_port, trade_port = free_port(), free_port()
     _configure_lp(seeded_db_url, quote_port, trade_port)
     lp = subprocess.Popen(
-        [sys.executable, "-m", "execution.lpsim", "--name", "lp-gamma",
+        [sys.executable, "-m", "brokerstack", "run", "lp-simulator", "--name", "lp-gamma",
          "--quote-port", str(quote_port), "--trade-port", str(trade_port),
+         "--ops-port", str(free_port()),
          "--data", str(workdir / "lp-gamma")],
         env=_env(workdir), cwd=Path(__file__).resolve().parents[3],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

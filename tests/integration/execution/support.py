@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from brokerstack.services.ports import free_port
 from execution import contracts as c
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -113,7 +114,7 @@ def deposit(request_id: str, account: TestAccount, amount: str) -> c.BalanceOper
 def start_service(
     database_url: str, redis_url: str, log: Path, shard: str = "main", **env: str
 ) -> subprocess.Popen[bytes]:
-    """``python -m execution.service`` against these servers (quotes every 50 ms)."""
+    """``brokerstack run execution`` against these servers (quotes every 50 ms)."""
     environment = {
         **os.environ,
         "BROKERSTACK_DATABASE_URL": database_url,
@@ -124,7 +125,15 @@ def start_service(
     }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "execution.service"],
+            [
+                sys.executable,
+                "-m",
+                "brokerstack",
+                "run",
+                "execution",
+                "--ops-port",
+                str(free_port()),
+            ],
             cwd=ROOT,
             env=environment,
             stdout=out,

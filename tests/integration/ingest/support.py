@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 import redis
 
+from brokerstack.services.ports import free_port
 from brokerstack.streams import TICKS_STREAM, Tick, encode_ticks
 from warehouse.candles import Candle
 
@@ -53,7 +54,18 @@ def start_writer(
         "BROKERSTACK_REDIS_URL": redis_url,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "ingest.ticks", "--consumer", consumer, *extra],
+        [
+            sys.executable,
+            "-m",
+            "brokerstack",
+            "run",
+            "tick-writer",
+            "--consumer",
+            consumer,
+            "--ops-port",
+            str(free_port()),
+            *extra,
+        ],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -8,6 +8,7 @@ from typing import Any
 
 import jwt
 import pytest
+from pydantic import SecretStr
 
 from api import security
 from api.errors import REJECT_STATUS, rejected, validation_body
@@ -97,11 +98,11 @@ def test_an_access_token_grants_only_the_scopes_the_api_knows() -> None:
 
 
 def test_the_signing_key_is_made_once_and_shared(tmp_path: Path) -> None:
-    first = security.signing_key("", tmp_path)
+    first = security.signing_key(SecretStr(""), tmp_path)
     assert len(first) == 64
-    assert security.signing_key("", tmp_path) == first
+    assert security.signing_key(SecretStr(""), tmp_path) == first
     assert (tmp_path / "api" / "signing.key").stat().st_mode & 0o777 == 0o600
-    assert security.signing_key("configured", tmp_path) == b"configured"
+    assert security.signing_key(SecretStr("configured"), tmp_path) == b"configured"
 
 
 def test_api_keys_split_and_match_only_their_secret() -> None:

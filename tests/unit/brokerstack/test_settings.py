@@ -3,10 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import ApiSettings
 from brokerstack.errors import ConfigError
-from brokerstack.settings import Settings, SettingsBase, load, load_settings
-from execution.service.settings import ExecutionSettings
+from brokerstack.settings import (
+    ApiSettings,
+    ExecutionSettings,
+    Settings,
+    SettingsBase,
+    load,
+    load_settings,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -97,3 +102,39 @@ def test_every_process_reads_dotenv_and_names_the_variable_it_cannot_use(
         load(settings_class)
     assert str(raised.value).startswith(f"{variable}: ")
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "bad"),
+    [
+        ("BROKERSTACK_API_WORKERS", "0"),
+        ("BROKERSTACK_EXECUTION_MAX_ITEMS", "-1"),
+        ("BROKERSTACK_LOG_FORMAT", "xml"),
+        ("BROKERSTACK_INGEST_TICK_WRITER_OPS_PORT", "70000"),
+    ],
+)
+def test_the_root_names_a_branch_variable_it_cannot_use(
+    monkeypatch: pytest.MonkeyPatch, variable: str, bad: str
+) -> None:
+    monkeypatch.setenv(variable, bad)
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert str(raised.value).startswith(f"{variable}: ")
+
+
+def test_the_tree_resolves_the_service_urls_in_one_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BROKERSTACK_POSTGRES_PORT", "6543")
+    monkeypatch.setenv("BROKERSTACK_API_WORKERS", "3")
+    settings = load_settings()
+    assert settings.database_dsn == "postgresql://postgres@127.0.0.1:6543/postgres"
+    assert settings.redis_dsn == "redis://127.0.0.1:56379/0"
+    assert settings.api.workers == 3
+    monkeypatch.setenv("BROKERSTACK_REDIS_URL", "redis://cache:6379/2")
+    assert load_settings().redis_dsn == "redis://cache:6379/2"
+
+
+def test_the_signing_key_is_a_secret_kept_out_of_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BROKERSTACK_API_SIGNING_KEY", "k" * 40)
+    settings = load_settings()
+    assert settings.api.signing_key.get_secret_value() == "k" * 40
+    assert "k" * 40 not in repr(settings)

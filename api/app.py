@@ -18,8 +18,10 @@ from api.deps import Services
 from api.execution_client import ExecutionClient
 from api.history import History
 from api.market import Market
+from api.observability import RequestObservability
 from api.ratelimit import RateLimiter
-from api.routers import accounts, auth, market, methods, stream, trading
+from api.readiness import Readiness
+from api.routers import accounts, auth, health, market, methods, stream, trading
 from api.security import signing_key
 from api.streams import Hub
 from brokerstack.settings import Settings, load_settings
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             min_size=1,
             max_size=config.db_pool_size,
             open=False,
+            # after a database restart, a pooled connection is found dead before it is used
+            check=AsyncConnectionPool.check_connection,
             kwargs={"autocommit": True},
         )
         candle_pool = ConnectionPool(database, min_size=0, max_size=2, open=False)
@@ -83,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             execution=execution,
             limiter=RateLimiter(redis),
             hub=hub,
+            readiness=Readiness(
+                pool, redis, config.command_shard, config.execution_heartbeat_max_age_seconds
+            ),
         )
         try:
             yield
@@ -100,7 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(RequestObservability)  # outermost: 413s and errors get an id too
     errors.install(app)
-    for module in (auth, market, accounts, trading, stream, methods):
+    for module in (health, auth, market, accounts, trading, stream, methods):
         app.include_router(module.router)
     return app

@@ -18,6 +18,7 @@ from api.history import History
 from api.idempotency import KEY_PATTERN
 from api.market import Market
 from api.ratelimit import Limit, RateLimiter
+from api.readiness import Readiness
 from api.schemas import ID_MAX, AwareDatetime
 from api.streams import Hub
 from brokerstack.settings import ApiSettings
@@ -36,6 +37,7 @@ class Services:
     execution: ExecutionClient
     limiter: RateLimiter
     hub: Hub
+    readiness: Readiness
 
     @property
     def request_limit(self) -> Limit:

@@ -18,6 +18,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from api.errors import ApiError, rejected
+from brokerstack.logs import current_request_id
 from brokerstack.streams import COMMAND_FIELD, REPLIES_STREAM, REPLY_FIELD, REQUESTER_FIELD
 from execution import contracts
 
@@ -62,6 +63,8 @@ class ExecutionClient:
         command under a request id still waiting is refused at once, since the one reply could
         not tell the two apart.
         """
+        if not command.trace:
+            command = msgspec.structs.replace(command, trace=current_request_id())
         rid = command.request_id
         identity = contracts.identity(command)
         waiting = self._waiting.get(rid)

@@ -8,6 +8,7 @@ api's own ``/ready``, which checks PostgreSQL, Redis and the execution service.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import urllib.error
@@ -61,6 +62,8 @@ def worker_app() -> FastAPI:
     """What each uvicorn worker runs (a fresh interpreter when there are several)."""
     settings = load_settings()
     setup_logging("api", settings.log)
+    # the api's own line per request (with its id and time taken) replaces uvicorn's
+    logging.getLogger("uvicorn.access").disabled = True
     return create_app(settings)
 
 

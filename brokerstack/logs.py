@@ -27,8 +27,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 from brokerstack.settings import LogSettings
 
-NO_REQUEST = "-"
-_request_id: ContextVar[str] = ContextVar("request_id", default=NO_REQUEST)
+NO_REQUEST = "-"  # what a line written outside any request shows
+_request_id: ContextVar[str] = ContextVar("request_id", default="")
 _listener: logging.handlers.QueueListener | None = None
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(process_name)s %(name)s [%(request_id)s] %(message)s"
@@ -36,13 +36,14 @@ JSON_FIELDS = ("asctime", "levelname", "process_name", "name", "request_id", "me
 
 
 def current_request_id() -> str:
+    """The id of the request being handled here, or "" outside any."""
     return _request_id.get()
 
 
 @contextmanager
 def request_context(request_id: str | None) -> Iterator[None]:
     """Tag every log line written inside the block (in this thread or task) with the id."""
-    token = _request_id.set(request_id or NO_REQUEST)
+    token = _request_id.set(request_id or "")
     try:
         yield
     finally:
@@ -60,7 +61,7 @@ class _Context(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.process_name = self.process
         if not hasattr(record, "request_id"):
-            record.request_id = _request_id.get()
+            record.request_id = _request_id.get() or NO_REQUEST
         return True
 
 

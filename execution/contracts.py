@@ -121,6 +121,9 @@ class _Command(_Message, frozen=True, kw_only=True):
     # refused with COMMAND_EXPIRED; None waits as long as it takes. Not part of the command's
     # identity: a retry with a later deadline is the same command.
     deadline: int | None = None
+    # The id of the HTTP request that sent the command (the api's X-Request-ID): the
+    # service's log line for the command carries it. Not part of the identity either.
+    trace: str = ""
 
 
 class PlaceOrder(_Command, tag="place", frozen=True):
@@ -417,6 +420,6 @@ def decode_event(data: bytes) -> Event:
 
 def identity(command: Command) -> bytes:
     """What makes two commands with one request id the same command: everything but the
-    deadline (a retry carries a later one). Different identities under one request id are an
-    idempotency conflict."""
-    return _encoder.encode(msgspec.structs.replace(command, deadline=None))
+    deadline (a retry carries a later one) and the trace (a retry is another HTTP request).
+    Different identities under one request id are an idempotency conflict."""
+    return _encoder.encode(msgspec.structs.replace(command, deadline=None, trace=""))

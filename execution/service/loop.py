@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 import psycopg
 
+from brokerstack.logs import request_context
 from brokerstack.streams import Tick as StreamTick
 from execution import contracts as c
 from execution.core import Core
@@ -292,8 +293,10 @@ class ExecutionService:
         if refusal is not None:
             out.replies.append(refusal)
             self.core.remember(command.request_id, refusal, c.identity(command))
+            _log_handled(command, out.replies)
             return out, True
         outcome = self.core.handle(command, now)
+        _log_handled(command, outcome.replies)
         # an expired command or a conflicting reuse of a request id is not that request's
         # answer: journaling it would shadow the answer the request gets when it executes
         return outcome, not any(
@@ -414,3 +417,20 @@ class ExecutionService:
             self.accounts.conn = self.conn
         except psycopg.Error as error:
             log.error("reconnecting to the warehouse failed (%s)", error)
+
+
+def _log_handled(command: c.Command, replies: list[c.Reply]) -> None:
+    """One line per command, tagged with the id of the HTTP request that sent it (its trace),
+    so an order can be followed from the api's log into this one."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    answers = ", ".join(
+        f"rejected {reply.code.value}" if isinstance(reply, c.Rejected) else type(reply).__name__
+        for reply in replies
+    )
+    account = getattr(command, "account_id", None)
+    with request_context(command.trace):
+        log.info(
+            "%s %s account %s: %s", type(command).__name__, command.request_id,
+            account if account is not None else "-", answers or "no reply",
+        )  # fmt: skip

@@ -105,20 +105,32 @@ class Supervisor:
         self._started_wall = started_at(os.getpid()) or time.time()
 
     def start(self, spec: ProcessSpec) -> None:
-        """Start a child and wait until it is ready (when its spec says how to tell)."""
+        """Start a child and wait until it is ready (when its spec says how to tell).
+
+        A child that dies before it is ready is restarted with the same backoff as one that
+        dies later (what it waits for may be coming up too); one that keeps dying raises the
+        reason to stop the stack, and one that lives but never gets ready raises after its
+        ``ready_timeout``.
+        """
         child = _Child(spec)
         self._children.append(child)
         self._spawn(child)
-        try:
-            self._wait_ready(child)
-        except ServiceError:
-            assert child.process is not None
-            if child.process.poll() is not None:
-                raise ServiceError(
-                    f"{spec.name} exited with code {child.process.returncode}; "
-                    f"see {self._log(spec)}"
-                ) from None
-            raise
+        while True:
+            try:
+                self._wait_ready(child)
+                return
+            except ServiceError:
+                assert child.process is not None
+                code = child.process.poll()
+                if code is None:
+                    raise
+            verdict = self._died(child, code, time.monotonic())
+            if verdict is not None:
+                raise ServiceError(verdict)
+            if self._stop.wait(max(child.restart_at - time.monotonic(), 0)):
+                raise KeyboardInterrupt
+            child.restarts += 1
+            self._spawn(child)
 
     def supervise(self) -> str | None:
         """Restart children that die, until SIGINT / SIGTERM (None) or until one keeps dying

@@ -238,8 +238,13 @@ def test_up_restarts_killed_children_and_ctrl_c_stops_servers_last(
     rows = _wait_for_status(env, workdir, lambda code, _: code == 0)
     for part in parts:
         assert rows[part][2] == "0", rows[part]  # restarts
-        assert rows[part][4].startswith("answers"), rows[part]
+        assert rows[part][5].startswith("answers"), rows[part]
         assert _alive(_pid(rows, part))
+    for part in parts[2:]:  # each process but the servers: ready, with a scrape address
+        assert rows[part][5].startswith("answers: ready ("), rows[part]
+        scrape = httpx.get(rows[part][4], timeout=10)
+        assert scrape.status_code == 200, rows[part]
+        assert "# HELP " in scrape.text
     sessions = [
         rows[f"{lp}/{role}"] for lp in ("lp-alpha", "lp-beta") for role in ("quote", "trade")
     ]
@@ -280,7 +285,7 @@ def test_up_restarts_killed_children_and_ctrl_c_stops_servers_last(
     assert port_is_free("127.0.0.1", int(redis_port))
     code, rows = _status(env, workdir)
     assert code == 1
-    assert rows["postgres"][4] == "not running"
+    assert rows["postgres"][5] == "not running"
 
     # Data survives a restart of the embedded servers.
     again = _up(env, workdir)
@@ -316,7 +321,7 @@ def test_killing_up_stops_every_child_and_the_next_up_starts_clean(
     assert [port for port in ports if not port_is_free("127.0.0.1", port)] == []
     code, rows = _status(env, workdir)
     assert code == 1
-    assert rows["postgres"][4] == "not running"
+    assert rows["postgres"][5] == "not running"
 
     again = _up(env, workdir)
     try:
@@ -332,26 +337,36 @@ def test_killing_up_stops_every_child_and_the_next_up_starts_clean(
 def test_a_child_that_keeps_dying_makes_up_stop_the_stack_and_say_so(
     workdir: Path, seeded_db_url: str
 ) -> None:
-    # a setting the execution service refuses: it exits at every start
-    env = _env(workdir, BROKERSTACK_DATABASE_URL=seeded_db_url, BROKERSTACK_EXECUTION_MAX_ITEMS="0")
-    process = _up(env, workdir)
-    try:
-        _read_until(process, "press Ctrl-C to stop", timeout=240)
-        rest = _rest(process, timeout=180)
-    finally:
-        _kill(process)
+    # the execution service's ops port is taken: it exits at every start, before it is ready
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ops_port = str(taken.getsockname()[1])
+        env = _env(
+            workdir, BROKERSTACK_DATABASE_URL=seeded_db_url, BROKERSTACK_EXECUTION_OPS_PORT=ops_port
+        )
+        process = _up(env, workdir)
+        try:
+            rest = _rest(process, timeout=240)
+        finally:
+            _kill(process)
 
     assert process.returncode == 1, rest
     assert rest.count("execution exited with code 1 after") == 4  # restarted 4 times
     assert "execution died 5 times in a row" in rest
     assert "giving up and stopping the stack" in rest
-    assert "stopped api" in rest
-    assert (
-        "BROKERSTACK_EXECUTION_MAX_ITEMS"
-        in (workdir / "data" / "logs" / "execution.log").read_text()
-    )
+    assert "stopped lp-alpha" in rest
+    assert "press Ctrl-C to stop" not in rest  # the stack never came up
+    log = (workdir / "data" / "logs" / "execution.log").read_text()
+    assert "Address already in use" in log
     assert port_is_free("127.0.0.1", int(env["BROKERSTACK_REDIS_PORT"]))
     assert port_is_free("127.0.0.1", 9871)
+
+
+def test_up_refuses_a_setting_of_any_process_before_it_starts_anything(workdir: Path) -> None:
+    env = _env(workdir, BROKERSTACK_EXECUTION_MAX_ITEMS="0")
+    _assert_one_line_error(_cli(["up"], env, workdir), "BROKERSTACK_EXECUTION_MAX_ITEMS")
+    assert not (workdir / "data" / "postgres").exists()
 
 
 def test_seed_before_migrate_says_what_to_do(workdir: Path, empty_db_url: str) -> None:

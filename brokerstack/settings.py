@@ -30,6 +30,7 @@ class SettingsBase(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
+        env_ignore_empty=True,  # BROKERSTACK_X= means "not set" (as in .env.example)
         extra="ignore",
         frozen=True,
     )

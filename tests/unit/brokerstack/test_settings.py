@@ -5,6 +5,7 @@ import pytest
 
 from brokerstack.errors import ConfigError
 from brokerstack.settings import (
+    BRANCHES,
     ApiSettings,
     ExecutionSettings,
     Settings,
@@ -12,6 +13,8 @@ from brokerstack.settings import (
     load,
     load_settings,
 )
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)
@@ -138,3 +141,26 @@ def test_the_signing_key_is_a_secret_kept_out_of_reprs(monkeypatch: pytest.Monke
     settings = load_settings()
     assert settings.api.signing_key.get_secret_value() == "k" * 40
     assert "k" * 40 not in repr(settings)
+
+
+def _every_variable() -> dict[str, object]:
+    """Each setting of the tree by its environment variable, with its default."""
+    found: dict[str, object] = {}
+    for branch in BRANCHES:
+        prefix = branch.model_config.get("env_prefix", "")
+        for name, field in branch.model_fields.items():
+            if isinstance(field.annotation, type) and issubclass(field.annotation, SettingsBase):
+                continue  # a branch, listed with its own prefix
+            found[f"{prefix}{name.upper()}"] = field.get_default(call_default_factory=True)
+    return found
+
+
+def test_env_example_lists_every_setting_and_copied_as_is_gives_the_defaults(
+    tmp_path: Path,
+) -> None:
+    example = (ROOT / ".env.example").read_text()
+    listed = [line.split("=", 1)[0] for line in example.splitlines() if line[:1].isalpha()]
+    assert sorted(listed) == sorted(_every_variable())
+    assert len(listed) == len(set(listed))
+    (tmp_path / ".env").write_text(example)
+    assert load_settings() == Settings()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -59,3 +60,12 @@ class Scrape:
 def scrape(url: str) -> Scrape:
     with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
         return Scrape(response.read().decode())
+
+
+def scrape_until(url: str, check: Callable[[Scrape], bool], timeout: float = 30) -> Scrape:
+    """Scrape until ``check`` holds for a scrape, and return that one (fails on timeout)."""
+    deadline = time.monotonic() + timeout
+    while not check(found := scrape(url)):
+        assert time.monotonic() < deadline, "the metrics never got there"
+        time.sleep(0.05)
+    return found

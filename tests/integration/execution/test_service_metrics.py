@@ -23,9 +23,8 @@ from tests.integration.execution.support import (
     place,
     start_service,
     stop_service,
-    until,
 )
-from tests.integration.ops import Scrape, ops_url, scrape, wait_ready
+from tests.integration.ops import Scrape, ops_url, scrape, scrape_until, wait_ready
 
 NAMED = [
     "brokerstack_orders",
@@ -72,13 +71,17 @@ def test_metrics_count_orders_journal_commits_lp_fills_and_the_command_backlog(
         client.send(place("b-1", b_book.account_id))  # a retry: answered, not counted again
         client.request(deposit("after-the-retry", b_book, "1.00"))
 
-        def orders(outcome: str, code: str = "") -> float:
-            return scrape(url).value("brokerstack_orders_total", outcome=outcome, reject_code=code)
+        def settled(m: Scrape) -> bool:
+            """Every answer counted (just after it was sent), both LP fills back, none left."""
+            orders = "brokerstack_orders_total"
+            return (
+                m.get(orders, outcome="filled", reject_code="") == 3
+                and m.get(orders, outcome="routed", reject_code="") == 2
+                and m.total("brokerstack_lp_fill_latency_seconds_count") == 2
+                and m.get("brokerstack_commands_pending", **_commands()) == 0
+            )
 
-        until(lambda: orders("filled") == 3 and orders("routed") == 2)
-        until(lambda: scrape(url).total("brokerstack_lp_fill_latency_seconds_count") == 2)
-        until(lambda: scrape(url).value("brokerstack_commands_pending", **_commands()) == 0)
-        metrics = scrape(url)
+        metrics = scrape_until(url, settled)
         length = redis_client.xlen("commands:main")
     finally:
         assert stop_service(service) == 0

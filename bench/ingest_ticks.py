@@ -15,8 +15,8 @@ run measures, on the same rows into the same ``ticks`` table (truncated before e
   commits; CPU counts both backends; candle maintenance off — production TimescaleDB keeps
   candles by policy;
 * writer + candles: the same with the rollup-candle refresh the plain path runs;
-* 2 writer processes: two ``python -m ingest.ticks`` side by side (one consumer group),
-  timed from the first XADD of the backlog to the last acknowledgement.
+* 2 writer processes: two ``brokerstack run tick-writer`` side by side (one consumer group),
+  timed from the first XADD of the backlog to the last acknowledgement, once both are ready.
 
 Prints medians over the runs and the ratios to the baseline: of the medians, and the median
 of each run's ratio (steadier on a machine shared with other work).
@@ -31,7 +31,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import deque
@@ -55,6 +54,7 @@ from brokerstack.streams import (
     decode_ticks,
     encode_ticks,
 )
+from brokerstack.supervisor import brokerstack_run, ready_failures
 from ingest.tick_sink import COPY_SIGNATURE, COPY_TICKS, COPY_TRAILER, PG_EPOCH_US, TICK_TYPES
 from ingest.ticks import tick_writer
 from ingest.writer import WriterOptions
@@ -185,27 +185,19 @@ def writer_processes(
     url: str, redis_url: str, client: redis.Redis, entries: list[bytes], count: int
 ) -> Figure:
     env = {**os.environ, "BROKERSTACK_DATABASE_URL": url, "BROKERSTACK_REDIS_URL": redis_url}
-    names = [f"bench-{i}" for i in range(count)]
+    ports = {f"bench-{i}": free_port() for i in range(count)}
+    options = ("--no-candles", "--batch-entries", "1000")
     processes = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ingest.ticks",
-                "--consumer",
-                name,
-                "--no-candles",
-                "--batch-entries",
-                "1000",
-            ],
+            brokerstack_run("tick-writer", "--consumer", name, *options, "--ops-port", str(port)),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for name in names
+        for name, port in ports.items()
     ]
     try:
-        while not all(client.exists(f"ingest:metrics:ticks:{name}") for name in names):
+        while any(ready_failures(f"http://127.0.0.1:{port}", 1) for port in ports.values()):
             time.sleep(0.05)
         started = time.perf_counter()
         pipe = client.pipeline(transaction=False)

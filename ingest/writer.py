@@ -345,6 +345,6 @@ class StreamWriter:
                 self.consumer.trim_below(point)
             memory = timedelta(seconds=self.options.entry_memory_seconds)
             forget_entries_below(conn, self.stream, point, memory)
-        self.metrics.publish(self.consumer.client, self.consumer.position())
+        self.metrics.report(self.consumer.position())
         if self._after_housekeeping is not None:
             self._after_housekeeping(conn)

@@ -3,7 +3,8 @@
 Runs one simulated LP until interrupted. It quotes the shared reference path (the same market
 in every simulator process started with the same market seed) at its own spread and offset,
 or replays a CSV file. Its FIX store lives under the data folder's ``lpsim/NAME`` unless told
-otherwise. Its operations port answers ready once both FIX acceptors listen.
+otherwise. Its operations port answers ready once both FIX acceptors listen, and serves the
+counters of ``execution.lpsim.metrics``.
 """
 
 from __future__ import annotations

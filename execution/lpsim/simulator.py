@@ -31,6 +31,7 @@ from execution.fix.sessions import BEGIN_STRING, acceptor_settings
 from execution.fix.tls import TlsFront
 from execution.lpsim.behaviour import Behaviour, Misreport, Outcome
 from execution.lpsim.feeds import Feed, RandomWalk, SymbolSpec
+from execution.lpsim.metrics import ORDERS, QUOTES
 from execution.lpsim.reports import Report, SimOrder, report_message
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ class LpSimulator:
         self._timer_wake = threading.Condition(self._lock)
         self._threads: list[threading.Thread] = []
         self._acceptor: Any = None
+        self._quotes_sent = QUOTES.labels(name)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -316,7 +318,8 @@ class LpSimulator:
                 group.setField(wire.SYMBOL, symbol)
             group.setField(wire.MD_ENTRY_PX, format(spec.price(points), "f"))
             msg.addGroup(group)
-        fix.Session.sendToTarget(msg, self.quote_sid)
+        if fix.Session.sendToTarget(msg, self.quote_sid):
+            self._quotes_sent.inc()
 
     def _quote_loop(self) -> None:
         while not self._stop.wait(self.behaviour.quote_interval):
@@ -345,13 +348,16 @@ class LpSimulator:
             values.get(wire.TIME_IN_FORCE) == "4",
         )
         if cl_ord_id in self.orders:
+            self._answered("invalid")
             self._report(order, "8", "8", text="duplicate ClOrdID", reason="6")
             return
         self.orders[cl_ord_id] = order
         if symbol not in self.specs:
+            self._answered("invalid")
             self._report(order, "8", "8", text=f"unknown symbol {symbol}", reason="1")
             return
         if side is None or qty is None or qty <= 0:
+            self._answered("invalid")
             self._report(order, "8", "8", text="invalid side or quantity", reason="99")
             return
         if self.behaviour.ack:
@@ -371,10 +377,12 @@ class LpSimulator:
             return  # canceled meanwhile
         if outcome is Outcome.REJECT:
             order.status = "8"
+            self._answered("rejected")
             self._report(order, "8", "8", text="no liquidity", reason="0")
             return
         if outcome is Outcome.LAST_LOOK:
             order.status = "8"
+            self._answered("last_look")
             self._report(order, "8", "8", text="last look: price moved", reason="0")
             return
         bid, ask = self._book(order.symbol)
@@ -388,12 +396,14 @@ class LpSimulator:
             qty = (order.qty * self.behaviour.partial_fraction).quantize(_LOT_STEP)
         if not marketable or qty <= 0 or (order.fok and qty < order.qty):
             order.status = "8" if order.fok else "4"
+            self._answered("rejected" if order.fok else "canceled")
             text = "limit not marketable" if not marketable else "not enough liquidity"
             self._report(order, order.status, order.status, text=text)
             return
         order.cum += qty
         order.cum_value += px * qty
         order.status = "2" if order.cum == order.qty else "1"
+        self._answered("filled" if order.status == "2" else "partially_filled")
         self._report(order, "F", order.status, last=(px, qty))
         if order.cum < order.qty:
             order.status = "4"
@@ -434,7 +444,11 @@ class LpSimulator:
             fix.Session.sendToTarget(reject, self.trade_sid)
             return
         order.status = "4"
+        self._answered("canceled")
         self._report(order, "4", "4", text="canceled on request")
+
+    def _answered(self, outcome: str) -> None:
+        ORDERS.labels(self.name, outcome).inc()
 
     def _report(
         self,

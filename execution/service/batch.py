@@ -41,6 +41,10 @@ class Batch:
     lp_orders: list[LpOrder] = field(default_factory=list)
     lp_fills: list[LpFill] = field(default_factory=list)
     lp_ticks: list[StreamTick] = field(default_factory=list)  # raw LP quotes for the ticks stream
+    # for the metrics: the replies to new orders, and the LP orders a report ended
+    # (ClOrdID, when the report arrived, ns)
+    orders: list[c.Reply] = field(default_factory=list)
+    lp_done: list[tuple[str, int]] = field(default_factory=list)
 
     @classmethod
     def merged(cls, batches: list[Batch]) -> Batch:
@@ -57,6 +61,8 @@ class Batch:
             out.lp_orders += batch.lp_orders
             out.lp_fills += batch.lp_fills
             out.lp_ticks += batch.lp_ticks
+            out.orders += batch.orders
+            out.lp_done += batch.lp_done
         return out
 
     def add(self, outcome: Outcome) -> None:

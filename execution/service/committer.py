@@ -23,6 +23,7 @@ from execution.inbox import Inbox, LpExecution
 from execution.lp import LpGateway, LpOrder, LpReport, ReportStatus
 from execution.service.batch import Batch
 from execution.service.journal import Journal
+from execution.service.metrics import Published
 from execution.service.publisher import Publisher
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ class Committer:
         self.inbox = inbox
         self.stopping = stopping
         self.retry_max = retry_max
+        self.published = Published()
         publishing = _Stage("publisher", self._publish, None, depth)
         self._stages = _Stage("journal", self._journal, publishing, depth)
 
@@ -158,9 +160,11 @@ class Committer:
             )
 
     def _publish(self, batch: Batch) -> None:
+        self.published.sending(batch.lp_orders)
         for order in batch.lp_orders:
             self._send(order, batch.now)
         self._retry("publishing a batch", redis.RedisError, lambda: self.publisher.send(batch))
+        self.published.answered(batch)
 
     def _send(self, order: LpOrder, now: int) -> None:
         gateway = self.gateways.get(order.lp)

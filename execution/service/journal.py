@@ -9,6 +9,7 @@ the end of the statement, so rows may refer to rows the same batch writes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,7 @@ from execution.lp import LpOrder, Purpose
 from execution.records import AccountSnapshot, LedgerTransfer, RolloverMark
 from execution.service.batch import Batch
 from execution.service.ledger import LedgerAccounts, prepare_postings, transfer_statements
+from execution.service.metrics import journaled
 from execution.service.reference import Reference
 
 _ORDER_STATUS = {
@@ -150,6 +152,7 @@ class Journal:
         transaction, and it costs one round trip (the loop's other threads keep the
         interpreter busy, so every wait for the server costs more than the server's time)."""
         assert conn.autocommit, "the journal's one statement must be its own transaction"
+        started = time.perf_counter()
         rows = _sort(batch)
         postings = prepare_postings(
             conn, self.ledger, rows.changes, rows.operations, self.entry_prefix
@@ -174,6 +177,7 @@ class Journal:
             "SELECT id, lp_id, order_id FROM lp_new" if routed else "SELECT NULL, NULL, NULL"
         )
         created = conn.execute(query, params).fetchall()
+        journaled(batch, time.perf_counter() - started)
         self.routed.update(
             (order_id, (row_id, lp_id)) for row_id, lp_id, order_id in created if order_id
         )

@@ -25,7 +25,7 @@ from brokerstack.streams import Tick as StreamTick
 from execution import contracts as c
 from execution.core import Core
 from execution.inbox import Commands, Inbox, InboxItem, LpExecution, LpQuote, LpSessionState
-from execution.lp import LpGateway, LpReport, Purpose, ReportStatus
+from execution.lp import LpGateway, Purpose, ReportStatus
 from execution.records import Outcome, order_update
 from execution.service.accounts import AccountDirectory
 from execution.service.batch import Batch, LpFill, ProcessedCommand
@@ -103,6 +103,7 @@ class ExecutionService:
         self._last_instant = 0
         self._started = False
         self.last_pass = time.monotonic()  # when step() last began: the loop is alive
+        self.quoted: dict[str, int] = {}  # LP -> when its last usable quote arrived (metrics)
         self.load()
         self.committer = Committer(
             connect, self.journal, publisher, gateways, inbox, self.stopping,
@@ -232,7 +233,7 @@ class ExecutionService:
             if isinstance(item, LpQuote):
                 self._quote(item, batch)
             elif isinstance(item, LpExecution):
-                self._report(item.report, batch)
+                self._report(item, batch)
             elif isinstance(item, LpSessionState):
                 self._session(item, batch)
         except Exception:
@@ -247,7 +248,7 @@ class ExecutionService:
         ):
             batch.now = self._instant()
             try:
-                outcome, journaled = self._command(data, batch.now)
+                outcome, journaled = self._command(data, batch)
             except psycopg.Error as error:
                 # the warehouse could not say whether the account or wallet exists: this entry
                 # and the rest wait (unacknowledged) until it answers again
@@ -270,8 +271,9 @@ class ExecutionService:
                 self._answer(batch, requester, data, reply, journal=journaled)
         return None
 
-    def _command(self, data: bytes, now: int) -> tuple[Outcome, bool]:
+    def _command(self, data: bytes, batch: Batch) -> tuple[Outcome, bool]:
         """The outcome of one command, and whether its reply is journaled."""
+        now = batch.now
         out = Outcome()
         try:
             command = c.decode_command(data)
@@ -289,13 +291,19 @@ class ExecutionService:
                 c.Rejected(request_id="", code=c.RejectCode.MALFORMED, message="no request_id")
             )
             return out, False
+        # a new order, not a retry of one answered before: its answer is counted
+        placing = isinstance(command, c.PlaceOrder) and self.core.answer_to(command) is None
         refusal = self.accounts.check(command, now)
         if refusal is not None:
             out.replies.append(refusal)
             self.core.remember(command.request_id, refusal, c.identity(command))
+            if placing:
+                batch.orders.append(refusal)
             _log_handled(command, out.replies)
             return out, True
         outcome = self.core.handle(command, now)
+        if placing:
+            batch.orders += outcome.replies
         _log_handled(command, outcome.replies)
         # an expired command or a conflicting reuse of a request id is not that request's
         # answer: journaling it would shadow the answer the request gets when it executes
@@ -344,6 +352,7 @@ class ExecutionService:
         ask = price_to_points(quote.ask, instrument.digits, ROUND_CEILING)
         if bid is None or ask is None:
             return
+        self.quoted[quote.lp] = quote.time_ns
         self._collect(self.core.on_quote(quote.lp, quote.symbol, bid, ask, batch.now), batch)
         batch.lp_ticks.append(
             StreamTick(quote.time_ns, quote.symbol, quote.lp, float(quote.bid), float(quote.ask))
@@ -356,7 +365,8 @@ class ExecutionService:
         for symbol in list(self.core.ctx.instruments):
             self._collect(self.core.on_quote(state.lp, symbol, 0, 0, batch.now), batch)
 
-    def _report(self, report: LpReport, batch: Batch) -> None:
+    def _report(self, execution: LpExecution, batch: Batch) -> None:
+        report = execution.report
         ctx = self.core.ctx
         cl_ord_id = report.cl_ord_id
         lp_order = ctx.lp_orders.get(cl_ord_id)
@@ -373,6 +383,8 @@ class ExecutionService:
         if lp_order is None:
             return  # unknown or already final: the core ignored it
         working = cl_ord_id in ctx.lp_orders
+        if not working:
+            batch.lp_done.append((cl_ord_id, execution.time_ns))
         after = ctx.lp_filled.get(cl_ord_id, 0) if working else lp_order.units
         if report.status is ReportStatus.FILL:
             if after <= before:

@@ -3,7 +3,8 @@
 Wires the warehouse connection, the command reader, the loop, the publisher and the LP
 gateways; with no FIX LP configured, in-process LPs quoting a random walk give the demo prices.
 Its operations port answers ready once prices are in and the unacknowledged commands are
-re-read. SIGTERM / SIGINT let the loop finish and commit its batch, then the process exits.
+re-read, and serves the metrics of ``execution.service.metrics``. SIGTERM / SIGINT let the
+loop finish and commit its batch, then the process exits.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from typing import Any
 
 import psycopg
 import redis
+from prometheus_client import REGISTRY
 
 from brokerstack.errors import ConfigError, ServiceError
 from brokerstack.ops import OpsServer, Readiness, stalled
 from brokerstack.services import check_database, check_redis
 from brokerstack.settings import Settings
+from brokerstack.streams import EXECUTION_GROUP
 from execution.inbox import Inbox
 from execution.lp import InProcessLp, LpGateway
 from execution.service.committer import JournalUnavailable
 from execution.service.demo_lps import InProcessGateway, RandomWalkQuotes
 from execution.service.fix_gateways import FixGateways
 from execution.service.loop import ExecutionService, LoopOptions
+from execution.service.metrics import CommandsStream, QuoteAges
 from execution.service.publisher import Publisher
 from execution.service.reader import CommandReader
 from execution.service.shard import Shard
@@ -92,6 +96,9 @@ def serve(settings: Settings, ops_port: int | None = None) -> int:
         alive=stalled(lambda: service.last_pass, STALL_SECONDS),
     )
     readiness.set("start-up", "waiting for prices and re-reading unacknowledged commands")
+    REGISTRY.register(QuoteAges(gateways, service.quoted))
+    scrapes = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    REGISTRY.register(CommandsStream(scrapes, shard.commands_stream, EXECUTION_GROUP))
     ops = OpsServer(settings.host, ops_port or options.ops_port, readiness).start()
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -2,8 +2,9 @@
 
 A background thread refreshes one Redis hash per shard (``brokerstack.streams``) every second:
 when it was refreshed, the process id, and each LP session (quote and trade) with whether it
-is logged on. The hash expires a few seconds after the last refresh, so a service that died or
-hangs is seen as not answering rather than as its last good state.
+is logged on (also the ``brokerstack_lp_session_up`` gauges). The hash expires a few seconds
+after the last refresh, so a service that died or hangs is seen as not answering rather than
+as its last good state.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from brokerstack.streams import (
 )
 from execution.fix.config import Role, load_lps
 from execution.fix.sessions import session_id
+from execution.service.metrics import LP_SESSION_UP
 from execution.service.shard import Shard
 
 log = logging.getLogger(__name__)
@@ -84,10 +86,13 @@ class Heartbeat:
             log.warning("could not remove the heartbeat (%s)", error)
 
     def beat(self) -> None:
+        sessions = self.sessions()
+        for session in sessions:
+            LP_SESSION_UP.labels(session.lp, session.role).set(int(session.logged_on))
         fields = {
             HEARTBEAT_UPDATED_FIELD: f"{time.time():.3f}",
             "pid": str(os.getpid()),
-            "sessions": encode_sessions(self.sessions()),
+            "sessions": encode_sessions(sessions),
         }
         with self.client.pipeline() as pipe:
             pipe.hset(self.key, mapping=fields)  # type: ignore[arg-type]

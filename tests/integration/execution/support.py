@@ -112,9 +112,15 @@ def deposit(request_id: str, account: TestAccount, amount: str) -> c.BalanceOper
 
 
 def start_service(
-    database_url: str, redis_url: str, log: Path, shard: str = "main", **env: str
+    database_url: str,
+    redis_url: str,
+    log: Path,
+    shard: str = "main",
+    ops_port: int | None = None,
+    **env: str,
 ) -> subprocess.Popen[bytes]:
-    """``brokerstack run execution`` against these servers (quotes every 50 ms)."""
+    """``brokerstack run execution`` against these servers (quotes every 50 ms), its
+    operations port on ``ops_port`` (default: a free one)."""
     environment = {
         **os.environ,
         "BROKERSTACK_DATABASE_URL": database_url,
@@ -132,7 +138,7 @@ def start_service(
                 "run",
                 "execution",
                 "--ops-port",
-                str(free_port()),
+                str(ops_port or free_port()),
             ],
             cwd=ROOT,
             env=environment,

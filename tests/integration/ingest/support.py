@@ -46,8 +46,15 @@ def publish(client: redis.Redis, batches: Sequence[list[Tick]]) -> list[bytes]:
 
 
 def start_writer(
-    database_url: str, redis_url: str, consumer: str, *extra: str
+    database_url: str,
+    redis_url: str,
+    consumer: str,
+    *extra: str,
+    kind: str = "tick-writer",
+    ops_port: int | None = None,
 ) -> subprocess.Popen[bytes]:
+    """``brokerstack run tick-writer`` (or ``kind``), its operations port on ``ops_port``
+    (default: a free one)."""
     env = {
         **os.environ,
         "BROKERSTACK_DATABASE_URL": database_url,
@@ -59,11 +66,11 @@ def start_writer(
             "-m",
             "brokerstack",
             "run",
-            "tick-writer",
+            kind,
             "--consumer",
             consumer,
             "--ops-port",
-            str(free_port()),
+            str(ops_port or free_port()),
             *extra,
         ],
         cwd=ROOT,

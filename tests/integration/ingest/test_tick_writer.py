@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 import redis
+from prometheus_client import REGISTRY
 from psycopg.pq import TransactionStatus
 
 from brokerstack.streams import (
@@ -288,15 +289,21 @@ def test_the_stream_is_trimmed_only_below_what_every_group_acknowledged(
     assert _scalar(conn, "SELECT count(*) FROM stream_entries") == 150
 
 
+def _sample(name: str) -> float | None:
+    return REGISTRY.get_sample_value(f"brokerstack_ingest_{name}", {"stream": TICKS_STREAM})
+
+
 def test_metrics_report_throughput_and_lag(
     conn: psycopg.Connection[Any], redis_client: redis.Redis
 ) -> None:
     publish(redis_client, _batches(5))
     writer = _writer(conn, redis_client, "w")
+    loaded_before = _sample("rows_total") or 0.0  # the process's counters add up every writer
     drain(writer)
-    metrics = redis_client.hgetall("ingest:metrics:ticks:w")
-    assert metrics[b"rows_total"] == b"50"
-    assert metrics[b"group_pending"] == b"0"
-    assert metrics[b"lag_seconds"] == b"0.0"
+    assert writer.metrics.rows_total == 50
+    assert _sample("rows_total") == loaded_before + 50
+    assert _sample("group_pending") == 0
+    assert _sample("lag_seconds") == 0
+    assert _sample("stream_length") == redis_client.xlen(TICKS_STREAM)
     redis_client.xadd(TICKS_STREAM, {b"b": encode_ticks([])}, id="9999999999999-0")
     assert writer.consumer.position().lag_seconds > 1_000_000

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -114,10 +113,10 @@ def measure(
 
 
 def _execution_service(stack: BenchStack) -> subprocess.Popen[bytes]:
-    """``python -m execution.service`` with its in-process demo LPs (B-book fills)."""
+    """``brokerstack run execution`` with its in-process demo LPs (B-book fills)."""
     log = (stack.folder / "execution.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "execution.service"],
+        [sys.executable, "-m", "brokerstack", "run", "execution", "--ops-port", str(free_port())],
         env=stack.env(BROKERSTACK_EXECUTION_DEMO_QUOTE_INTERVAL="0.05"),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -145,8 +144,6 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    if not (Path(__file__).parents[1] / "execution" / "service" / "__main__.py").exists():
-        raise SystemExit("python -m execution.service does not exist yet")
     with bench_stack() as stack:
         parties = [
             add_client(stack.database_url, f"bench{i}@example.com", balance=Decimal(10**9))

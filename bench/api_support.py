@@ -75,10 +75,12 @@ def api_server(
     port = free_port()
     env = stack.env(
         BROKERSTACK_API_WORKERS=str(workers),
+        BROKERSTACK_API_PORT=str(port),
+        BROKERSTACK_API_OPS_PORT=str(free_port()),
         BROKERSTACK_API_SIGNING_KEY="bench-" + "k" * 32,
         **{f"BROKERSTACK_API_{k.upper()}": v for k, v in settings.items()},
     )
-    return [sys.executable, "-m", "api", "--port", str(port)], port, env
+    return [sys.executable, "-m", "brokerstack", "run", "api"], port, env
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -2,7 +2,7 @@
 
     uv run python bench/fix_roundtrip.py [--orders 5000] [--runs 3] [--window 1 16]
 
-Each leg talks to a fresh LP simulator process (``python -m execution.lpsim``) on loopback:
+Each leg talks to a fresh LP simulator process (``brokerstack run lp-simulator``) on loopback:
 
 * raw: a bare quickfix initiator sends NewOrderSingle and, on each ExecutionReport, the next;
 * bridge: PlaceOrder commands into the core (routed A-book), LpOrders out through
@@ -48,8 +48,9 @@ class Simulator:
     def __init__(self, folder: Path) -> None:
         self.quote_port, self.trade_port = free_port(), free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "execution.lpsim", "--name", LP,
+            [sys.executable, "-m", "brokerstack", "run", "lp-simulator", "--name", LP,
              "--quote-port", str(self.quote_port), "--trade-port", str(self.trade_port),
+             "--ops-port", str(free_port()),
              "--symbol", "EURUSD:1.08500:5", "--quote-interval", "0.5",
              "--data", str(folder / "sim")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -1,5 +1,5 @@
 """What the warehouse holds about one of the caller's accounts, as the execution service
-journaled it: open positions, orders, deals (keyset-paged) and statements.
+journaled it: open positions, orders, deals (keyset-paged, :mod:`api.paging`) and statements.
 
 Callers pass an account already resolved through :class:`api.accounts.Accounts` (so it is
 the caller's); every query names it. Figures leave here in the api's formats: money at the
@@ -8,8 +8,7 @@ account currency's minor units, prices and volumes at the symbol's digits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +20,8 @@ from api.errors import not_found
 from api.formats import SymbolDigits, fixed, money, optional_fixed, plain
 from api.idempotency import client_order_id_of
 from api.market import Market
+from api.paging import Page, at_micros, micros
 from api.schemas import Deal, DealPage, Order, Statement
-from brokerstack.times import EPOCH
 from execution.contracts import OrderState
 
 # Journal statuses (warehouse) -> the contract's order states the api speaks.
@@ -37,11 +36,6 @@ _STATE = {
 }
 _WORKING = ["NEW", "PENDING", "PARTIALLY_FILLED"]
 _MAX_ORDERS = 500
-
-# A page ends at a deal; the next page starts after its (time, id). The cursor spells that
-# position out (microseconds since 1970, the warehouse's resolution, and the deal id), so every
-# cursor the schema admits is a position the query can start from (empty: the first page).
-CURSOR_PATTERN = r"^([0-9]{1,17}-[0-9]{1,18})?$"
 
 _DEALS_SQL = """
     SELECT d.id, d.order_id, d.position_id, i.symbol, lower(d.side) AS side,
@@ -73,12 +67,6 @@ _ORDERS_SQL = """
       AND (%(order)s::bigint IS NULL OR o.id = %(order)s)
     ORDER BY o.id DESC LIMIT %(limit)s
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    limit: int
-    cursor: str | None = None
 
 
 class History:
@@ -209,10 +197,11 @@ def _deal(row: dict[str, Any], digits: SymbolDigits, currency: str) -> Deal:
     )
 
 
+# A page of deals ends at a deal; the next starts after its (time, id).
 def _encode_cursor(moment: datetime, deal_id: int) -> str:
-    return f"{(moment - EPOCH) // timedelta(microseconds=1)}-{deal_id}"
+    return f"{micros(moment)}-{deal_id}"
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    micros, _, deal_id = cursor.partition("-")
-    return EPOCH + timedelta(microseconds=int(micros)), int(deal_id)
+    time, _, deal_id = cursor.partition("-")
+    return at_micros(int(time)), int(deal_id)

@@ -1,5 +1,5 @@
 """Reference and market data: instruments with their trading sessions, last client prices,
-and candles from the warehouse."""
+and candles from the warehouse, a page at a time."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from api.errors import not_found
 from api.formats import SymbolDigits, fixed, plain
-from api.schemas import Candle, Instrument, TradingSession
+from api.paging import Page, at_micros, micros
+from api.schemas import Candle, CandlePage, Instrument, TradingSession
 from warehouse.candles import Candle as StoredCandle
 from warehouse.candles import Timeframe, read_candles
 
@@ -29,7 +30,7 @@ _SESSIONS_SQL = """
     SELECT instrument_id, kind, weekday, opens, closes, time_zone
     FROM trading_sessions ORDER BY instrument_id, kind, weekday, opens
 """
-MAX_CANDLES = 10_000
+MAX_CANDLES = 10_000  # per page
 # Before the first read, and for a symbol the warehouse does not list: what NUMERIC keeps.
 _UNKNOWN = SymbolDigits(price=10, volume=8)
 
@@ -104,17 +105,29 @@ class Market:
         return (await self.digits()).get(symbol, _UNKNOWN)
 
     async def candles(
-        self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime, source: str
-    ) -> list[Candle]:
+        self,
+        symbol: str,
+        timeframe: Timeframe,
+        start: datetime,
+        end: datetime,
+        source: str,
+        page: Page,
+    ) -> CandlePage:
+        """One page of the source's candles, keyset-paged on the bucket (:mod:`api.paging`)."""
         await self.instrument(symbol)
         digits = (await self.digits_of(symbol)).price
+        after = at_micros(int(page.cursor)) if page.cursor else None
 
-        def read() -> list[Candle]:
+        def read() -> list[StoredCandle]:
             with self._candle_pool.connection() as conn:
-                found = read_candles(conn, symbol, timeframe, start, end, source)
-            return [_candle(c, digits) for c in found[:MAX_CANDLES]]
+                return read_candles(
+                    conn, symbol, timeframe, start, end, source, after=after, limit=page.limit + 1
+                )
 
-        return await asyncio.to_thread(read)
+        found = await asyncio.to_thread(read)
+        items = [_candle(c, digits) for c in found[: page.limit]]
+        more = len(found) > page.limit  # the one read beyond the page says whether one follows
+        return CandlePage(items=items, next_cursor=str(micros(items[-1].bucket)) if more else None)
 
 
 def _instrument(

@@ -169,6 +169,11 @@ class Candle(_Out):
     tick_count: int
 
 
+class CandlePage(_Out):
+    items: list[Candle]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at end.")
+
+
 # --- accounts -------------------------------------------------------------------------------
 
 

@@ -12,12 +12,15 @@ Decimal is used only at the edges (contracts, journal); binary floats never.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact
 
 VOLUME_SCALE = 10_000
 VOLUME_DIGITS = 4  # VOLUME_SCALE = 10**VOLUME_DIGITS
 _VOLUME_EXP = -VOLUME_DIGITS
 _MAX_DIGITS = 30  # beyond any real price, volume or amount; keeps Decimal from overflowing
+# Scaling under this context raises instead of rounding: a value with more significant digits
+# than Decimal's 28 would otherwise round to a neighbour (1.000...0001 lots to exactly 1).
+_EXACT = Context(traps=[Inexact])
 
 
 def div_round(num: int, den: int) -> int:
@@ -35,7 +38,10 @@ def decimal_to_int(value: Decimal, exponent: int) -> int | None:
     """`value * 10**exponent` as an int when exact and finite, else None (bad input)."""
     if not isinstance(value, Decimal) or not value.is_finite() or value.adjusted() > _MAX_DIGITS:
         return None
-    scaled = value.scaleb(exponent)
+    try:
+        scaled = value.scaleb(exponent, _EXACT)
+    except Inexact:
+        return None
     integral = scaled.to_integral_value()
     if integral != scaled:
         return None

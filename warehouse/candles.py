@@ -61,8 +61,17 @@ def read_candles(
     start: datetime,
     end: datetime,
     source: str | None = None,
+    *,
+    after: datetime | None = None,
+    limit: int | None = None,
 ) -> list[Candle]:
-    """Candles whose bucket starts in [start, end), oldest first; all sources unless named."""
+    """Candles whose bucket starts in [start, end), oldest first; all sources unless named.
+
+    A page of one source's candles: at most ``limit`` of them, after the bucket ``after``.
+    """
+    if after is not None and source is None:
+        # a bucket holds a candle per source: a page could end between them
+        raise ValueError("paging by bucket needs a source")
     relation, _ = TIMEFRAMES[timeframe]
     query = sql.SQL(
         """
@@ -71,11 +80,21 @@ def read_candles(
         FROM {relation}
         WHERE symbol = %(symbol)s AND bucket >= %(start)s AND bucket < %(end)s
           AND (%(source)s::text IS NULL OR source = %(source)s::text)
+          AND (%(after)s::timestamptz IS NULL OR bucket > %(after)s::timestamptz)
         ORDER BY bucket, source
+        LIMIT %(limit)s::bigint
         """
     ).format(relation=sql.Identifier(relation))
+    params = {
+        "symbol": symbol,
+        "start": start,
+        "end": end,
+        "source": source,
+        "after": after,
+        "limit": limit,
+    }
     with conn.cursor(row_factory=class_row(Candle)) as cursor:
-        cursor.execute(query, {"symbol": symbol, "start": start, "end": end, "source": source})
+        cursor.execute(query, params)
         return cursor.fetchall()
 
 

@@ -183,6 +183,20 @@ SESSIONS: dict[str, tuple[str, list[tuple[int, time, time]]]] = {
     "BTCUSD": ("UTC", _ALWAYS),
 }
 
+# Holiday calendars (what each closes, and why: warehouse.holiday_calendars) and the
+# instruments following each; BTCUSD follows none, crypto trades every day.
+HOLIDAY_CALENDARS: dict[str, str] = {
+    "CME": "CME Globex holidays: gold and US index CFDs priced from CME futures",
+    "FX": "Currencies: closed on New Year's Day and Christmas Day",
+}
+INSTRUMENT_CALENDARS = {
+    "EURUSD": "FX",
+    "GBPUSD": "FX",
+    "USDJPY": "FX",
+    "XAUUSD": "CME",
+    "US500": "CME",
+}
+
 LPS: list[Row] = [
     {"code": "lp-alpha", "name": "LP Alpha (simulator)", "staleness_limit_ms": 1000},
     {"code": "lp-beta", "name": "LP Beta (simulator)", "staleness_limit_ms": 1000},

@@ -1,18 +1,21 @@
 """Load the reference data of :mod:`warehouse.reference_data`; running it again changes nothing.
 
 Every row is inserted with ``ON CONFLICT DO NOTHING`` on its natural key, so rows an operator
-has since edited are left as they are.
+has since edited are left as they are. Holidays are written a calendar year at a time, each
+year once (``holiday_calendar_years``), so rows an operator deleted stay deleted too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from warehouse import reference_data as ref
+from warehouse.holiday_calendars import calendar_days, seed_years
 
 Row = dict[str, Any]
 
@@ -40,12 +43,17 @@ def _ids(conn: psycopg.Connection[Any], table: str, key: str) -> dict[str, int]:
     return {str(k): int(i) for k, i in conn.execute(query).fetchall()}
 
 
-def seed(conn: psycopg.Connection[Any]) -> None:
-    """Insert the demo brand, groups, instruments, LPs, routing, roles and chart of accounts."""
+def seed(conn: psycopg.Connection[Any], today: date | None = None) -> None:
+    """Insert the demo brand, groups, instruments with their holiday calendars, LPs, routing,
+    roles and chart of accounts; holidays from last year to five years after ``today`` (by
+    default today in UTC)."""
+    years = seed_years(today or datetime.now(UTC).date())
     with conn.transaction():
         _insert(conn, "brands", [ref.BRAND], ["code"])
         brand_id = _ids(conn, "brands", "code")[ref.BRAND["code"]]
-        _seed_instruments(conn)
+        created = _seed_holiday_calendars(conn)
+        _seed_instruments(conn, created)
+        _seed_holidays(conn, years)
         _seed_lps(conn)
         _seed_groups_and_routing(conn, brand_id)
         _insert(
@@ -54,7 +62,21 @@ def seed(conn: psycopg.Connection[Any]) -> None:
         _seed_chart_of_accounts(conn, brand_id)
 
 
-def _seed_instruments(conn: psycopg.Connection[Any]) -> None:
+def _seed_holiday_calendars(conn: psycopg.Connection[Any]) -> set[str]:
+    """The calendars, and the codes of those created now."""
+    created: set[str] = set()
+    for code, description in ref.HOLIDAY_CALENDARS.items():
+        row = conn.execute(
+            """INSERT INTO holiday_calendars (code, description) VALUES (%s, %s)
+               ON CONFLICT (code) DO NOTHING RETURNING id""",
+            (code, description),
+        ).fetchone()
+        if row is not None:
+            created.add(code)
+    return created
+
+
+def _seed_instruments(conn: psycopg.Connection[Any], new_calendars: set[str]) -> None:
     _insert(conn, "commission_plans", ref.COMMISSION_PLANS, ["code"])
     plans = _ids(conn, "commission_plans", "code")
     _insert(
@@ -66,7 +88,26 @@ def _seed_instruments(conn: psycopg.Connection[Any]) -> None:
         ),
         ["commission_plan_id", "min_monthly_lots"],
     )
-    _insert(conn, "instruments", ref.INSTRUMENTS, ["symbol"])
+    calendars = _ids(conn, "holiday_calendars", "code")
+
+    def calendar_of(symbol: str) -> int | None:
+        code = ref.INSTRUMENT_CALENDARS.get(symbol)
+        return None if code is None else calendars[code]
+
+    _insert(
+        conn,
+        "instruments",
+        ({**row, "holiday_calendar_id": calendar_of(row["symbol"])} for row in ref.INSTRUMENTS),
+        ["symbol"],
+    )
+    # Instruments from before holiday calendars existed get theirs when it is created; which
+    # calendar an instrument follows is staff's to change afterwards, and stays as they leave it.
+    for code in new_calendars:
+        conn.execute(
+            """UPDATE instruments SET holiday_calendar_id = %s
+               WHERE symbol = ANY(%s) AND holiday_calendar_id IS NULL""",
+            (calendars[code], [s for s, c in ref.INSTRUMENT_CALENDARS.items() if c == code]),
+        )
     instruments = _ids(conn, "instruments", "symbol")
     _insert(
         conn,
@@ -86,6 +127,37 @@ def _seed_instruments(conn: psycopg.Connection[Any]) -> None:
         ),
         ["instrument_id", "kind", "weekday", "opens"],
     )
+
+
+def _seed_holidays(conn: psycopg.Connection[Any], years: range) -> None:
+    """Each calendar's days of the years it has none written for yet: a year is written once,
+    so a day staff deleted is not put back (and one they added is kept)."""
+    calendars = _ids(conn, "holiday_calendars", "code")
+    for code in ref.HOLIDAY_CALENDARS:
+        calendar_id = calendars[code]
+        written = {
+            int(year)
+            for (year,) in conn.execute(
+                "SELECT year FROM holiday_calendar_years WHERE holiday_calendar_id = %s",
+                (calendar_id,),
+            )
+        }
+        missing = [year for year in years if year not in written]
+        _insert(
+            conn,
+            "holidays",
+            (
+                {"holiday_calendar_id": calendar_id, "day": day, "name": name}
+                for day, name in sorted(calendar_days(code, missing).items())
+            ),
+            ["holiday_calendar_id", "day"],
+        )
+        _insert(
+            conn,
+            "holiday_calendar_years",
+            ({"holiday_calendar_id": calendar_id, "year": year} for year in missing),
+            ["holiday_calendar_id", "year"],
+        )
 
 
 def _seed_lps(conn: psycopg.Connection[Any]) -> None:

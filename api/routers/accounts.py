@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api import valuation
 from api.deps import PeriodQuery, ReadableAccount, Reader, ResourceId, ServicesDep
 from api.errors import ERROR_RESPONSES, ErrorBody
-from api.history import CURSOR_PATTERN, Page
+from api.paging import DEAL_CURSOR_PATTERN, Page
 from api.schemas import (
     Account,
     AccountSummary,
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=ERROR_RES
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[
-    str | None, Query(pattern=CURSOR_PATTERN, description="next_cursor of the previous page.")
+    str | None, Query(pattern=DEAL_CURSOR_PATTERN, description="next_cursor of the previous page.")
 ]
 
 

@@ -9,12 +9,20 @@ from fastapi import APIRouter, Path, Query
 from api import quotes as quotes_of
 from api.deps import PeriodQuery, Reader, ServicesDep
 from api.errors import ERROR_RESPONSES
-from api.schemas import ID_MAX, Candle, Instrument, Quote, Symbol
+from api.market import MAX_CANDLES
+from api.paging import CANDLE_CURSOR_PATTERN, Page
+from api.schemas import ID_MAX, CandlePage, Instrument, Quote, Symbol
 from warehouse.candles import Timeframe
 
 router = APIRouter(prefix="/v1", tags=["market"], responses=ERROR_RESPONSES)
 
 SymbolPath = Annotated[str, Path(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$")]
+# Candles are small and charts want many: pages up to the 10,000 one answer used to hold.
+CandleLimit = Annotated[int, Query(ge=1, le=MAX_CANDLES)]
+CandleCursor = Annotated[
+    str | None,
+    Query(pattern=CANDLE_CURSOR_PATTERN, description="next_cursor of the previous page."),
+]
 AccountQuery = Annotated[
     int | None,
     Query(ge=1, le=ID_MAX, description="Price for this account's group (default: your first)."),
@@ -50,7 +58,7 @@ async def quotes(
     return await quotes_of.group_quotes(services.market, services.redis, group, symbols, max_age)
 
 
-@router.get("/candles/{symbol}", response_model=list[Candle], summary="Bid/ask candles")
+@router.get("/candles/{symbol}", response_model=CandlePage, summary="Bid/ask candles, paged")
 async def candles(
     services: ServicesDep,
     principal: Reader,
@@ -58,8 +66,10 @@ async def candles(
     period: PeriodQuery,
     timeframe: Timeframe = "1m",
     account_id: AccountQuery = None,
-) -> list[Candle]:
+    limit: CandleLimit = 1000,
+    cursor: CandleCursor = None,
+) -> CandlePage:
     group = await _group(services, principal, account_id)
     return await services.market.candles(
-        symbol, timeframe, period.start, period.end, f"client:{group}"
+        symbol, timeframe, period.start, period.end, f"client:{group}", Page(limit, cursor)
     )

@@ -1,5 +1,6 @@
-"""The core's configuration read from the warehouse: instruments with their trading sessions,
-account groups with per-symbol markups and commissions, routing rules and hedge thresholds.
+"""The core's configuration read from the warehouse: instruments with their trading sessions
+and holidays, account groups with per-symbol markups and commissions, routing rules and hedge
+thresholds.
 
 Also keeps the warehouse ids the journal needs (instrument, LP, brand) next to the core's
 names, so the journal never has to look them up row by row.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
@@ -116,6 +117,8 @@ def _minutes(moment: time) -> int:
 
 
 def _sessions(conn: psycopg.Connection[Any]) -> dict[int, TradingSessions]:
+    """Each instrument's trade sessions, less the days of its holiday calendar (dates in the
+    sessions' zone); an instrument without sessions is always open, holidays or not."""
     windows: dict[int, list[Window]] = defaultdict(list)
     zones: dict[int, str] = {}
     for instrument_id, weekday, opens, closes, zone in conn.execute(
@@ -124,7 +127,15 @@ def _sessions(conn: psycopg.Connection[Any]) -> dict[int, TradingSessions]:
     ):
         windows[instrument_id].append(Window(weekday - 1, _minutes(opens), _minutes(closes)))
         zones[instrument_id] = zone
-    return {i: TradingSessions(zones[i], tuple(w)) for i, w in windows.items()}
+    closed: dict[int, set[date]] = defaultdict(set)
+    for instrument_id, day in conn.execute(
+        """SELECT i.id, h.day FROM instruments i
+           JOIN holidays h ON h.holiday_calendar_id = i.holiday_calendar_id"""
+    ):
+        closed[instrument_id].add(day)
+    return {
+        i: TradingSessions(zones[i], tuple(w), frozenset(closed[i])) for i, w in windows.items()
+    }
 
 
 def _instruments(

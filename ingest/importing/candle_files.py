@@ -22,13 +22,13 @@ from ingest.importing.parse import (
     field_text,
     first_reason,
     header_names,
+    malformed,
     not_a_number,
     number,
     parquet_time,
     parse_time,
     positive,
     split,
-    with_fields,
 )
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -51,8 +51,8 @@ def mt5_candles(
     path: Path, symbol: str, source: str, zone: str, chunk_rows: int
 ) -> Iterator[Parsed]:
     """MetaTrader 5 bars: <DATE> [<TIME>] <OPEN> <HIGH> <LOW> <CLOSE> <TICKVOL> <VOL> <SPREAD>."""
-    with text_rows(path, chunk_rows) as (first, chunks):
-        header = header_names(first, "\t")
+    with text_rows(path, chunk_rows, "\t") as (first, chunks):
+        header = header_names(first)
         time_i = column(header, ("time",), required=False)
         stamp = (
             field_text(column(header, ("date",)))
@@ -70,13 +70,13 @@ def mt5_candles(
             (pl.col("fields").list.len() < len(header)).alias("short"),
         )
         for chunk in chunks:
-            yield _candles(with_fields(chunk, "\t").with_columns(*fields))
+            yield _candles(chunk.with_columns(*fields))
 
 
 def csv_candles(path: Path, source: str, zone: str, chunk_rows: int) -> Iterator[Parsed]:
     """``time,symbol,open,high,low,close[,tick_count][,volume]`` with a header."""
-    with text_rows(path, chunk_rows) as (first, chunks):
-        header = header_names(first, ",")
+    with text_rows(path, chunk_rows, ",") as (first, chunks):
+        header = header_names(first)
         fields = (
             field_text(column(header, ("time", "timestamp", "bucket"))).alias("time_text"),
             field_text(column(header, ("symbol",))).alias("symbol"),
@@ -96,7 +96,7 @@ def csv_candles(path: Path, source: str, zone: str, chunk_rows: int) -> Iterator
             .alias("source"),
         )
         for chunk in chunks:
-            yield _candles(with_fields(chunk, ",").with_columns(*fields).with_columns(*derived))
+            yield _candles(chunk.with_columns(*fields).with_columns(*derived))
 
 
 def parquet_candles(path: Path, source: str, zone: str, chunk_rows: int) -> Iterator[Parsed]:
@@ -115,6 +115,7 @@ def parquet_candles(path: Path, source: str, zone: str, chunk_rows: int) -> Iter
         as_text("tick_count", "tick_count" in schema).alias("tick_count_text"),
         as_text("volume", "volume" in schema).alias("volume_text"),
         pl.lit(False).alias("short"),
+        pl.lit(None, pl.String).alias("malformed"),
     )
     for batch in parquet_batches(path, chunk_rows):
         yield _candles(batch.with_columns(*fields))
@@ -129,6 +130,7 @@ def _candles(frame: pl.DataFrame) -> Parsed:
     open_, high, low, close = (pl.col(name) for name in PRICE_COLUMNS)
     frame = frame.with_columns(
         first_reason(
+            malformed(),
             (pl.col("short"), pl.lit("too few fields")),
             (pl.col("bucket").is_null(), pl.lit("bad time: '") + pl.col("time_text") + pl.lit("'")),
             (pl.col("symbol") == "", pl.lit("symbol missing")),

@@ -1,22 +1,28 @@
 """Reading an import file: its fingerprint, its format, and its rows a chunk at a time.
 
-Nothing here holds a whole file: text files are decoded as they are read and handed on in
-chunks of numbered lines (the physical line in the file, so bad rows are reported where an
-editor shows them), Parquet files in record batches numbered from 1.
+Nothing here holds a whole file: text files are decoded and split into fields by the
+standard library's CSV reader as they are read (quotes removed, separators and line breaks
+inside quotes kept), and handed on in chunks of numbered rows — each numbered by the physical
+line it starts on, so bad rows are reported where an editor shows them; Parquet files in
+record batches numbered from 1.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from itertools import islice
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 _CHUNK = 1 << 20
 
@@ -50,37 +56,90 @@ def _encoding(path: Path) -> str:
 
 
 @contextmanager
-def text_rows(path: Path, chunk_rows: int) -> Iterator[tuple[str, Iterator[pl.DataFrame]]]:
-    """The header line, and the non-blank lines after it in chunks of at most ``chunk_rows``
-    (columns ``line``, ``text``), read and decoded as the chunks are taken."""
+def text_rows(
+    path: Path, chunk_rows: int, separator: str
+) -> Iterator[tuple[list[str], Iterator[pl.DataFrame]]]:
+    """The header's fields, and the non-blank rows after it in chunks of at most ``chunk_rows``
+    (columns ``line``, ``fields`` and ``malformed``: the CSV reader's complaint about a row it
+    could not split, whose ``fields`` are then empty), read and decoded as the chunks are
+    taken."""
     encoding = _encoding(path)
-    with path.open(encoding=encoding, newline=None) as stream:
-        numbered = enumerate(_lines(stream, path, encoding), start=1)
+    # newline="" hands the reader the line ends, so it keeps the ones inside quoted fields
+    with path.open(encoding=encoding, newline="") as stream:
+        numbered = _rows(csv.reader(stream, delimiter=separator, strict=True), path, encoding)
         first = next(numbered, None)
         if first is None:
             raise ImportFileError("the file is empty")
-        yield first[1], _chunks(numbered, chunk_rows)
+        line, header, malformed = first
+        if malformed:
+            raise ImportFileError(f"{path.name}: the header on line {line} is {malformed}")
+        yield header, _chunks(numbered, chunk_rows)
 
 
-def _lines(stream: TextIO, path: Path, encoding: str) -> Iterator[str]:
-    try:
-        for line in stream:
-            yield line.rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{path.name}: not {encoding} text ({exc.reason})") from exc
+_Row = tuple[int, list[str], str | None]
 
 
-def _chunks(numbered: Iterator[tuple[int, str]], size: int) -> Iterator[pl.DataFrame]:
-    while batch := list(islice(numbered, size)):
-        lines, texts = zip(*batch, strict=True)
+def _rows(reader: Reader, path: Path, encoding: str) -> Iterator[_Row]:
+    """Each row with the line it starts on; a row the reader refuses is kept as malformed, so
+    it is reported like any other bad row and the rows after it are still read."""
+    while True:
+        line = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # an unclosed quote takes the lines after it into its field: say how many went
+            end = reader.line_num
+            span = f" (the row runs on to line {end})" if end > line else ""
+            yield line, [], f"malformed CSV: {exc}{span}"
+            continue
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(f"{path.name}: not {encoding} text ({exc.reason})") from exc
+        if len(fields) > 1 or (fields and fields[0].strip()):  # blank lines are no rows
+            yield line, fields, None
+
+
+def _chunks(numbered: Iterator[_Row], size: int) -> Iterator[pl.DataFrame]:
+    # Fields are gathered into one flat list and sliced into rows by polars: it converts
+    # Python lists of lists element by element, and holding each row's list until the chunk
+    # is built keeps the garbage collector busy; both cost several times the reading.
+    while True:
+        lines: list[int] = []
+        widths: list[int] = []
+        values: list[str] = []
+        complaints: list[str | None] = []
+        for line, fields, malformed in islice(numbered, size):
+            lines.append(line)
+            widths.append(len(fields))
+            values.extend(fields)
+            complaints.append(malformed)
+        if not lines:
+            return
+        width = pl.col("width")
         yield pl.DataFrame(
-            {"line": lines, "text": texts}, schema={"line": pl.UInt32, "text": pl.String}
-        ).filter(pl.col("text").str.strip_chars() != "")
+            {
+                "line": pl.Series(lines, dtype=pl.UInt32),
+                "width": pl.Series(widths, dtype=pl.Int64),
+                "malformed": pl.Series(complaints, dtype=pl.String),
+            }
+        ).select(
+            "line",
+            pl.lit(pl.Series(values, dtype=pl.String).implode())
+            .list.slice(width.cum_sum() - width, width)
+            .alias("fields"),
+            "malformed",
+        )
 
 
 def first_line(path: Path) -> str:
-    with text_rows(path, 1) as (header, _):
-        return header
+    """The file's first line as text, for telling its format."""
+    encoding = _encoding(path)
+    with path.open(encoding=encoding) as stream:
+        try:
+            return stream.readline().rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(f"{path.name}: not {encoding} text ({exc.reason})") from exc
 
 
 def parquet_batches(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:

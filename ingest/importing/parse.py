@@ -1,8 +1,8 @@
 """What parsing tick and candle files with polars shares: a chunk's fields, columns by header
 name, numbers, times, and each bad row's first reason.
 
-Text lines are split into fields by polars (not by its CSV reader) so that the line number of
-each row is the physical line in the file, ragged rows included. A row is either good, bad
+Text rows come split into fields by the CSV reader (``files.text_rows``), each with the
+physical line it starts on, ragged rows included. A row is either good, bad
 (with the first reason found), or — MetaTrader ticks only — a trade-only row without a bid/ask
 change, which is not a quote and is counted as ignored. Files are parsed one chunk of rows at
 a time (``tick_files``, ``candle_files``), so memory does not grow with the file.
@@ -32,13 +32,13 @@ class Parsed:
     ignored: int = 0
 
 
-def header_names(line: str, separator: str) -> list[str]:
-    return [name.strip().strip("<>").lower() for name in line.split(separator)]
+def header_names(fields: list[str]) -> list[str]:
+    return [name.strip().strip("<>").lower() for name in fields]
 
 
-def with_fields(chunk: pl.DataFrame, separator: str) -> pl.DataFrame:
-    """A chunk of (line, text) with its text split into ``fields``."""
-    return chunk.with_columns(pl.col("text").str.split(separator).alias("fields"))
+def malformed() -> tuple[pl.Expr, pl.Expr]:
+    """The first check of a text row: the CSV reader could split it into fields."""
+    return pl.col("malformed").is_not_null(), pl.col("malformed")
 
 
 def column(header: list[str], names: tuple[str, ...], required: bool = True) -> int | None:

@@ -22,13 +22,13 @@ from ingest.importing.parse import (
     field_text,
     first_reason,
     header_names,
+    malformed,
     not_a_number,
     number,
     parquet_time,
     parse_time,
     positive,
     split,
-    with_fields,
 )
 
 TICK_COLUMNS = ["time", "symbol", "source", "bid", "ask"]
@@ -49,8 +49,8 @@ def parse_ticks(
 def mt5_ticks(path: Path, symbol: str, source: str, zone: str, chunk_rows: int) -> Iterator[Parsed]:
     """MetaTrader 5 tick export; an empty bid or ask means unchanged since the previous row
     (carried across chunks)."""
-    with text_rows(path, chunk_rows) as (first, chunks):
-        header = header_names(first, "\t")
+    with text_rows(path, chunk_rows, "\t") as (first, chunks):
+        header = header_names(first)
         date, time = column(header, ("date",)), column(header, ("time",))
         bid_i, ask_i = column(header, ("bid",)), column(header, ("ask",))
         needed = max(i for i in (date, time, bid_i, ask_i) if i is not None) + 1
@@ -63,7 +63,7 @@ def mt5_ticks(path: Path, symbol: str, source: str, zone: str, chunk_rows: int) 
         )
         carried: tuple[float | None, float | None] = (None, None)
         for chunk in chunks:
-            frame = with_fields(chunk, "\t").with_columns(*fields)
+            frame = chunk.with_columns(*fields)
             parsed, carried = _mt5_chunk(frame, needed, symbol, source, carried)
             yield parsed
 
@@ -80,6 +80,7 @@ def _mt5_chunk(
     )
     frame = frame.with_columns(
         first_reason(
+            malformed(),
             (
                 pl.col("fields").list.len() < needed,
                 pl.lit(f"expected {needed} tab-separated fields, got ")
@@ -133,8 +134,8 @@ def _mt5_chunk(
 
 def csv_ticks(path: Path, source: str, zone: str, chunk_rows: int) -> Iterator[Parsed]:
     """``timestamp,symbol,bid,ask`` with a header (``source`` optional)."""
-    with text_rows(path, chunk_rows) as (first, chunks):
-        header = header_names(first, ",")
+    with text_rows(path, chunk_rows, ",") as (first, chunks):
+        header = header_names(first)
         fields = (
             field_text(column(header, ("timestamp", "time"))).alias("time_text"),
             field_text(column(header, ("symbol",))).alias("symbol"),
@@ -144,7 +145,7 @@ def csv_ticks(path: Path, source: str, zone: str, chunk_rows: int) -> Iterator[P
             (pl.col("fields").list.len() < len(header)).alias("short"),
         )
         for chunk in chunks:
-            frame = with_fields(chunk, ",").with_columns(*fields)
+            frame = chunk.with_columns(*fields)
             yield _plain_ticks(
                 frame.with_columns(parse_time(pl.col("time_text"), zone).alias("time")), source
             )
@@ -166,6 +167,7 @@ def parquet_ticks(path: Path, source: str, zone: str, chunk_rows: int) -> Iterat
         as_text("ask").alias("ask_text"),
         as_text("source", "source" in schema).alias("source_text"),
         pl.lit(False).alias("short"),
+        pl.lit(None, pl.String).alias("malformed"),
     )
     for batch in parquet_batches(path, chunk_rows):
         yield _plain_ticks(batch.with_columns(*fields), source)
@@ -182,6 +184,7 @@ def _plain_ticks(frame: pl.DataFrame, source: str) -> Parsed:
     )
     frame = frame.with_columns(
         first_reason(
+            malformed(),
             (pl.col("short"), pl.lit("too few fields")),
             (
                 pl.col("time").is_null(),

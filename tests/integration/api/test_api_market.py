@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import redis
@@ -104,7 +105,8 @@ def test_candles_come_from_the_warehouse_for_the_callers_prices(
         headers=login(api, alice),
     )
     assert response.status_code == 200, response.text
-    candles = response.json()
+    assert response.json()["next_cursor"] is None
+    candles = response.json()["items"]
     # Decimal strings at the symbol's digits (EURUSD: 5), as every other price.
     assert [(c["bucket"][:16], c["bid_open"], c["bid_high"], c["tick_count"]) for c in candles] == [
         ("2025-11-20T10:00", "1.10000", "1.20000", 2),
@@ -118,3 +120,66 @@ def test_candles_come_from_the_warehouse_for_the_callers_prices(
     )
     assert backwards.status_code == 422
     assert backwards.json()["error"]["details"]["fields"][0]["field"] == "end"
+
+
+def _candle_pages(api: TestClient, headers: dict[str, str], **params: Any) -> list[list[Any]]:
+    """Every page of EURUSD candles, following next_cursor from the first page to the last."""
+    pages: list[list[Any]] = []
+    cursor: str | None = None
+    while len(pages) < 100:  # a cursor that never ends would otherwise loop forever
+        query = {**params, "cursor": cursor} if cursor else params
+        response = api.get("/v1/candles/EURUSD", params=query, headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append(body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    return pages
+
+
+def test_more_candles_than_a_page_are_all_reached_by_following_the_pages(
+    api: TestClient, alice: Party, seeded_db_url: str
+) -> None:
+    start = datetime(2025, 11, 3, tzinfo=UTC)  # a Monday: 10,050 minutes run to Friday
+    minutes = 10_050  # more than the 10,000 one answer used to stop at
+    expected = [start + timedelta(minutes=n) for n in range(minutes)]
+    with psycopg.connect(seeded_db_url) as conn:
+        with conn.cursor().copy("COPY ticks (time, symbol, source, bid, ask) FROM STDIN") as copy:
+            for n, bucket in enumerate(expected):
+                bid = 1.1 + n / 100_000
+                copy.write_row((bucket, "EURUSD", f"client:{alice.group}", bid, bid + 0.0002))
+                if n % 1000 == 0:  # another group's prices in the same buckets: not ours
+                    copy.write_row((bucket, "EURUSD", "client:other", 9.0, 9.1))
+        conn.commit()
+        refresh_candles(conn, start, expected[-1] + timedelta(minutes=1))
+    headers = login(api, alice)
+    period = {"timeframe": "1m", "start": "2025-11-03T00:00:00Z", "end": "2025-11-11T00:00:00Z"}
+
+    widest = _candle_pages(api, headers, **period, limit=10_000)
+    default = _candle_pages(api, headers, **period)
+
+    assert [len(page) for page in widest] == [10_000, 50]
+    assert [len(page) for page in default] == [1000] * 10 + [50]  # 1,000 a page by default
+    for pages in (widest, default):
+        candles = [candle for page in pages for candle in page]
+        assert [datetime.fromisoformat(c["bucket"]) for c in candles] == expected
+        # each candle is its own minute's tick: 1.1 + n / 100,000 at 5 digits
+        assert [c["bid_open"] for c in candles[9_999:10_001]] == ["1.19999", "1.20000"]
+
+
+def test_a_candle_cursor_past_the_last_candle_is_an_empty_last_page(
+    api: TestClient, alice: Party
+) -> None:
+    response = api.get(
+        "/v1/candles/EURUSD",
+        params={
+            "start": "2025-11-03T00:00:00Z",
+            "end": "2025-11-04T00:00:00Z",
+            "cursor": "99999999999999999",
+        },
+        headers=login(api, alice),
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"items": [], "next_cursor": None}

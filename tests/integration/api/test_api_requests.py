@@ -73,6 +73,41 @@ def test_prices_and_stops_follow_the_same_grammar(api: TestClient, alice: Party)
         assert _refused_fields(response) == [field]
 
 
+# One unit in the 32nd decimal: more digits than Decimal's context holds (28), which would
+# round it to 1 if the grammar let it through.
+TOO_PRECISE = "1.00000000000000000000000000000001"
+_ORDER = {"symbol": "EURUSD", "side": "buy", "volume": "0.10"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "orders", {**_ORDER, "volume": TOO_PRECISE}, "volume"),
+        ("post", "orders", {**_ORDER, "type": "limit", "price": TOO_PRECISE}, "price"),
+        ("post", "orders", {**_ORDER, "sl": TOO_PRECISE}, "sl"),
+        ("post", "orders", {**_ORDER, "tp": TOO_PRECISE}, "tp"),
+        ("patch", "orders/1", {"price": TOO_PRECISE}, "price"),
+        ("patch", "positions/1", {"sl": TOO_PRECISE}, "sl"),
+        ("post", "positions/1/close", {"volume": TOO_PRECISE}, "volume"),
+    ],
+)
+def test_a_decimal_with_more_digits_than_the_context_is_refused_not_rounded(
+    api: TestClient,
+    alice: Party,
+    redis_client: redis.Redis,
+    method: str,
+    path: str,
+    body: dict[str, str],
+    field: str,
+) -> None:
+    response = api.request(
+        method, f"/v1/accounts/{alice.account_id}/{path}", headers=login(api, alice), json=body
+    )
+
+    assert _refused_fields(response) == [field]
+    assert redis_client.xlen(COMMANDS) == 0
+
+
 def test_a_market_order_with_a_price_is_refused(
     api: TestClient, alice: Party, redis_client: redis.Redis
 ) -> None:

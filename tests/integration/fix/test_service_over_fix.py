@@ -35,7 +35,8 @@ def test_a_book_order_through_the_service_process_fills_at_lp_price_plus_markup(
     with psycopg.connect(seeded_db_url) as conn:
         lps = configure_lps(conn, ["lp-alpha"], tmp_path)
         conn.execute("UPDATE lps SET enabled = false WHERE code <> 'lp-alpha'")
-        # FX is closed at weekends; this test must not depend on the day it runs.
+        # FX is closed at weekends and holidays; this test must not depend on the day it runs.
+        conn.execute("UPDATE instruments SET holiday_calendar_id = NULL WHERE symbol = 'EURUSD'")
         conn.execute(
             """INSERT INTO trading_sessions (instrument_id, kind, weekday, opens, closes)
                SELECT i.id, k.kind, d.day, '00:00', '23:59:59.999999'

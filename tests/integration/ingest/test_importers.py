@@ -230,3 +230,26 @@ def test_a_file_is_loaded_in_chunks_keeping_bad_lines_carry_forward_and_once_onl
             "SELECT rows_loaded, rows_skipped, first_time, last_time FROM ingest_imports"
         ).fetchall()
     assert ledger == [(24_998, 2, expected[0][0], expected[-1][0])]
+
+
+def test_a_quoted_csv_file_loads_its_symbols_without_quotes(
+    run: Any, db_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "quoted.csv"
+    path.write_text(
+        '"timestamp","symbol","bid","ask"\n'
+        '"2024-03-01T10:00:00Z","EURUSD","1.0850","1.0852"\n'
+        '"2024-03-01T10:00:01Z","EURUSD","1.0851"\n'  # line 3: no ask
+        '"2024-03-01T10:00:02Z","EURUSD","1.0852","1.0854"\n'
+        '"2024-03-01T10:00:03Z","EURUSD","1.08"53","1.0855"\n'  # line 5: a stray quote
+    )
+
+    result = run("import-ticks", str(path), "--on-bad-rows", "skip")
+
+    assert result.exit_code == 0, result.output
+    assert "│    3 │ too few fields" in result.output
+    assert "│    5 │ malformed CSV" in result.output
+    assert [(t[0].second, t[1], t[3]) for t in _ticks(db_url)] == [
+        (0, "EURUSD", 1.085),
+        (2, "EURUSD", 1.0852),
+    ]

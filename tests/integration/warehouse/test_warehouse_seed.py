@@ -12,7 +12,8 @@ from warehouse.seed import seed
 _TABLES = (
     "brands", "commission_plans", "commission_plan_tiers", "instruments", "trading_sessions",
     "lps", "lp_sessions", "lp_symbols", "routing_policies", "routing_rules", "account_groups",
-    "group_symbols", "hedge_thresholds", "roles", "ledger_accounts",
+    "group_symbols", "hedge_thresholds", "roles", "ledger_accounts", "holiday_calendars",
+    "holidays", "holiday_calendar_years",
 )  # fmt: skip
 
 

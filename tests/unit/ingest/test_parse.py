@@ -178,3 +178,44 @@ def test_mt5_carry_forward_crosses_chunk_boundaries_with_the_last_filled_value(
 def test_symbol_comes_from_a_metatrader_file_name() -> None:
     assert symbol_from_name(Path("EURUSD_202401020000_202401022359.csv")) == "EURUSD"
     assert symbol_from_name(Path("US500.cash_2024.csv")) is None
+
+
+@CHUNKS
+def test_quoted_csv_fields_are_read_without_their_quotes(tmp_path: Path, chunk_rows: int) -> None:
+    path = _file(
+        tmp_path,
+        '"timestamp","symbol","bid","ask"\n'
+        '"2024-01-02T00:00:00Z","EURUSD","1.1","1.2"\n'
+        '"2024-01-02T00:00:01Z","EUR,USD","1.1","1.2"\n'  # line 3: the comma is the symbol's
+        '"2024-01-02T00:00:02Z","EURUSD","1.1"\n',  # line 4: one field short
+        name="quoted.csv",
+    )
+    parsed = _whole(csv_ticks(path, "history", "UTC", chunk_rows))
+
+    assert parsed.rows.select("symbol", "bid", "ask").rows() == [
+        ("EURUSD", 1.1, 1.2),
+        ("EUR,USD", 1.1, 1.2),
+    ]
+    assert parsed.bad.rows() == [(4, "too few fields")]
+
+
+@CHUNKS
+def test_a_quoted_field_over_two_lines_is_one_row_numbered_by_its_first_line(
+    tmp_path: Path, chunk_rows: int
+) -> None:
+    path = _file(
+        tmp_path,
+        "time,symbol,open,high,low,close\n"
+        '2024-01-02T00:00:00Z,"EUR\nUSD",1.1,1.2,1.0,1.1\n'  # lines 2-3: one row
+        "2024-01-02T00:01:00Z,EURUSD,1.1,1.2,1.0,x\n"  # line 4
+        '2024-01-02T00:02:00Z,EURUSD,"1.1"x,1.2,1.0,1.1\n'  # line 5: text after a quote
+        "2024-01-02T00:03:00Z,EURUSD,1.1,1.2,1.0,1.1\n",
+        name="bars.csv",
+    )
+    parsed = _whole(csv_candles(path, "history", "UTC", chunk_rows))
+
+    assert parsed.rows.get_column("symbol").to_list() == ["EUR\nUSD", "EURUSD"]
+    assert parsed.bad.rows() == [
+        (4, "close is not a number: 'x'"),
+        (5, "malformed CSV: ',' expected after '\"'"),
+    ]

@@ -11,8 +11,7 @@ import sys
 
 import typer
 
-from brokerstack.cli import fix, migrations, replay, run, status, up
-from ingest import cli as ingest_cli
+from brokerstack.cli import fix, imports, migrations, replay, run, status, up
 
 app = typer.Typer(
     help="brokerstack: the broker's trading core, back office and data platform.",
@@ -24,7 +23,7 @@ app.command()(status.status)
 app.command()(migrations.migrate)
 app.command()(migrations.seed)
 app.command()(replay.replay)
-app.add_typer(ingest_cli.app)  # import-ticks, import-candles, ingest-maintenance
+app.add_typer(imports.app)  # import-ticks, import-candles, ingest-maintenance
 app.add_typer(fix.app)  # fix reset-sequence
 app.add_typer(run.app)  # run execution | api | tick-writer | event-writer | lp-simulator
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from ingest.cli import app
+from brokerstack.cli.imports import app
 from ingest.importing.load import ImportOptions, OnBadRows, Outcome, import_ticks
 from warehouse.candles import read_candles
 
@@ -71,6 +71,8 @@ def test_a_file_with_bad_rows_is_rejected_with_their_line_numbers(
     assert "bad date/time" in result.output
     assert "bid is not a number: 'abc'" in result.output
     assert "nothing loaded" in result.output
+    assert "nothing loaded" in result.stderr  # a refusal is an error: on stderr
+    assert "nothing loaded" not in result.stdout
     assert _ticks(db_url) == []
     assert _imports(db_url) == 0
 

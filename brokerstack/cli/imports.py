@@ -1,7 +1,8 @@
 """``brokerstack import-ticks``, ``import-candles`` and ``ingest-maintenance``.
 
 ``app`` is a Typer app whose commands join the ``brokerstack`` command line when mounted
-without a name (``app.add_typer(ingest.cli.app)``).
+without a name. What was loaded goes to stdout; a file refused, its bad rows and any other
+failure go to stderr, and the command exits 1.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from brokerstack.cli.console import console, errors
 from brokerstack.errors import BrokerstackError
 from brokerstack.services import database
 from brokerstack.settings import load_settings
@@ -33,7 +35,6 @@ from ingest.maintenance import DEFAULT_MONTHS_AHEAD, maintain
 from warehouse.db import connect
 
 app = typer.Typer(no_args_is_help=True)
-console = Console()
 MAX_BAD_ROWS_SHOWN = 20
 
 Files = Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)]
@@ -142,7 +143,7 @@ def _import_one(
         try:
             result = loader(conn, path, options, lambda n: progress.advance(task, n))
         except ImportFileError as exc:
-            console.print(f"[red]{path.name}: {exc} — nothing loaded")
+            errors.print(f"[red]{path.name}: {exc} — nothing loaded", soft_wrap=True)
             return None
     _report(result, kind)
     return result
@@ -153,12 +154,14 @@ def _report(result: ImportResult, kind: str) -> None:
     if result.outcome is Outcome.ALREADY_IMPORTED:
         console.print(f"{name}: already imported — nothing loaded")
         return
+    rejected = result.outcome is Outcome.REJECTED
     if result.bad is not None:
-        _bad_rows_table(result)
-    if result.outcome is Outcome.REJECTED:
-        console.print(
+        _bad_rows_table(result, errors if rejected else console)
+    if rejected:
+        errors.print(
             f"[red]{name}: rejected, {result.bad_rows} bad rows — nothing loaded "
-            "(--on-bad-rows skip loads the good rows)"
+            "(--on-bad-rows skip loads the good rows)",
+            soft_wrap=True,
         )
         return
     notes = []
@@ -172,18 +175,19 @@ def _report(result: ImportResult, kind: str) -> None:
     console.print(f"{name}: loaded {result.rows:,} {kind} [{result.format}]{suffix}")
 
 
-def _bad_rows_table(result: ImportResult) -> None:
+def _bad_rows_table(result: ImportResult, out: Console) -> None:
     assert result.bad is not None
     table = Table(title=f"{result.path.name}: bad rows", title_justify="left")
     table.add_column("line", justify="right")
     table.add_column("reason")
     for line, reason in result.bad.head(MAX_BAD_ROWS_SHOWN).iter_rows():
         table.add_row(str(line), str(reason))
-    console.print(table)
+    out.print(table)
     if result.bad_rows > MAX_BAD_ROWS_SHOWN:
-        console.print(f"... and {result.bad_rows - MAX_BAD_ROWS_SHOWN} more")
+        out.print(f"... and {result.bad_rows - MAX_BAD_ROWS_SHOWN} more")
 
 
 def _fail(exc: BaseException) -> NoReturn:
-    console.print(f"[red]error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    errors.print(f"[bold red]error:[/] {reason}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)

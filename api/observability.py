@@ -24,6 +24,7 @@ log = logging.getLogger("api.requests")
 
 HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_PROBES = frozenset({"/health", "/ready"})
 UNMATCHED = "unmatched"  # a path no route serves (404s of scanners are one series)
 
 REQUESTS = Counter(
@@ -90,4 +91,6 @@ class RequestObservability:
                 method, route = scope["method"], route_template(scope)
                 REQUESTS.labels(method, route, str(status)).inc()
                 LATENCY.labels(method, route).observe(elapsed)
-                log.info("%s %s %d %.1f ms", method, scope["path"], status, elapsed * 1000)
+                # probes come every few seconds from load balancers: not news at INFO
+                level = logging.DEBUG if route in _PROBES else logging.INFO
+                log.log(level, "%s %s %d %.1f ms", method, scope["path"], status, elapsed * 1000)

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
 
 import tenacity
 from tenacity.wait import wait_base
@@ -23,6 +24,8 @@ from tenacity.wait import wait_base
 log = logging.getLogger(__name__)
 
 Errors = type[BaseException] | tuple[type[BaseException], ...]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 FIRST = 0.05  # seconds: a blip is over before anyone notices
 MOST = 2.0  # seconds: back within two seconds of the server
@@ -77,15 +80,32 @@ def async_retrying(
     level: int = logging.WARNING,
     logger: logging.Logger = log,
     sleep: Callable[[float], Awaitable[None]] | None = None,
-) -> tenacity.AsyncRetrying:
-    """``retrying`` for coroutines (``await retrying(fn, *args)``): forever, until the task is
-    cancelled."""
-    return tenacity.AsyncRetrying(
-        retry=tenacity.retry_if_exception_type(errors),
-        wait=backoff(first, most),
-        sleep=sleep or asyncio.sleep,
-        before_sleep=_logged(what, level, logger),
+) -> AsyncRetrying:
+    """``retrying`` for coroutines: forever, until the task is cancelled."""
+    return AsyncRetrying(
+        tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(errors),
+            wait=backoff(first, most),
+            sleep=sleep or asyncio.sleep,
+            before_sleep=_logged(what, level, logger),
+        )
     )
+
+
+class AsyncRetrying:
+    """``await retrying(fn, *args)``: tenacity's, but awaiting what ``fn`` returns whatever
+    ``fn`` is. tenacity awaits only coroutine functions: redis-py's commands are plain methods
+    returning a coroutine, which it would hand back unawaited (so never retried)."""
+
+    def __init__(self, retrying: tenacity.AsyncRetrying) -> None:
+        self.retrying = retrying
+
+    async def __call__(self, fn: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
+        async def attempt() -> R:
+            return await fn(*args, **kwargs)
+
+        result: R = await self.retrying(attempt)
+        return result
 
 
 def _logged(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Awaitable
 
 import pytest
 import tenacity
@@ -152,6 +153,26 @@ def test_coroutines_retry_with_the_same_pauses() -> None:
     assert asyncio.run(policy(read)) == "done"
     assert len(slept) == 3
     assert all(s / 2 <= p <= s for p, s in zip(slept, [0.1, 0.2, 0.2], strict=True))
+
+
+def test_a_plain_method_returning_a_coroutine_is_awaited_and_retried() -> None:
+    """How redis-py's asyncio commands (xread, xtrim) are made."""
+    slept: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        slept.append(seconds)
+
+    flaky = Flaky(2)
+
+    async def answer() -> str:
+        return flaky()
+
+    def command() -> Awaitable[str]:
+        return answer()
+
+    policy = retries.async_retrying("x", ConnectionError, sleep=pause)
+    assert asyncio.run(policy(command)) == "done"
+    assert (flaky.calls, len(slept)) == (3, 2)
 
 
 def test_a_cancelled_coroutine_is_not_retried_even_when_every_exception_is() -> None:

@@ -8,6 +8,7 @@ what it loaded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import socket
@@ -19,14 +20,16 @@ from types import FrameType
 
 import psycopg
 import redis
+import tenacity
 
+from brokerstack.retries import retrying
 from brokerstack.services import embedded_postgres, embedded_redis
 from brokerstack.settings import Settings
 from warehouse.db import connect
 
 log = logging.getLogger(__name__)
 
-RECONNECT_PAUSE_SECONDS = 2.0
+_UNAVAILABLE = (psycopg.OperationalError, redis.ConnectionError, redis.TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,10 @@ class StopFlag:
     def is_set(self) -> bool:
         return self._event.is_set()
 
+    @property
+    def event(self) -> threading.Event:
+        return self._event
+
     def sleep(self, seconds: float) -> None:
         self._event.wait(seconds)
 
@@ -78,16 +85,18 @@ Round = Callable[[psycopg.Connection[object], redis.Redis, StopFlag], None]
 
 def run_with_reconnects(where: Endpoints, stop: StopFlag, one_round: Round) -> None:
     """Run ``one_round`` with fresh connections until stopped, pausing after service failures."""
-    while not stop.is_set:
-        try:
-            with ExitStack() as stack:
-                conn = stack.enter_context(connect(where.database_url, autocommit=True))
-                client = redis.Redis.from_url(where.redis_url)
-                stack.callback(client.close)
-                one_round(conn, client, stop)
-        except (psycopg.OperationalError, redis.ConnectionError, redis.TimeoutError) as exc:
-            log.warning("service unavailable (%s); reconnecting", str(exc).splitlines()[0])
-            stop.sleep(RECONNECT_PAUSE_SECONDS)
+
+    def connected_round() -> None:
+        with ExitStack() as stack:
+            conn = stack.enter_context(connect(where.database_url, autocommit=True))
+            client = redis.Redis.from_url(where.redis_url)
+            stack.callback(client.close)
+            one_round(conn, client, stop)
+
+    rounds = retrying("a round on PostgreSQL and Redis", _UNAVAILABLE, stop=stop.event, logger=log)
+    with contextlib.suppress(tenacity.RetryError):  # stopped while a service was unavailable
+        while not stop.is_set:
+            rounds(connected_round)
 
 
 def configure_logging() -> None:

@@ -113,8 +113,9 @@ class ExecutionClient:
                 for entry_id, fields in entries:
                     last = entry_id
                     self._complete(fields.get(REPLY_FIELD))
-                # Replies are read once: trim what we have consumed.
-                await self._redis.xtrim(self._replies, minid=_after(last))
+                # Replies are read once: trim what we have consumed (retried like the read: a
+                # failure here would end the reader, and every later request would time out).
+                await reads(self._redis.xtrim, self._replies, minid=_after(last))
 
     def _complete(self, data: bytes | None) -> None:
         if data is None:

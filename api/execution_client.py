@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from api.errors import ApiError, rejected
 from brokerstack.logs import current_request_id
+from brokerstack.retries import async_retrying
 from brokerstack.streams import COMMAND_FIELD, REPLIES_STREAM, REPLY_FIELD, REQUESTER_FIELD
 from execution import contracts
 
@@ -102,23 +103,22 @@ class ExecutionClient:
 
     async def _read_replies(self) -> None:
         last: bytes | str = "0-0"  # our stream is new: everything in it is for us
+        # Redis restarting: keep trying (a cancelled task is not retried)
+        reads = async_retrying(f"reading {self._replies}", Exception, logger=log)
         while True:
-            try:
-                batches: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] = (
-                    await self._redis.xread({self._replies: last}, count=512, block=1000)  # type: ignore[assignment]
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # Redis restarting: keep trying, quietly
-                log.warning("reading %s failed (%s); retrying", self._replies, error)
-                await asyncio.sleep(0.5)
-                continue
+            batches: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] = await reads(
+                self._redis.xread,  # type: ignore[arg-type]
+                {self._replies: last},
+                count=512,
+                block=1000,
+            )
             for _, entries in batches or ():
                 for entry_id, fields in entries:
                     last = entry_id
                     self._complete(fields.get(REPLY_FIELD))
-                # Replies are read once: trim what we have consumed.
-                await self._redis.xtrim(self._replies, minid=_after(last))
+                # Replies are read once: trim what we have consumed (retried like the read: a
+                # failure here would end the reader, and every later request would time out).
+                await reads(self._redis.xtrim, self._replies, minid=_after(last))
 
     def _complete(self, data: bytes | None) -> None:
         if data is None:

@@ -20,12 +20,14 @@ import logging
 import time
 import uuid
 from collections import deque
+from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from api.quotes import Freshness, Liveness, decode_quote_event, last_ticks, quote_states
+from brokerstack.retries import async_retrying
 from brokerstack.streams import ACCOUNT_EVENTS_CHANNEL, QUOTES_CHANNEL
 from execution import contracts
 
@@ -154,15 +156,10 @@ class Hub:
 
     async def _read(self) -> None:
         assert self._pubsub is not None
+        # Redis restarting: redis-py resubscribes on reconnect (a cancelled task is not retried)
+        reads = async_retrying("pub/sub read", Exception, logger=log)
         while True:
-            try:
-                message = await self._pubsub.get_message(timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # Redis restarting: redis-py resubscribes on reconnect
-                log.warning("pub/sub read failed (%s); retrying", error)
-                await asyncio.sleep(0.5)
-                continue
+            message: dict[str, Any] | None = await reads(self._pubsub.get_message, timeout=1.0)
             if message is None or message.get("type") != "message":
                 continue
             channel = message["channel"]

@@ -8,6 +8,7 @@ what it loaded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import socket
@@ -20,15 +21,17 @@ from types import FrameType
 
 import psycopg
 import redis
+import tenacity
 
 from brokerstack.ops import Check, Readiness
+from brokerstack.retries import retrying
 from brokerstack.settings import Settings
 from ingest.writer import StreamWriter, WriterOptions
 from warehouse.db import connect
 
 log = logging.getLogger(__name__)
 
-RECONNECT_PAUSE_SECONDS = 2.0
+_UNAVAILABLE = (psycopg.OperationalError, redis.ConnectionError, redis.TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,10 @@ class StopFlag:
     def is_set(self) -> bool:
         return self._event.is_set()
 
+    @property
+    def event(self) -> threading.Event:
+        return self._event
+
     def sleep(self, seconds: float) -> None:
         self._event.wait(seconds)
 
@@ -78,7 +85,8 @@ def run_with_reconnects(
 ) -> None:
     """Run ``one_round`` with fresh connections until stopped, pausing after service failures
     (``readiness`` says why while the writer is between rounds)."""
-    while not stop.is_set:
+
+    def connected_round() -> None:
         try:
             with ExitStack() as stack:
                 conn = stack.enter_context(connect(where.database_url, autocommit=True))
@@ -87,12 +95,16 @@ def run_with_reconnects(
                 if readiness is not None:
                     readiness.set("services", None)
                 one_round(conn, client, stop)
-        except (psycopg.OperationalError, redis.ConnectionError, redis.TimeoutError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        except _UNAVAILABLE as exc:
             if readiness is not None:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 readiness.set("services", f"unavailable ({reason}); reconnecting")
-            log.warning("service unavailable (%s); reconnecting", reason)
-            stop.sleep(RECONNECT_PAUSE_SECONDS)
+            raise
+
+    rounds = retrying("a round on PostgreSQL and Redis", _UNAVAILABLE, stop=stop.event, logger=log)
+    with contextlib.suppress(tenacity.RetryError):  # stopped while a service was unavailable
+        while not stop.is_set:
+            rounds(connected_round)
 
 
 def writers_alive(current: list[StreamWriter], options: WriterOptions) -> Check:

@@ -26,6 +26,7 @@ from typing import Protocol, cast
 
 import psycopg
 
+from brokerstack.retries import retrying
 from brokerstack.times import to_datetime
 from execution.fix.health import HealthSample, LpHealth
 from execution.fix.orders import ExecReport
@@ -134,6 +135,8 @@ class WarehouseJournal:
         self._queue: queue.SimpleQueue[_Entry | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="fix-journal", daemon=True)
         self._period_start = time.time_ns()
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._next_health = 0.0  # monotonic seconds
 
     def put(self, received: ReceivedReport | None, resolve: Resolve) -> None:
         self._queue.put((received, resolve))
@@ -149,31 +152,37 @@ class WarehouseJournal:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        conn: psycopg.Connection[tuple[object, ...]] | None = None
-        next_health = time.monotonic() + self.health_period
+        # journal first: nothing goes on until the warehouse has it
+        stores = retrying(
+            "fix journal: writing reports", psycopg.OperationalError,
+            level=logging.ERROR, logger=log,
+        )  # fmt: skip
+        self._next_health = time.monotonic() + self.health_period
         stopping = False
         while not stopping:
-            batch, stopping = self._take(max(next_health - time.monotonic(), 0.0))
-            while True:
-                try:
-                    if conn is None or conn.closed:
-                        conn = psycopg.connect(self.database_url)
-                    durable = self._write(conn, batch)
-                    if stopping or time.monotonic() >= next_health:
-                        self._write_health(conn)
-                        next_health = time.monotonic() + self.health_period
-                    break
-                except psycopg.OperationalError:
-                    # journal first: nothing goes on until the warehouse has it
-                    log.exception("fix journal: warehouse unreachable; retrying")
-                    if conn is not None:
-                        conn.close()
-                    conn = None
-                    time.sleep(0.5)
+            batch, stopping = self._take(max(self._next_health - time.monotonic(), 0.0))
+            durable = stores(self._store, batch, stopping)
             for index, (received, resolve) in enumerate(batch):
                 self._resolve(resolve, received is None or index in durable)
-        if conn is not None:
-            conn.close()
+        if self._conn is not None:
+            self._conn.close()
+
+    def _store(self, batch: list[_Entry], stopping: bool) -> set[int]:
+        """One try at writing the batch (and the health figures when due); a try that finds
+        the warehouse unreachable drops the connection, the next one connects again."""
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self.database_url)
+            durable = self._write(self._conn, batch)
+            if stopping or time.monotonic() >= self._next_health:
+                self._write_health(self._conn)
+                self._next_health = time.monotonic() + self.health_period
+            return durable
+        except psycopg.OperationalError:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
+            raise
 
     def _resolve(self, resolve: Resolve, durable: bool) -> None:
         try:

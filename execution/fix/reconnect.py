@@ -17,12 +17,15 @@ the window stays open.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
+
+import tenacity
+
+from brokerstack import retries
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +33,21 @@ WINDOW = 1.5  # seconds: quickfix tries an enabled session at least once in this
 
 
 class Backoff:
-    """Delays before the next try after ``failures`` failed tries in a row ("equal jitter":
-    uniformly between half the step and the step). The step is ``base`` after a drop and
-    after the first failure, then doubles with each failure up to ``cap``."""
+    """Delays before the next try after ``failures`` failed tries in a row: the shared retry
+    policy's (uniformly between half the step and the step). The step is ``base`` after a drop
+    and after the first failure, then doubles with each failure up to ``cap``."""
 
-    def __init__(self, base: float, cap: float, rng: random.Random | None = None) -> None:
+    def __init__(self, base: float, cap: float) -> None:
         if base <= 0 or cap < base:
             raise ValueError(f"backoff needs 0 < base <= cap, got {base} and {cap}")
-        self.base = base
-        self.cap = cap
-        self._random = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self._steps = tenacity.wait_exponential(multiplier=base, max=cap)
+        self._delays = retries.backoff(base, cap)
 
     def step(self, failures: int) -> float:
-        return min(self.cap, self.base * 2.0 ** min(max(failures - 1, 0), 62))
+        return retries.delay(self._steps, failures)
 
     def delay(self, failures: int) -> float:
-        step = self.step(failures)
-        return step / 2 + self._random.uniform(0, step / 2)
+        return retries.delay(self._delays, failures)
 
 
 class _Phase(Enum):

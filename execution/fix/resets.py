@@ -11,6 +11,7 @@ later: the operator was told nothing changed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -19,8 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+import tenacity
 from psycopg.types.json import Jsonb
 
+from brokerstack.retries import retrying
 from execution.fix.config import Role
 
 log = logging.getLogger(__name__)
@@ -157,15 +160,19 @@ class SequenceResets:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(self.database_url, autocommit=True) as listener:
-                    listener.execute(f"LISTEN {CHANNEL}")
-                    with psycopg.connect(self.database_url) as conn:
-                        self._serve(listener, conn)
-            except psycopg.OperationalError as error:
-                log.warning("sequence resets: warehouse unreachable (%s); retrying", error)
-                self._stop.wait(_POLL)
+        connections = retrying(
+            "sequence resets: reaching the warehouse", psycopg.OperationalError,
+            stop=self._stop, logger=log,
+        )  # fmt: skip
+        with contextlib.suppress(tenacity.RetryError):  # stopped while it was unreachable
+            while not self._stop.is_set():
+                connections(self._listen)
+
+    def _listen(self) -> None:
+        with psycopg.connect(self.database_url, autocommit=True) as listener:
+            listener.execute(f"LISTEN {CHANNEL}")
+            with psycopg.connect(self.database_url) as conn:
+                self._serve(listener, conn)
 
     def _serve(self, listener: psycopg.Connection[Any], conn: psycopg.Connection[Any]) -> None:
         while not self._stop.is_set():

@@ -18,7 +18,9 @@ from typing import Any
 
 import psycopg
 import redis
+import tenacity
 
+from brokerstack.retries import retrying
 from execution.inbox import Inbox, LpExecution
 from execution.lp import LpGateway, LpOrder, LpReport, ReportStatus
 from execution.service.batch import Batch
@@ -156,7 +158,9 @@ class Committer:
     def _journal(self, batch: Batch) -> None:
         if batch.durable:
             self._retry(
-                "journaling a batch", psycopg.Error, lambda: self.journal.write(self.conn, batch)
+                "journaling a batch",
+                psycopg.Error,
+                lambda: self.journal.write(self._connection(), batch),
             )
 
     def _publish(self, batch: Batch) -> None:
@@ -180,18 +184,16 @@ class Committer:
     def _retry(self, what: str, errors: type[Exception], action: Callable[[], None]) -> None:
         """Retry until it works: a batch that cannot be journaled or published is never
         dropped. When asked to stop meanwhile, give up without acknowledging anything."""
-        delay = 0.05
-        while True:
-            try:
-                action()
-                return
-            except errors as error:
-                log.error("%s failed (%s); retrying in %.2f s", what, error, delay)
-            if self.stopping.wait(delay):
-                raise JournalUnavailable(f"stopped while {what}")
-            delay = min(delay * 2, self.retry_max)
-            if self.conn.closed or self.conn.broken:
-                try:
-                    self.conn = self._connect()
-                except psycopg.Error as error:
-                    log.error("reconnecting to the warehouse failed (%s)", error)
+        policy = retrying(
+            what, errors, most=self.retry_max, stop=self.stopping, level=logging.ERROR, logger=log
+        )
+        try:
+            policy(action)
+        except tenacity.RetryError as stopped:
+            raise JournalUnavailable(f"stopped while {what}") from stopped.last_attempt.exception()
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        """The warehouse connection, opened again when a failed try left it broken."""
+        if self.conn.closed or self.conn.broken:
+            self.conn = self._connect()
+        return self.conn

@@ -8,6 +8,7 @@ to a cap), so the commit cost is shared by more commands the busier the service 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
@@ -19,8 +20,10 @@ from typing import Any
 
 import msgspec
 import psycopg
+import tenacity
 
 from brokerstack.logs import request_context
+from brokerstack.retries import retrying
 from brokerstack.streams import Tick as StreamTick
 from execution import contracts as c
 from execution.core import Core
@@ -95,6 +98,10 @@ class ExecutionService:
         self.options = options
         self.clock = clock
         self.stopping = threading.Event()
+        self._rebuilds = retrying(
+            "rebuilding", psycopg.Error, most=options.retry_max, stop=self.stopping,
+            level=logging.ERROR, logger=log,
+        )  # fmt: skip
         self.conn = connect()
         self._carry: list[InboxItem] = []
         self._next_timer = 0
@@ -212,17 +219,13 @@ class ExecutionService:
             return
         log.warning("rebuilding the core from the warehouse after an internal error")
         self.committer.drain()
-        delay = 0.05
-        while not self.stopping.is_set():
-            try:
-                self.load()
-                self.committer.journal = self.journal
-                return
-            except psycopg.Error as error:
-                log.error("rebuilding failed (%s); retrying in %.2f s", error, delay)
-            self.stopping.wait(delay)
-            delay = min(delay * 2, self.options.retry_max)
-            self._reconnect()
+        with contextlib.suppress(tenacity.RetryError):  # asked to stop: a restart rebuilds
+            self._rebuilds(self._rebuild)
+
+    def _rebuild(self) -> None:
+        self._reconnect()
+        self.load()
+        self.committer.journal = self.journal
 
     def _apply(self, item: InboxItem, batch: Batch) -> Interrupted | None:
         """Apply one inbox item; after an unexpected error in the core, the items still to

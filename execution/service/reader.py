@@ -7,13 +7,15 @@ committed) are this consumer's pending entries, re-read first on the next start.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-import time
 from typing import Any
 
 import redis
+import tenacity
 
+from brokerstack.retries import retrying
 from brokerstack.streams import COMMAND_FIELD, EXECUTION_GROUP, REQUESTER_FIELD
 from execution.inbox import Commands, Inbox
 
@@ -92,12 +94,9 @@ class CommandReader:
         return list(entries)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                entries = self._read(">")
-            except redis.RedisError as error:
-                log.warning("reading %s failed (%s); retrying", self.stream, error)
-                time.sleep(0.5)
-                continue
-            if entries:
-                self.inbox.put(to_commands(entries))
+        reads = retrying(f"reading {self.stream}", redis.RedisError, stop=self._stop, logger=log)
+        with contextlib.suppress(tenacity.RetryError):  # stopped while Redis was away
+            while not self._stop.is_set():
+                entries = reads(self._read, ">")
+                if entries:
+                    self.inbox.put(to_commands(entries))

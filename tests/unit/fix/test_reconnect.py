@@ -3,8 +3,6 @@ is kept from trying between windows, and a logon starts the backoff over."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from execution.fix.reconnect import WINDOW, Backoff, Reconnects
@@ -35,7 +33,7 @@ class Session:
 
 
 def test_delays_double_from_the_base_up_to_the_ceiling_between_half_and_all_of_each_step() -> None:
-    backoff = Backoff(1.0, 8.0, random.Random(7))
+    backoff = Backoff(1.0, 8.0)
     assert [backoff.step(n) for n in range(7)] == [1, 1, 2, 4, 8, 8, 8]
     for failures in range(7):
         step = backoff.step(failures)
@@ -53,7 +51,7 @@ def test_a_backoff_needs_a_positive_base_below_its_ceiling() -> None:
 
 def _reconnects(session: Session) -> Reconnects:
     reconnects = Reconnects()
-    reconnects.add("s", "lp-a trade session", Backoff(1.0, 4.0, random.Random(1)), lambda: session)
+    reconnects.add("s", "lp-a trade session", Backoff(1.0, 4.0), lambda: session)
     reconnects.start(0.0)
     return reconnects
 

@@ -155,11 +155,15 @@ class Hub:
             await self.unsubscribe(subscriber, channel)
 
     async def _read(self) -> None:
+        # Redis restarting: redis-py resubscribes on reconnect (a cancelled task is not retried).
+        # The retry wraps the whole reading loop, not each read: a message is read in a few
+        # microseconds, and going through tenacity for each would double that.
+        await async_retrying("pub/sub read", Exception, logger=log)(self._read_until_failure)
+
+    async def _read_until_failure(self) -> None:
         assert self._pubsub is not None
-        # Redis restarting: redis-py resubscribes on reconnect (a cancelled task is not retried)
-        reads = async_retrying("pub/sub read", Exception, logger=log)
         while True:
-            message: dict[str, Any] | None = await reads(self._pubsub.get_message, timeout=1.0)
+            message: dict[str, Any] | None = await self._pubsub.get_message(timeout=1.0)
             if message is None or message.get("type") != "message":
                 continue
             channel = message["channel"]

@@ -45,6 +45,8 @@ class Batch:
     # (ClOrdID, when the report arrived, ns)
     orders: list[c.Reply] = field(default_factory=list)
     lp_done: list[tuple[str, int]] = field(default_factory=list)
+    # for the log: each command handled and its replies (written once they are published)
+    handled: list[tuple[c.Command, list[c.Reply]]] = field(default_factory=list)
 
     @classmethod
     def merged(cls, batches: list[Batch]) -> Batch:
@@ -63,6 +65,7 @@ class Batch:
             out.lp_ticks += batch.lp_ticks
             out.orders += batch.orders
             out.lp_done += batch.lp_done
+            out.handled += batch.handled
         return out
 
     def add(self, outcome: Outcome) -> None:

@@ -24,6 +24,7 @@ from brokerstack.retries import retrying
 from execution.inbox import Inbox, LpExecution
 from execution.lp import LpGateway, LpOrder, LpReport, ReportStatus
 from execution.service.batch import Batch
+from execution.service.command_log import log_handled
 from execution.service.journal import Journal
 from execution.service.metrics import Published
 from execution.service.publisher import Publisher
@@ -169,6 +170,7 @@ class Committer:
             self._send(order, batch.now)
         self._retry("publishing a batch", redis.RedisError, lambda: self.publisher.send(batch))
         self.published.answered(batch)
+        log_handled(batch.handled)
 
     def _send(self, order: LpOrder, now: int) -> None:
         gateway = self.gateways.get(order.lp)

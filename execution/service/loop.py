@@ -22,7 +22,6 @@ import msgspec
 import psycopg
 import tenacity
 
-from brokerstack.logs import request_context
 from brokerstack.retries import retrying
 from brokerstack.streams import Tick as StreamTick
 from execution import contracts as c
@@ -302,12 +301,12 @@ class ExecutionService:
             self.core.remember(command.request_id, refusal, c.identity(command))
             if placing:
                 batch.orders.append(refusal)
-            _log_handled(command, out.replies)
+            batch.handled.append((command, out.replies))
             return out, True
         outcome = self.core.handle(command, now)
         if placing:
             batch.orders += outcome.replies
-        _log_handled(command, outcome.replies)
+        batch.handled.append((command, outcome.replies))
         # an expired command or a conflicting reuse of a request id is not that request's
         # answer: journaling it would shadow the answer the request gets when it executes
         return outcome, not any(
@@ -432,20 +431,3 @@ class ExecutionService:
             self.accounts.conn = self.conn
         except psycopg.Error as error:
             log.error("reconnecting to the warehouse failed (%s)", error)
-
-
-def _log_handled(command: c.Command, replies: list[c.Reply]) -> None:
-    """One line per command, tagged with the id of the HTTP request that sent it (its trace),
-    so an order can be followed from the api's log into this one."""
-    if not log.isEnabledFor(logging.INFO):
-        return
-    answers = ", ".join(
-        f"rejected {reply.code.value}" if isinstance(reply, c.Rejected) else type(reply).__name__
-        for reply in replies
-    )
-    account = getattr(command, "account_id", None)
-    with request_context(command.trace):
-        log.info(
-            "%s %s account %s: %s", type(command).__name__, command.request_id,
-            account if account is not None else "-", answers or "no reply",
-        )  # fmt: skip

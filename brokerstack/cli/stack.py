@@ -11,8 +11,14 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from brokerstack.errors import ConfigError, ServiceError
-from brokerstack.services import check_database, check_redis, embedded_postgres, embedded_redis
+from brokerstack.errors import ConfigError
+from brokerstack.services import (
+    check_database,
+    check_redis,
+    embedded_postgres,
+    embedded_redis,
+    unreachable,
+)
 from brokerstack.services.ports import require_free_port
 from brokerstack.settings import Settings
 from brokerstack.supervisor import ProcessSpec, brokerstack_run
@@ -61,7 +67,7 @@ def server_processes(settings: Settings, console: Console) -> list[ProcessSpec]:
                 argv=postgres.command(),
                 endpoint=postgres.url,
                 ready_port=(host, postgres.port),
-                ready=lambda: _answers(postgres.url),
+                ready=lambda: unreachable(check_database, postgres.url) is None,
                 user=postgres.system_user,
                 stop_signal=signal.SIGINT,  # "fast" shutdown: clients out, checkpoint, exit
                 stop_timeout=60.0,
@@ -76,26 +82,10 @@ def server_processes(settings: Settings, console: Console) -> list[ProcessSpec]:
                 argv=redis_server.command(),
                 endpoint=redis_server.url,
                 ready_port=(host, redis_server.port),
-                ready=lambda: _redis_answers(redis_server.url),
+                ready=lambda: unreachable(check_redis, redis_server.url) is None,
             )
         )
     return specs
-
-
-def _answers(database_url: str) -> bool:
-    try:
-        check_database(database_url, timeout=2)
-    except ServiceError:
-        return False
-    return True
-
-
-def _redis_answers(redis_url: str) -> bool:
-    try:
-        check_redis(redis_url, timeout=2)
-    except ServiceError:
-        return False
-    return True
 
 
 def prepare_warehouse(database_url: str, console: Console) -> None:

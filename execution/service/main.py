@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import logging
 import signal
-from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -20,9 +19,9 @@ import psycopg
 import redis
 from prometheus_client import REGISTRY
 
-from brokerstack.errors import ConfigError, ServiceError
+from brokerstack.errors import ConfigError
 from brokerstack.ops import OpsServer, Readiness, stalled
-from brokerstack.services import check_database, check_redis
+from brokerstack.services import check_database, check_redis, unreachable
 from brokerstack.settings import Settings
 from brokerstack.streams import EXECUTION_GROUP
 from execution.inbox import Inbox
@@ -90,8 +89,8 @@ def serve(settings: Settings, ops_port: int | None = None) -> int:
 
     readiness = Readiness(
         checks={
-            "postgres": lambda: _reason(check_database, database_url),
-            "redis": lambda: _reason(check_redis, redis_url),
+            "postgres": lambda: unreachable(check_database, database_url),
+            "redis": lambda: unreachable(check_redis, redis_url),
         },
         alive=stalled(lambda: service.last_pass, STALL_SECONDS),
     )
@@ -138,11 +137,3 @@ def serve(settings: Settings, ops_port: int | None = None) -> int:
         ops.stop()
     log.info("stopped")
     return 0
-
-
-def _reason(check: Callable[..., object], url: str) -> str | None:
-    try:
-        check(url, timeout=2)
-    except ServiceError as exc:
-        return str(exc)
-    return None

@@ -149,14 +149,11 @@ def endpoint_table(
     table = Table(title="brokerstack is up", show_lines=False)
     table.add_column("part")
     table.add_column("reachable at")
-    table.add_column("health, readiness, metrics")
+    table.add_column("ops port: /health /ready /metrics")
     table.add_row("postgres", redact(endpoints.database_url), "-")
     table.add_row("redis", redact(endpoints.redis_url), "-")
     for spec in processes:
-        ops = spec.ops_url
-        table.add_row(
-            spec.name, spec.endpoint or "-", f"{ops}/health /ready /metrics" if ops else "-"
-        )
+        table.add_row(spec.name, spec.endpoint or "-", spec.ops_url or "-")
     for lp in lps:
         quote, trade = lp.quote, lp.trade
         table.add_row(

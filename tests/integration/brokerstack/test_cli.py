@@ -102,7 +102,7 @@ def _up(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     # SIGINT to every process of that group
     return subprocess.Popen(
         [sys.executable, "-m", "brokerstack", "up"],
-        env=env,
+        env={**env, "COLUMNS": "250"},  # a table row on one line, as a wide terminal shows it
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

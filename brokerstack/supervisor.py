@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -31,7 +32,6 @@ from rich.console import Console
 from brokerstack.children import clear_group, spawn, started_at, still_running
 from brokerstack.errors import ServiceError
 from brokerstack.logfiles import ChildLog
-from brokerstack.services.ports import wait_for_port
 from brokerstack.stack_state import ChildPhase, ChildState, StackState, read_state, write_state
 
 
@@ -137,18 +137,28 @@ class Supervisor:
         soon after starting (the reason to stop the stack)."""
         with self._signals(self.request_stop):
             while not self._stop.wait(self.poll_seconds):
-                now = time.monotonic()
-                for child in self._children:
-                    if child.process is None:
-                        if child.phase == "restarting" and now >= child.restart_at:
-                            child.restarts += 1
-                            self._spawn(child)
-                        continue
-                    code = child.process.poll()
-                    if code is not None:
-                        verdict = self._died(child, code, now)
-                        if verdict is not None:
-                            return verdict
+                verdict = self._tend()
+                if verdict is not None:
+                    return verdict
+        return None
+
+    def _tend(self, starting: _Child | None = None) -> str | None:
+        """Restart the children that died (all but ``starting``, which :meth:`start` minds);
+        the reason to stop the stack when one keeps dying."""
+        now = time.monotonic()
+        for child in self._children:
+            if child is starting:
+                continue
+            if child.process is None:
+                if child.phase == "restarting" and now >= child.restart_at:
+                    child.restarts += 1
+                    self._spawn(child)
+                continue
+            code = child.process.poll()
+            if code is not None:
+                verdict = self._died(child, code, now)
+                if verdict is not None:
+                    return verdict
         return None
 
     def request_stop(self) -> None:
@@ -185,12 +195,13 @@ class Supervisor:
         self._record()
 
     def _wait_ready(self, child: _Child) -> None:
+        """Until the child listens and says it is ready; meanwhile the children started
+        before it are still restarted when they die (a server lost while a later process
+        starts is back for it)."""
         spec = child.spec
         deadline = time.monotonic() + spec.ready_timeout
-        if spec.ready_port is not None:
-            host, port = spec.ready_port
-            wait_for_port(host, port, spec.ready_timeout, spec.name)
-        checks = [check for check in (spec.ready, _ops_ready(spec.ops_url)) if check is not None]
+        listening = _listens(spec.ready_port)
+        checks = [c for c in (listening, spec.ready, _ops_ready(spec.ops_url)) if c is not None]
         assert child.process is not None
         for ready in checks:
             while not ready():
@@ -198,6 +209,9 @@ class Supervisor:
                     raise ServiceError(
                         f"{spec.name} did not get ready within {spec.ready_timeout}s"
                     )
+                verdict = self._tend(starting=child)
+                if verdict is not None:
+                    raise ServiceError(verdict)
                 time.sleep(0.1)
 
     def _died(self, child: _Child, code: int, now: float) -> str | None:
@@ -291,6 +305,21 @@ class Supervisor:
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+
+
+def _listens(where: tuple[str, int] | None) -> Callable[[], bool] | None:
+    """Whether ``where`` accepts connections (None: nothing to wait for)."""
+    if where is None:
+        return None
+
+    def listens() -> bool:
+        try:
+            with socket.create_connection(where, timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    return listens
 
 
 def _ops_ready(ops_url: str | None) -> Callable[[], bool] | None:

@@ -3,8 +3,11 @@ rotated file."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +18,7 @@ from rich.console import Console
 
 from brokerstack.errors import ServiceError
 from brokerstack.services.ports import free_port
+from brokerstack.stack_state import ChildState, read_state
 from brokerstack.supervisor import ProcessSpec, RestartPolicy, Supervisor, ready_failures
 
 # A child that opens its ops port at once, answers /ready 503 ("warming up") for a while, then
@@ -44,7 +48,7 @@ def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
         tmp_path / "logs",
         Console(quiet=True),
         tmp_path / "run" / "stack.json",
-        RestartPolicy(give_up_after=1),
+        RestartPolicy(first_delay=0.2, give_up_after=3),
         poll_seconds=0.05,
         log_max_bytes=4096,
         log_backups=2,
@@ -111,3 +115,28 @@ def test_a_childs_output_is_kept_in_a_size_rotated_log(
     text = "".join((logs / name).read_text() for name in reversed(files))
     assert "line 199 " in text  # the newest lines are kept; the oldest rotated away
     assert "ops port open" not in text
+
+
+def test_a_child_that_dies_while_a_later_one_gets_ready_is_restarted_meanwhile(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
+    sleeper = ProcessSpec(
+        name="server", argv=[sys.executable, "-c", "import time; time.sleep(600)"], stop_timeout=5
+    )
+    supervisor.start(sleeper)
+    (first,) = [c.pid for c in _children(tmp_path) if c.name == "server"]
+    assert first is not None
+    killer = threading.Timer(0.5, os.kill, (first, signal.SIGKILL))
+    killer.start()
+    supervisor.start(_spec(tmp_path, free_port(), warm_up=3.0))  # the server dies meanwhile
+    killer.join()
+    (server,) = [c for c in _children(tmp_path) if c.name == "server"]
+    assert server.restarts == 1
+    assert server.phase == "running"
+    assert server.pid not in (None, first)
+
+
+def _children(tmp_path: Path) -> list[ChildState]:
+    state = read_state(tmp_path / "run" / "stack.json")
+    assert state is not None
+    return state.children

@@ -4,9 +4,6 @@ trading processes behind it (simulated LPs and the execution service)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +15,7 @@ import uvicorn
 from api.app import create_app
 from brokerstack.services.ports import free_port
 from brokerstack.settings import Settings
+from tests.integration.execution.support import start_service, stop_service
 
 
 @contextmanager
@@ -46,30 +44,10 @@ def serve(settings: Settings) -> Iterator[str]:
 def trading_processes(db_url: str, redis_url: str, folder: Path) -> Iterator[None]:
     """``brokerstack run execution`` on this database and Redis (its in-process demo LPs
     quote and fill)."""
-    env = {
-        **os.environ,
-        "BROKERSTACK_DATABASE_URL": db_url,
-        "BROKERSTACK_REDIS_URL": redis_url,
-        "BROKERSTACK_DATA_DIR": str(folder),
-        "BROKERSTACK_EXECUTION_DEMO_QUOTE_INTERVAL": "0.05",
-    }
-    with (folder / "execution.log").open("ab") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "brokerstack",
-                "run",
-                "execution",
-                "--ops-port",
-                str(free_port()),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_service(
+        db_url, redis_url, folder / "execution.log", BROKERSTACK_DATA_DIR=str(folder)
+    )
     try:
         yield
     finally:
-        process.terminate()
-        process.wait(30)
+        stop_service(process)

@@ -33,6 +33,7 @@ from execution.rollover import apply_rollover, next_cut, rollovers
 from execution.routing import RoutingRule
 from execution.snapshot import Snapshot, export, load
 from execution.state import Account
+from execution.statements import cut_rates, statement
 from execution.units import decimal_to_int, to_decimal
 
 
@@ -294,7 +295,8 @@ class Core:
         self._changed(out)
 
     def _images(self, out: Outcome, at: int, now: int) -> None:
-        """The exact image of every account that changed since its last one, at a cut."""
+        """At a cut: the exact image of every account that changed since its last one, and
+        every account's statement with the cut's rates (`execution.statements`)."""
         ctx = self.ctx
         for account_id in sorted(ctx.unimaged):
             account = ctx.accounts.get(account_id)
@@ -302,6 +304,9 @@ class Core:
                 image = encode_image(take_image(account, at, now))
                 out.journal.append(AccountSnapshot(account_id, at, image))
         ctx.unimaged.clear()
+        for account_id in sorted(ctx.accounts):
+            out.journal.append(statement(ctx, ctx.accounts[account_id], at, now))
+        out.journal.append(cut_rates(ctx, at))
 
     # --- internals ------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from execution.contracts import (
+    AccountState,
     BalanceChange,
     BalanceKind,
     Deal,
@@ -68,6 +69,41 @@ class RolloverMark:
     at: int  # ns
 
 
+@dataclass(frozen=True, slots=True)
+class PositionMark:
+    """One open position at a cut, in its account's currency (swap apart from profit)."""
+
+    position_id: int
+    account_id: int
+    symbol: str
+    side: Side
+    volume: Decimal
+    open_price: Decimal
+    close_price: Decimal | None
+    profit: Decimal | None
+    swap: Decimal
+    book: str
+
+
+@dataclass(frozen=True, slots=True)
+class CutStatement:
+    """An account as the core valued it at a cut (no ``account_id`` of its own: stating an
+    account changes nothing about it)."""
+
+    cut: int
+    applied_at: int
+    state: AccountState
+    positions: tuple[PositionMark, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CutRates:
+    """The mid rate of each currency in USD at a cut, from the LPs' aggregate prices."""
+
+    cut: int
+    rates: tuple[tuple[str, Decimal], ...]
+
+
 Recorded = (
     OrderUpdate
     | Deal
@@ -78,7 +114,9 @@ Recorded = (
     | ValuationAlert
     | QuoteState
 )
-JournalRecord = Recorded | LedgerTransfer | LpOrder | RolloverMark | AccountSnapshot
+JournalRecord = (
+    Recorded | LedgerTransfer | LpOrder | RolloverMark | AccountSnapshot | CutStatement | CutRates
+)
 
 
 @dataclass(slots=True)

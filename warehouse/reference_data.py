@@ -11,7 +11,8 @@ from typing import Any
 
 Row = dict[str, Any]
 
-BRAND: Row = {"code": "demo", "name": "Demo Brokerage"}
+# The LEI is made up (valid check digits, no such entity): set the brand's own before reporting.
+BRAND: Row = {"code": "demo", "name": "Demo Brokerage", "lei": "9845000DEM0BR0KER059"}
 
 COMMISSION_PLANS: list[Row] = [
     {
@@ -33,6 +34,9 @@ INSTRUMENTS: list[Row] = [
         **_FX,
         **_FX_VOLUME,
         "symbol": "EURUSD",
+        "cfi_code": "JFTXFC",
+        "underlying_id": None,
+        "underlying_venue_traded": False,
         "description": "Euro vs US Dollar",
         "symbol_group": "fx-major",
         "digits": 5,
@@ -51,6 +55,9 @@ INSTRUMENTS: list[Row] = [
         **_FX,
         **_FX_VOLUME,
         "symbol": "GBPUSD",
+        "cfi_code": "JFTXFC",
+        "underlying_id": None,
+        "underlying_venue_traded": False,
         "description": "Pound Sterling vs US Dollar",
         "symbol_group": "fx-major",
         "digits": 5,
@@ -69,6 +76,9 @@ INSTRUMENTS: list[Row] = [
         **_FX,
         **_FX_VOLUME,
         "symbol": "USDJPY",
+        "cfi_code": "JFTXFC",
+        "underlying_id": None,
+        "underlying_venue_traded": False,
         "description": "US Dollar vs Japanese Yen",
         "symbol_group": "fx-major",
         "digits": 3,
@@ -85,6 +95,9 @@ INSTRUMENTS: list[Row] = [
     },
     {
         "symbol": "XAUUSD",
+        "cfi_code": "JTMXFC",
+        "underlying_id": None,
+        "underlying_venue_traded": False,
         "description": "Gold vs US Dollar",
         "asset_class": "metal",
         "symbol_group": "metal-gold",
@@ -107,6 +120,9 @@ INSTRUMENTS: list[Row] = [
     },
     {
         "symbol": "US500",
+        "cfi_code": "JEIXFC",
+        "underlying_id": "US78378X1072",
+        "underlying_venue_traded": True,
         "description": "US 500 index cash CFD",
         "asset_class": "index",
         "symbol_group": "index-major",
@@ -131,6 +147,9 @@ INSTRUMENTS: list[Row] = [
     },
     {
         "symbol": "BTCUSD",
+        "cfi_code": "JMMXFC",
+        "underlying_id": None,
+        "underlying_venue_traded": False,
         "description": "Bitcoin vs US Dollar",
         "asset_class": "crypto",
         "symbol_group": "crypto",
@@ -198,8 +217,10 @@ INSTRUMENT_CALENDARS = {
 }
 
 LPS: list[Row] = [
-    {"code": "lp-alpha", "name": "LP Alpha (simulator)", "staleness_limit_ms": 1000},
-    {"code": "lp-beta", "name": "LP Beta (simulator)", "staleness_limit_ms": 1000},
+    {"code": "lp-alpha", "name": "LP Alpha (simulator)", "staleness_limit_ms": 1000,
+     "commission_per_million": D(5)},
+    {"code": "lp-beta", "name": "LP Beta (simulator)", "staleness_limit_ms": 1000,
+     "commission_per_million": D(6)},
 ]
 
 # lp code -> role -> (port, our SenderCompID, the LP's TargetCompID)

@@ -20,7 +20,13 @@ import psycopg
 from brokerstack.times import to_datetime
 from execution import contracts as c
 from execution.lp import LpOrder, Purpose
-from execution.records import AccountSnapshot, LedgerTransfer, RolloverMark
+from execution.records import (
+    AccountSnapshot,
+    CutRates,
+    CutStatement,
+    LedgerTransfer,
+    RolloverMark,
+)
 from execution.service.batch import Batch
 from execution.service.ledger import LedgerAccounts, prepare_postings, transfer_statements
 from execution.service.metrics import journaled
@@ -70,6 +76,8 @@ class _Sorted:
     rollover: RolloverMark | None = None  # the last one of the batch
     quote_states: list[c.QuoteState] = field(default_factory=list)
     images: list[AccountSnapshot] = field(default_factory=list)
+    statements: list[CutStatement] = field(default_factory=list)
+    rates: list[CutRates] = field(default_factory=list)
 
 
 def _sort(batch: Batch) -> _Sorted:
@@ -101,6 +109,10 @@ def _sort(batch: Batch) -> _Sorted:
             out.quote_states.append(record)
         elif isinstance(record, AccountSnapshot):
             out.images.append(record)
+        elif isinstance(record, CutStatement):
+            out.statements.append(record)
+        elif isinstance(record, CutRates):
+            out.rates.append(record)
     for deal in out.deals:
         rows = out.positions.get(deal.position_id)
         if rows is None:
@@ -171,6 +183,7 @@ class Journal:
         self._rollover(out, rows.rollover)
         self._quote_states(out, rows.quote_states)
         self._images(out, rows.images)
+        self._statements(out, rows.statements, rows.rates)
         if not out.parts:
             return
         query, params = out.query(
@@ -441,6 +454,85 @@ class Journal:
                 [i.image for i in images],
             ),
         )
+
+    def _statements(
+        self, out: _Statements, statements: list[CutStatement], rates: list[CutRates]
+    ) -> None:
+        """The cut's valuations (a cut journaled twice keeps its first statement)."""
+        if statements:
+            states = [(s.cut, s.applied_at, s.state) for s in statements]
+            out.add(
+                "statements",
+                """INSERT INTO account_statements (trading_account_id, cut, currency, balance,
+                       credit, floating_profit, equity, margin, free_margin, margin_level,
+                       valued, applied_at)
+                   SELECT * FROM unnest(%b::bigint[], %b::timestamptz[], %b::text[],
+                       %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[],
+                       %s::numeric[], %s::numeric[], %s::numeric[], %b::boolean[],
+                       %b::timestamptz[])
+                   ON CONFLICT DO NOTHING""",
+                _columns(
+                    [
+                        (
+                            st.account_id,
+                            to_datetime(cut),
+                            st.currency,
+                            st.balance,
+                            st.credit,
+                            st.floating_profit,
+                            st.equity,
+                            st.margin,
+                            st.free_margin,
+                            st.margin_level,
+                            st.valued,
+                            to_datetime(applied),
+                        )
+                        for cut, applied, st in states
+                    ],
+                    12,
+                ),
+            )
+            ids = self.reference.instrument_ids
+            marks = [(s.cut, m) for s in statements for m in s.positions]
+            if marks:
+                out.add(
+                    "position_statements",
+                    """INSERT INTO position_statements (position_id, cut, trading_account_id,
+                           instrument_id, side, volume, open_price, close_price, profit, swap,
+                           book)
+                       SELECT * FROM unnest(%b::bigint[], %b::timestamptz[], %b::bigint[],
+                           %b::bigint[], %b::text[], %s::numeric[], %s::numeric[],
+                           %s::numeric[], %s::numeric[], %s::numeric[], %b::text[])
+                       ON CONFLICT DO NOTHING""",
+                    _columns(
+                        [
+                            (
+                                m.position_id,
+                                to_datetime(cut),
+                                m.account_id,
+                                ids[m.symbol],
+                                m.side.value.upper(),
+                                m.volume,
+                                m.open_price,
+                                m.close_price,
+                                m.profit,
+                                m.swap,
+                                m.book,
+                            )
+                            for cut, m in marks
+                        ],
+                        11,
+                    ),
+                )
+        pairs = [(to_datetime(r.cut), ccy, rate) for r in rates for ccy, rate in r.rates]
+        if pairs:
+            out.add(
+                "cut_rates",
+                """INSERT INTO cut_rates (cut, currency, usd_rate)
+                   SELECT * FROM unnest(%b::timestamptz[], %b::text[], %s::numeric[])
+                   ON CONFLICT DO NOTHING""",
+                _columns(pairs, 3),
+            )
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[Any]:

@@ -1,0 +1,1 @@
+"""aml assets (being written)."""

@@ -1,0 +1,1 @@
+"""candles assets (being written)."""

@@ -1,0 +1,1 @@
+"""client_money assets (being written)."""

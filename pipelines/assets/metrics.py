@@ -1,0 +1,1 @@
+"""metrics assets (being written)."""

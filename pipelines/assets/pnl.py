@@ -1,0 +1,1 @@
+"""pnl assets (being written)."""

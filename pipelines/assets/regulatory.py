@@ -1,0 +1,1 @@
+"""regulatory assets (being written)."""

@@ -1,0 +1,1 @@
+"""snapshot assets (being written)."""

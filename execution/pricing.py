@@ -174,13 +174,15 @@ class PricingEngine:
     """Client prices per group: the aggregate widened by each group's markup.
 
     `books[group]` maps symbol -> the last client Quote (kept for valuation even when the
-    symbol goes off quotes); `live` holds the symbols with a current aggregate.
+    symbol goes off quotes); `live` holds the symbols with a current aggregate; `last` keeps
+    each symbol's last aggregate, gone stale or not (the rates a daily cut reports at).
     """
 
     def __init__(self, groups: Iterable[AccountGroup]) -> None:
         self.books: dict[str, dict[str, Quote]] = {}
         self.versions: dict[str, int] = {}  # per group, bumped by every price it receives
         self.raw: dict[str, Best] = {}
+        self.last: dict[str, Best] = {}
         self.live: set[str] = set()
         self._groups: list[AccountGroup] = []
         for group in groups:
@@ -201,7 +203,7 @@ class PricingEngine:
             self.raw.pop(symbol, None)
             return []
         self.live.add(symbol)
-        self.raw[symbol] = best
+        self.raw[symbol] = self.last[symbol] = best
         produced: list[tuple[AccountGroup, Quote]] = []
         by_markup: dict[Markup, Quote] = {}
         for group in self._groups:

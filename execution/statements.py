@@ -54,8 +54,9 @@ def statement(ctx: Context, account: Account, cut: int, now: int) -> CutStatemen
 
 
 def cut_rates(ctx: Context, cut: int) -> CutRates:
-    """Every currency of an instrument or a group, in USD, where the aggregate converts it."""
-    raw: PriceBook = ctx.pricing.raw  # type: ignore[assignment]  # Best quacks like Quote
+    """Every currency of an instrument or a group, in USD, where the LPs' last aggregate
+    prices convert it (a quote gone stale a moment before the cut still counts)."""
+    raw: PriceBook = ctx.pricing.last  # type: ignore[assignment]  # Best quacks like Quote
     currencies = {g.currency for g in ctx.groups.values()}
     for instrument in ctx.instruments.values():
         currencies.update((instrument.base_currency, instrument.profit_currency))

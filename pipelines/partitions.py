@@ -43,7 +43,9 @@ def trading_day(key: str) -> TradingDay:
     """The trading day of a partition key (the window's start date, New York)."""
     window = trading_days.time_window_for_partition_key(key)
     end = window.end.astimezone(UTC)
-    return TradingDay(key, window.end.astimezone(NEW_YORK).date(), window.start.astimezone(UTC), end)
+    return TradingDay(
+        key, window.end.astimezone(NEW_YORK).date(), window.start.astimezone(UTC), end
+    )
 
 
 def key_for(trade_date: date) -> str:

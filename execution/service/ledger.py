@@ -13,11 +13,13 @@ debits positive, so each entry is the leg negated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 
+from brokerstack.times import to_datetime
 from execution import contracts as c
 from execution.records import LedgerLeg, LedgerTransfer
 from execution.service.reference import Reference
@@ -124,6 +126,7 @@ class Postings:
     currencies: list[str]
     kinds: list[str]
     descriptions: list[str]
+    times: list[datetime]  # the core's time of each change (reports cut days by it)
     entry_keys: list[str]
     entry_accounts: list[int]
     entry_amounts: list[Decimal]
@@ -138,7 +141,7 @@ def prepare_postings(
 ) -> Postings:
     """One transfer per balance change. Resolving ledger accounts may create one (outside the
     batch's transaction: an unused ledger account is harmless, and the id stays valid)."""
-    out = Postings([], [], [], [], [], [], [])
+    out = Postings([], [], [], [], [], [], [], [])
     for change in changes:
         key = f"{entry_prefix}{change.entry_id}"
         operation = operations.get(change.request_id or "")
@@ -163,6 +166,7 @@ def prepare_postings(
         out.currencies.append(change.currency)
         out.kinds.append(kind)
         out.descriptions.append(f"{description}, account {change.account_id}")
+        out.times.append(to_datetime(change.time))
     return out
 
 
@@ -173,12 +177,19 @@ def transfer_statements(postings: Postings) -> list[tuple[str, str, tuple[Any, .
         (
             "transfers_new",
             """INSERT INTO ledger_transfers (idempotency_key, currency, kind, description,
-                                             created_by)
-               SELECT k, cur, kind, d, 'execution'
-               FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[]) AS t(k, cur, kind, d)
+                                             created_by, created_at)
+               SELECT k, cur, kind, d, 'execution', at
+               FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[])
+                    AS t(k, cur, kind, d, at)
                ON CONFLICT (idempotency_key) DO NOTHING
                RETURNING id, idempotency_key, currency""",
-            (postings.keys, postings.currencies, postings.kinds, postings.descriptions),
+            (
+                postings.keys,
+                postings.currencies,
+                postings.kinds,
+                postings.descriptions,
+                postings.times,
+            ),
         ),
         (
             "entries_new",

@@ -58,6 +58,4 @@ def run(resources: dict[str, Any]) -> Runner:
 
 def check_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
     """Each check's name and whether it passed."""
-    return {
-        e.check_name: e.passed for e in result.get_asset_check_evaluations()
-    }
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}

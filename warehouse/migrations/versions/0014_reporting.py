@@ -227,9 +227,11 @@ def upgrade() -> None:
             withdrawal         money_amount NOT NULL,
             credit_change      money_amount NOT NULL,
             correction         money_amount NOT NULL,
+            write_off          money_amount NOT NULL,  -- negative balance protection
             closed_profit      money_amount NOT NULL,
             swap               money_amount NOT NULL,
             commission         money_amount NOT NULL,
+            fee                money_amount NOT NULL,
             balance            money_amount NOT NULL,
             credit             money_amount NOT NULL,
             floating_profit    money_amount NOT NULL,

@@ -1,0 +1,1 @@
+"""Account reports staff know from MetaTrader 5: Daily, Trade accounts and Summary."""

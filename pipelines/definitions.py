@@ -11,7 +11,7 @@ from pipelines import assets, schedules, sensors
 from pipelines.resources import DataFolders, Warehouse
 
 
-def resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+def resources(settings: Settings) -> dict[str, object]:
     return {
         "warehouse": Warehouse(url=settings.database_dsn),
         "folders": DataFolders(root=str(settings.data_path)),

@@ -14,7 +14,7 @@ import psycopg
 from warehouse.db import connect
 
 
-class Warehouse(dg.ConfigurableResource):  # type: ignore[misc]
+class Warehouse(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The warehouse, through psycopg (a replica in a scaled-out deployment)."""
 
     url: str
@@ -26,7 +26,7 @@ class Warehouse(dg.ConfigurableResource):  # type: ignore[misc]
             yield conn
 
 
-class DataFolders(dg.ConfigurableResource):  # type: ignore[misc]
+class DataFolders(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Where files go: regulatory exports, analyst snapshots, archives, settlement files."""
 
     root: str

@@ -57,9 +57,16 @@ def client(
                                     nationality, ib_partner_id, created_at)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now())) RETURNING id""",
             (
-                brand_id(conn, brand), email or f"client{n}@example.test", first_name,
-                last_name, birth_date, country, nationality, ib_partner_id, created_at,
-            ),  # fmt: skip
+                brand_id(conn, brand),
+                email or f"client{n}@example.test",
+                first_name,
+                last_name,
+                birth_date,
+                country,
+                nationality,
+                ib_partner_id,
+                created_at,
+            ),
         )
     )
 
@@ -82,11 +89,12 @@ def account(
     opened_at: datetime | None = None,
 ) -> Account:
     """A trading account in a seeded group, with its ledger account (as the service makes)."""
-    group_id, kind, currency, brand = conn.execute(
+    row = conn.execute(
         "SELECT id, account_kind, deposit_currency, brand_id FROM account_groups WHERE code = %s",
         (group,),
-    ).fetchone() or (None, None, None, None)
-    assert group_id is not None, group
+    ).fetchone()
+    assert row is not None, group
+    group_id, kind, currency, brand = row
     login = 700_000 + next(_keys)
     account_id = int(
         one(
@@ -106,7 +114,7 @@ def account(
             (f"trading:{account_id}", currency, brand, client_id, account_id),
         )
     )
-    return Account(account_id, login, client_id, currency, ledger_id)
+    return Account(account_id, login, client_id, str(currency), ledger_id)
 
 
 def broker_ledger_account(conn: psycopg.Connection[Any], kind: str, currency: str) -> int:
@@ -170,7 +178,9 @@ def trading_deposit(
     a negative amount is a withdrawal. The trading account's entry is the negated leg."""
     source = wallet_of(conn, acc)
     kind = "trading_deposit" if amount > 0 else "trading_withdrawal"
-    return transfer(conn, kind, acc.currency, [(acc.ledger_account_id, -amount), (source, amount)], at)
+    return transfer(
+        conn, kind, acc.currency, [(acc.ledger_account_id, -amount), (source, amount)], at
+    )
 
 
 def wallet_of(conn: psycopg.Connection[Any], acc: Account) -> int:
@@ -217,9 +227,16 @@ def position(
                                       open_price, status, opened_at, closed_at, close_price)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
             (
-                acc.id, instrument_id(conn, symbol), side, volume, open_price,
-                "CLOSED" if closed_at else "OPEN", opened_at, closed_at, close_price,
-            ),  # fmt: skip
+                acc.id,
+                instrument_id(conn, symbol),
+                side,
+                volume,
+                open_price,
+                "CLOSED" if closed_at else "OPEN",
+                opened_at,
+                closed_at,
+                close_price,
+            ),
         )
     )
 
@@ -264,9 +281,21 @@ def deal(
                                   lp_id, lp_order_id)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
             (
-                at, acc.id, position_id, inst, side, entry, volume, price, profit,
-                commission, swap, routed, lp_ref, lp_order_id,
-            ),  # fmt: skip
+                at,
+                acc.id,
+                position_id,
+                inst,
+                side,
+                entry,
+                volume,
+                price,
+                profit,
+                commission,
+                swap,
+                routed,
+                lp_ref,
+                lp_order_id,
+            ),
         )
     )
     for kind, amount in (("pnl", profit), ("commission", commission), ("swap", swap)):
@@ -351,8 +380,19 @@ def payment(
                                      payer_country, created_at, updated_at)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
             (
-                client_id, psp, f"p-{next(_keys)}", f"pay-{next(_keys)}", direction, method,
-                amount, currency, status, payer_name, payer_country, at, at,
-            ),  # fmt: skip
+                client_id,
+                psp,
+                f"p-{next(_keys)}",
+                f"pay-{next(_keys)}",
+                direction,
+                method,
+                amount,
+                currency,
+                status,
+                payer_name,
+                payer_country,
+                at,
+                at,
+            ),
         )
     )

@@ -1,4 +1,8 @@
-"""Client metrics per trading day, and their check against the raw tables."""
+"""Client metrics per trading day, and their check against the raw tables.
+
+No ``from __future__ import annotations`` here: Dagster reads the context parameter's
+annotation when it builds a definition and refuses one that is a string.
+"""
 
 import dagster as dg
 

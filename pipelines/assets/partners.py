@@ -1,4 +1,8 @@
-"""IB and prop daily totals per trading day, and the IB commission check."""
+"""IB and prop daily totals per trading day, and the IB commission check.
+
+No ``from __future__ import annotations`` here: Dagster reads the context parameter's
+annotation when it builds a definition and refuses one that is a string.
+"""
 
 import dagster as dg
 

@@ -163,7 +163,12 @@ def test_a_currency_without_a_rate_stops_the_day(
 
 @pytest.mark.parametrize(
     ("column", "change"),
-    [("deposits_usd", "+ 1"), ("withdrawals_usd", "* 2"), ("registrations", "+ 1")],
+    [
+        ("deposits_usd", "+ 1"),
+        ("withdrawals_usd", "* 2"),
+        ("registrations", "+ 1"),
+        ("ftd_count", "+ 1"),
+    ],
 )
 def test_the_check_fails_on_corrupted_rows(
     conn: psycopg.Connection[Any], run: Runner, column: str, change: str

@@ -321,27 +321,37 @@ def upgrade() -> None:
             notional_usd    numeric(28, 8) NOT NULL,
             PRIMARY KEY (trade_date, brand_id, country, source, ib_partner_id)
         );
+        -- IB commission by the day of the deals it was earned on, per partner and currency.
         CREATE TABLE reports.ib_daily (
             trade_date    date NOT NULL,
             ib_partner_id bigint NOT NULL,
             brand_id      bigint NOT NULL,
             currency      currency_code NOT NULL,
             accruals      integer NOT NULL,
-            amount        money_amount NOT NULL,
+            reversals     integer NOT NULL,
+            amount        money_amount NOT NULL,  -- accruals less reversals
+            PRIMARY KEY (trade_date, ib_partner_id, currency)
+        );
+        -- What each partner's directly referred clients traded (not per currency: lots are not).
+        CREATE TABLE reports.ib_referred_daily (
+            trade_date    date NOT NULL,
+            ib_partner_id bigint NOT NULL,
+            brand_id      bigint NOT NULL,
             clients       integer NOT NULL,
             volume_lots   numeric(20, 8) NOT NULL,
-            PRIMARY KEY (trade_date, ib_partner_id, currency)
+            PRIMARY KEY (trade_date, ib_partner_id)
         );
         CREATE TABLE reports.prop_daily (
             trade_date      date NOT NULL,
             prop_product_id bigint NOT NULL,
             brand_id        bigint NOT NULL,
+            currency        currency_code NOT NULL,  -- the product's, which its fee is in
             purchased       integer NOT NULL,
             fees            money_amount NOT NULL,
-            active          integer NOT NULL,
-            passed          integer NOT NULL,
-            breached        integer NOT NULL,
-            funded          integer NOT NULL,
+            active          integer NOT NULL,  -- challenges running at the cut
+            passed          integer NOT NULL,  -- phases passed in the day
+            breached        integer NOT NULL,  -- phases breached in the day
+            funded          integer NOT NULL,  -- of the active, those in a funded phase
             PRIMARY KEY (trade_date, prop_product_id)
         );
         """

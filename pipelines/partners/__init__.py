@@ -1,0 +1,2 @@
+"""Partners' daily totals for the dashboards: introducing brokers' commissions and referred
+trading, and prop challenges' sales and outcomes."""

@@ -133,6 +133,8 @@ class Settings(SettingsBase):
     api_port: Port = 8000
     dashboard_port: Port = 8501
     dagster_port: Port = 3000
+    # The Dagster instance's folder (its dagster.yaml); by default the repository's dagster_home.
+    dagster_home: Path | None = None
     # The first ops port of the LP simulators `brokerstack up` runs (one each, counting up).
     lpsim_ops_port: Port = 9184
     # The LPs `brokerstack up` trades with: the two built-in simulators it starts, or the LPs
@@ -150,6 +152,12 @@ class Settings(SettingsBase):
         path = self.data_dir.expanduser().resolve()
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @property
+    def dagster_home_path(self) -> Path:
+        if self.dagster_home is not None:
+            return self.dagster_home.expanduser().resolve()
+        return Path(__file__).resolve().parent.parent / "dagster_home"
 
     @property
     def embedded_postgres(self) -> bool:

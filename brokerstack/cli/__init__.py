@@ -1,4 +1,5 @@
-"""The ``brokerstack`` command line: up, run, status, migrate, seed, replay, fix and ingest.
+"""The ``brokerstack`` command line: up, run, status, migrate, seed, replay, fix, ingest, and
+the pipelines' report, export and snapshot.
 
 The command line is the stack's composition root: it may import every product package, and
 nothing imports it (the base of ``brokerstack`` — settings, streams, errors, services,
@@ -11,7 +12,7 @@ import sys
 
 import typer
 
-from brokerstack.cli import fix, imports, migrations, replay, run, status, up
+from brokerstack.cli import fix, imports, migrations, pipelines, replay, run, status, up
 
 app = typer.Typer(
     help="brokerstack: the broker's trading core, back office and data platform.",
@@ -26,6 +27,9 @@ app.command()(replay.replay)
 app.add_typer(imports.app)  # import-ticks, import-candles, ingest-maintenance
 app.add_typer(fix.app)  # fix reset-sequence
 app.add_typer(run.app)  # run execution | api | tick-writer | event-writer | lp-simulator
+app.add_typer(pipelines.report, name="report")  # report daily | monthly
+app.add_typer(pipelines.export, name="export")  # export emir | mifir
+app.command()(pipelines.snapshot)
 
 
 def main() -> None:

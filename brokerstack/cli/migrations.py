@@ -6,6 +6,7 @@ import psycopg
 import typer
 
 from brokerstack.cli.console import console, operator_errors
+from brokerstack.dagster_instance import ensure_dagster_database
 from brokerstack.errors import BrokerstackError
 from brokerstack.services import database
 from brokerstack.settings import load_settings
@@ -25,6 +26,7 @@ def migrate(
             downgrade(url, revision)
         else:
             upgrade(url, revision)
+            ensure_dagster_database(url)
         console.print(f"warehouse at revision {current(url) or 'base'}")
 
 

@@ -11,6 +11,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
+from brokerstack.dagster_instance import dagster_env, ensure_dagster_database
 from brokerstack.errors import ConfigError
 from brokerstack.services import (
     check_database,
@@ -25,6 +26,7 @@ from brokerstack.supervisor import ProcessSpec, brokerstack_run
 from execution.lpsim.processes import lp_simulator_processes
 from execution.service.processes import execution_processes
 from ingest.processes import ingest_processes
+from pipelines.processes import pipeline_processes
 from warehouse.migrate import upgrade
 from warehouse.seed import seed
 
@@ -89,10 +91,12 @@ def server_processes(settings: Settings, console: Console) -> list[ProcessSpec]:
 
 
 def prepare_warehouse(database_url: str, console: Console) -> None:
-    """Migrate to head and seed reference data (both idempotent)."""
+    """Migrate to head, seed reference data and make the Dagster instance's database (all
+    idempotent)."""
     upgrade(database_url)
     with psycopg.connect(database_url) as conn:
         seed(conn)
+    ensure_dagster_database(database_url)
     console.print("warehouse migrated and seeded")
 
 
@@ -127,6 +131,9 @@ def stack_processes(settings: Settings, endpoints: Endpoints) -> list[ProcessSpe
         *execution_processes(settings, services_env),
         api_process(settings, services_env),
         *ingest_processes(settings, services_env),
+        *pipeline_processes(
+            settings, {**services_env, **dagster_env(settings, endpoints.database_url)}
+        ),
     ]
 
 

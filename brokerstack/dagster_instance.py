@@ -16,9 +16,11 @@ DAGSTER_DATABASE = "dagster"
 
 
 def dagster_database_url(database_url: str) -> str:
-    """The warehouse's URL with the Dagster database in place of the warehouse's."""
+    """The warehouse's URL with the Dagster database in place of the warehouse's, for
+    dagster-postgres: it speaks psycopg2 (it sends NOTIFY with a bind parameter, which
+    psycopg 3's server-side binding refuses), so the driver is named."""
     parts = urlsplit(database_url)
-    return urlunsplit(parts._replace(path=f"/{DAGSTER_DATABASE}"))
+    return urlunsplit(parts._replace(scheme="postgresql+psycopg2", path=f"/{DAGSTER_DATABASE}"))
 
 
 def ensure_dagster_database(database_url: str) -> bool:

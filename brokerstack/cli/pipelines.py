@@ -73,8 +73,9 @@ def _files(metadata: dict[str, Any]) -> Iterator[str]:
 def materialize(
     settings: Settings, names: Sequence[str], partition_keys: Sequence[str | None]
 ) -> list[str]:
-    """Materialize each named asset (with its checks) for each partition, in order, on the
-    stack's Dagster instance; the files written. Stops at the first failure."""
+    """Materialize the named assets (with their checks) for each partition, one run per
+    partition on the stack's Dagster instance; the files written. Stops at the first
+    failure."""
     with database(settings) as url:
         ensure_dagster_database(url)
         os.environ.update(dagster_env(settings, url))
@@ -92,31 +93,30 @@ def materialize(
             raise BrokerstackError(f"no such asset: {', '.join(missing)}")
         instance = dg.DagsterInstance.get()
         written: list[str] = []
-        steps = [(key, name) for key in partition_keys for name in names]
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=console, transient=True,
         ) as progress:  # fmt: skip
-            task = progress.add_task("materializing", total=len(steps))
-            for key, name in steps:
-                progress.update(task, description=f"{name} {key or ''}".strip())
+            task = progress.add_task("materializing", total=len(partition_keys))
+            for key in partition_keys:
+                progress.update(task, description=f"{', '.join(names)} {key or ''}".strip())
                 result = dg.materialize(
                     [*ALL_ASSETS, *ALL_CHECKS],
-                    selection=dg.AssetSelection.assets(name),
+                    selection=dg.AssetSelection.assets(*names),
                     partition_key=key,
                     resources=resources(settings.model_copy(update={"database_url": url})),
                     instance=instance,
                     raise_on_error=False,
                 )
-                _raise_on_failure(result, name, key)
+                _raise_on_failure(result, key)
                 for event in result.get_asset_materialization_events():
                     written.extend(_files(dict(event.materialization.metadata)))
                 progress.advance(task)
     return written
 
 
-def _raise_on_failure(result: Any, name: str, key: str | None) -> None:
-    where = f"{name} {key}" if key else name
+def _raise_on_failure(result: Any, key: str | None) -> None:
+    where = f"partition {key}" if key else "the run"
     failed = [c for c in result.get_asset_check_evaluations() if not c.passed]
     if failed:
         details = "; ".join(

@@ -15,9 +15,12 @@ from anyascii import anyascii
 
 # ESMA's list of titles (compared without a trailing full stop).
 TITLES = frozenset(
-    "atty coach dame dr fr gov honorable madam madame maid master miss monsieur mr mrs ms mx "
-    "ofc ph.d phd pres prof rev sir".split()
-)
+    (
+        "atty", "coach", "dame", "dr", "fr", "gov", "honorable", "madam", "madame", "maid",
+        "master", "miss", "monsieur", "mr", "mrs", "ms", "mx", "ofc", "ph.d", "phd", "pres",
+        "prof", "rev", "sir",
+    )
+)  # fmt: skip
 # ESMA's list of surname prefixes, longest first so "van der" wins over "van".
 PREFIXES: tuple[tuple[str, ...], ...] = tuple(
     sorted(

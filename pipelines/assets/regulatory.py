@@ -2,8 +2,6 @@
 reports, each with blocking checks that every reportable event went out once and that every
 file validates and is intact on disk."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg

@@ -65,18 +65,18 @@ CSV = tabular.Layout(
 def xml(outgoing: Sequence[Outgoing], reported_at: datetime) -> bytes:
     """The reports as one auth.030 document."""
     stamp = emir.timestamp(reported_at)
-    root = ET.Element(_q("Document"))
+    # Built with plain names under a default namespace declared once: ElementTree would
+    # refuse the unqualified Ccy attributes beside a default_namespace.
+    root = ET.Element("Document", xmlns=NAMESPACE)
     report = _at(root, "DerivsTradRpt")
     _at(report, "RptHdr/RptgTmStmp", stamp)
     _at(report, "RptHdr/NbRcrds", str(len(outgoing)))
     data = _at(report, "TradData")
     for item in outgoing:
-        wrapper = ET.SubElement(ET.SubElement(data, _q("Rpt")), _q(WRAPPERS[item.action]))
+        wrapper = ET.SubElement(ET.SubElement(data, "Rpt"), WRAPPERS[item.action])
         _report(wrapper, item.event.fields, stamp)
     ET.indent(root)
-    document: bytes = ET.tostring(
-        root, encoding="UTF-8", xml_declaration=True, default_namespace=NAMESPACE
-    )
+    document: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)
     return document
 
 
@@ -148,16 +148,12 @@ def _at(parent: ET.Element, path: str, text: str | None = None, **attrib: str) -
     for depth, name in enumerate(names):
         last = node[-1] if len(node) else None
         leaf = depth == len(names) - 1
-        if not leaf and last is not None and last.tag == _q(name):
+        if not leaf and last is not None and last.tag == name:
             node = last
         else:
-            node = ET.SubElement(node, _q(name))
+            node = ET.SubElement(node, name)
     if text is not None:
         node.text = text
     for key, value in attrib.items():
         node.set(key, value)
     return node
-
-
-def _q(name: str) -> str:
-    return f"{{{NAMESPACE}}}{name}"

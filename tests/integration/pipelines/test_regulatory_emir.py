@@ -8,6 +8,7 @@ Expected values are worked out by hand from the rows each test seeds: UTI = the 
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import psycopg
 import xmlschema
 
 from pipelines.assets.regulatory import emir_files_validate, emir_one_row_per_event, emir_reports
+from pipelines.regulatory import export_day
 from tests.integration.pipelines import support
 from tests.integration.pipelines.conftest import Runner, check_results
 from tests.integration.pipelines.support_regulatory import (
@@ -385,3 +387,15 @@ def test_the_file_check_fails_on_a_file_that_did_not_validate(
     result = run(ASSET, DAY1, ok=False)  # a re-run: nothing new to write
 
     assert check_results(result) == {"one_row_per_event": True, "files_validate": False}
+
+
+def test_export_day_does_what_the_asset_does_for_one_trade_date(
+    conn: psycopg.Connection[Any], seeded_db_url: str, tmp_path: Path
+) -> None:
+    _one_trade(conn)
+
+    written = export_day(seeded_db_url, tmp_path, "emir", date(2026, 1, 6))
+
+    assert written == [tmp_path / DAY1_FILE, tmp_path / DAY1_FILE.replace(".xml", ".csv")]
+    assert [r.wrapper for r in reports(written[0])] == ["New"]
+    assert export_day(seeded_db_url, tmp_path, "emir", date(2026, 1, 6)) == []

@@ -122,7 +122,9 @@ def upgrade() -> None:
             content_hash text NOT NULL,  -- of the fields reported; a change is a correction
             file_id      bigint NOT NULL REFERENCES regulatory_files,
             reported_at  timestamptz NOT NULL DEFAULT now(),
-            UNIQUE (regime, event_key, content_hash)
+            -- Once per file: a later file may carry the same content again (a correction
+            -- back to what was first reported); the latest row is what the regulator holds.
+            UNIQUE (regime, event_key, file_id)
         );
         CREATE INDEX regulatory_events_identifier_idx ON regulatory_events (regime, identifier);
         CREATE TRIGGER regulatory_events_immutable BEFORE UPDATE OR DELETE ON regulatory_events

@@ -23,7 +23,6 @@ RECONCILIATION_ASSET = "client_money_reconciliation"
 client_money_job = dg.define_asset_job(
     "client_money_job",
     selection=dg.AssetSelection.assets(RECONCILIATION_ASSET),
-    partitions_def=trading_days,
     description="The client-money reconciliation of one trading day (with its checks).",
 )
 

@@ -235,5 +235,7 @@ def test_evaluate_is_deterministic_and_fingerprints_name_rule_and_payments() -> 
         "velocity",
     }  # fmt: skip
     window = next(h for h in first if h.rule == "deposit_withdrawal_window")
-    assert window.fingerprint == fingerprint("deposit_withdrawal_window", reversed(window.payment_ids))
+    assert window.fingerprint == fingerprint(
+        "deposit_withdrawal_window", reversed(window.payment_ids)
+    )
     assert len({h.fingerprint for h in first}) == len(first)

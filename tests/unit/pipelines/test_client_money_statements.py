@@ -31,7 +31,10 @@ def test_a_good_file_gives_every_row_exactly() -> None:
         ("demo,A,EUR,2026-03-03,0.000000001\n", "plain decimal"),
         (",A,EUR,2026-03-03,1\n", "brand is empty"),
         ("demo,,EUR,2026-03-03,1\n", "bank_account is empty"),
-        ("demo,A,EUR,2026-03-03,1\ndemo,A,EUR,2026-03-03,2\n", "line 4: repeats the account and day of line 3"),
+        (
+            "demo,A,EUR,2026-03-03,1\ndemo,A,EUR,2026-03-03,2\n",
+            "line 4: repeats the account and day of line 3",
+        ),
         ("", "no balances"),
     ],
 )

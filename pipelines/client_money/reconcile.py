@@ -85,7 +85,10 @@ def reconcile(
     return DayReconciliation(day.trade_date, files, written, unchanged, facts.unvalued_accounts)
 
 
-def _fingerprint(book: Facts) -> tuple[Decimal, tuple[tuple[int, Decimal, Decimal], ...]]:
+_Facts = tuple[Decimal, tuple[tuple[int, Decimal, Decimal], ...]]
+
+
+def _fingerprint(book: Facts) -> _Facts:
     """What a version stands for: the money held and each client's figures."""
     lines = tuple(sorted((ln.client_id, ln.wallets, ln.trading_equity) for ln in book.lines))
     return book.held, lines
@@ -93,7 +96,7 @@ def _fingerprint(book: Facts) -> tuple[Decimal, tuple[tuple[int, Decimal, Decima
 
 def _latest(
     conn: psycopg.Connection[Any], brand_id: int, currency: str, trade_date: date
-) -> tuple[int, tuple[Decimal, tuple[tuple[int, Decimal, Decimal], ...]]] | None:
+) -> tuple[int, _Facts] | None:
     row = conn.execute(
         """SELECT id, version, held FROM client_money_reconciliations
            WHERE brand_id = %s AND currency = %s AND trade_date = %s
@@ -118,16 +121,12 @@ def _store(
     book: Facts,
     version: int,
 ) -> Written:
-    relative = Path(
-        "archive",
-        "client_money",
-        brand,
-        day.trade_date.isoformat(),
-        f"{book.currency}-v{version}.csv",
-    )
+    target = folders.archive / "client_money" / brand / day.trade_date.isoformat()
+    target /= f"{book.currency}-v{version}.csv"
+    relative = target.relative_to(folders.root)  # stored so: the data root may move
     content = archive_text(brand, book, day.trade_date, day.cut, version).encode()
-    _write_atomically(Path(folders.root) / relative, content)
-    rec_id = conn.execute(
+    _write_atomically(target, content)
+    inserted = conn.execute(
         """INSERT INTO client_money_reconciliations (brand_id, currency, trade_date, version,
                entitlement, held, difference, status, archive_path, archive_sha256)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
@@ -143,7 +142,9 @@ def _store(
             relative.as_posix(),
             hashlib.sha256(content).hexdigest(),
         ),
-    ).fetchone()[0]  # type: ignore[index]
+    ).fetchone()
+    assert inserted is not None  # RETURNING always gives the row
+    rec_id = inserted[0]
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO client_money_lines (reconciliation_id, client_id, wallets,

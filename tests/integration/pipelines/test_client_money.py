@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import psycopg
 import pytest
 
@@ -31,7 +32,8 @@ from pipelines.assets.client_money import (
     client_money_lines_sum_to_totals,
     client_money_reconciliation,
 )
-from pipelines.client_money import SignOffRefused, approve, explain
+from pipelines.client_money import SignOffRefused, approve, explain, reconcile_day
+from pipelines.client_money.sensor import settlement_files_sensor
 from tests.integration.pipelines.conftest import Runner, check_results
 from tests.integration.pipelines.support import (
     account,
@@ -386,3 +388,38 @@ def test_the_differences_check_passes_a_balanced_day(
     seed_day(conn)
     bank_statement(resources["folders"], usd2="3050.50")
     assert all(check_results(run(ASSET_AND_CHECKS, KEY)).values())
+
+
+def test_the_sensors_request_reconciles_the_files_trade_date(
+    conn: psycopg.Connection[Any], run: Runner, resources: dict[str, Any]
+) -> None:
+    seed_day(conn)
+    bank_statement(resources["folders"], usd2="3050.50")
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_sensor_context(instance=instance, resources=resources)
+        result = settlement_files_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    requested = sorted(r.partition_key or "" for r in result.run_requests or [])
+    assert requested == ["2026-02-27", "2026-03-02"]  # trade dates 2026-03-02 and 03-03
+
+    run(ASSET_AND_CHECKS, KEY)
+
+    assert {k: v[3] for k, v in reconciliations(conn).items()} == {
+        ("USD", 1): "balanced",
+        ("EUR", 1): "balanced",
+    }
+
+
+def test_reconcile_day_does_the_assets_work_for_a_trade_date(
+    conn: psycopg.Connection[Any], resources: dict[str, Any], seeded_db_url: str
+) -> None:
+    seed_day(conn)
+    bank_statement(resources["folders"])
+    done = reconcile_day(seeded_db_url, resources["folders"].root, TRADE_DATE)
+    assert [f.status for f in done.files] == ["loaded"]
+    assert sorted((w.currency, w.version, w.status) for w in done.written) == [
+        ("EUR", 1, "balanced"),
+        ("USD", 1, "shortfall"),
+    ]
+    again = reconcile_day(seeded_db_url, resources["folders"].root, TRADE_DATE)
+    assert (again.written, again.unchanged) == ([], 2)

@@ -2,7 +2,9 @@
 
 The close runs half an hour after the 17:00 New York cut, when the execution service has
 journaled the cut's statements; it asks for the partition of the day that just ended (Dagster's
-own partitioned schedule would fire at 17:00 sharp, before the statements are there).
+own partitioned schedule would fire at 17:00 sharp, before the statements are there). The
+client-money reconciliation is not in it: it waits for the banks' statements of the day, and
+the settlement-files sensor starts it when they arrive.
 """
 
 from __future__ import annotations
@@ -12,9 +14,16 @@ from collections.abc import Iterator
 import dagster as dg
 
 from pipelines.assets import ALL_ASSETS
+from pipelines.client_money.sensor import client_money_job
 from pipelines.partitions import NEW_YORK, key_for, months, trading_days
 
-TRADING_DAY_ASSETS = [a for a in ALL_ASSETS if a.partitions_def == trading_days]
+# Started by the settlement-files sensor instead (client_money_job).
+_ON_SETTLEMENT = {"client_money_reconciliation"}
+TRADING_DAY_ASSETS = [
+    a
+    for a in ALL_ASSETS
+    if a.partitions_def == trading_days and a.key.to_user_string() not in _ON_SETTLEMENT
+]
 MONTHLY_ASSETS = [a for a in ALL_ASSETS if a.partitions_def == months]
 UNPARTITIONED_ASSETS = [a for a in ALL_ASSETS if a.partitions_def is None]
 
@@ -61,5 +70,5 @@ nightly_snapshot = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
-JOBS = [trading_day_close, month_end, refresh_snapshot]
+JOBS = [trading_day_close, month_end, refresh_snapshot, client_money_job]
 SCHEDULES = [after_the_cut, at_month_end, nightly_snapshot]

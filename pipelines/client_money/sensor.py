@@ -27,7 +27,11 @@ client_money_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(job=client_money_job, minimum_interval_seconds=60)
+@dg.sensor(
+    job=client_money_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def settlement_files_sensor(
     context: dg.SensorEvaluationContext, folders: DataFolders
 ) -> dg.SensorResult:

@@ -152,22 +152,24 @@ def transfer(
     at: datetime,
     description: str = "",
 ) -> int:
-    """A balanced ledger transfer: legs are (ledger account, amount; debits positive)."""
-    transfer_id = int(
-        one(
-            conn,
-            """INSERT INTO ledger_transfers (idempotency_key, currency, kind, description,
-                                             created_at)
-               VALUES (%s, %s, %s, %s, %s) RETURNING id""",
-            (f"test:{next(_keys)}", currency, kind, description, at),
+    """A balanced ledger transfer: legs are (ledger account, amount; debits positive), in one
+    transaction (the balance is checked at commit)."""
+    with conn.transaction():
+        transfer_id = int(
+            one(
+                conn,
+                """INSERT INTO ledger_transfers (idempotency_key, currency, kind, description,
+                                                 created_at)
+                   VALUES (%s, %s, %s, %s, %s) RETURNING id""",
+                (f"test:{next(_keys)}", currency, kind, description, at),
+            )
         )
-    )
-    for ledger_account_id, amount in legs:
-        conn.execute(
-            """INSERT INTO ledger_entries (transfer_id, ledger_account_id, currency, amount)
-               VALUES (%s, %s, %s, %s)""",
-            (transfer_id, ledger_account_id, currency, amount),
-        )
+        for ledger_account_id, amount in legs:
+            conn.execute(
+                """INSERT INTO ledger_entries (transfer_id, ledger_account_id, currency, amount)
+                   VALUES (%s, %s, %s, %s)""",
+                (transfer_id, ledger_account_id, currency, amount),
+            )
     return transfer_id
 
 

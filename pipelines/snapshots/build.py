@@ -89,7 +89,7 @@ def _export_all(
     with connect(url) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
-        conn.execute("SET TIME ZONE 'UTC'")
+        export.session(conn)
         for table in tables:
             if not export.exists(conn, table.relation):
                 if table.optional:

@@ -10,6 +10,7 @@ text.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -18,6 +19,7 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.csv as csv  # type: ignore[import-untyped]
 import pyarrow.dataset as ds  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from psycopg import sql
@@ -113,23 +115,92 @@ def count(conn: psycopg.Connection[Any], table: Table) -> int:
     return int(row[0]) if row else 0
 
 
-def batches(
-    conn: psycopg.Connection[Any], p: Plan, salt: bytes, rows: int = BATCH_ROWS
-) -> Iterator[pa.RecordBatch]:
-    """The table as record batches, each with its trade date when the table is by day."""
-    query = sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT BINARY)").format(
+def _copy_out(p: Plan, form: str) -> sql.Composed:
+    return sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT {})").format(
         sql.SQL(", ").join(c.select for c in p.columns),
         sql.Identifier(*split(p.table.relation)),
+        sql.SQL(form),
     )
-    types = [c.pg_type for c in p.columns]
+
+
+def batches(conn: psycopg.Connection[Any], p: Plan, salt: bytes) -> Iterator[pa.RecordBatch]:
+    """The table as record batches, each with its trade date when the table is by day.
+
+    The rows come as CSV and Arrow's C++ reader parses them (exactly: NUMERIC text straight
+    into decimal128): measured here about 4.5 times the rows/s of decoding binary COPY with
+    ``read_row`` in Python (:func:`batches_binary`, bench/snapshot_export.py). The session
+    must be in UTC with ISO dates (as :func:`session` sets).
+    """
+    with conn.cursor() as cursor, cursor.copy(_copy_out(p, "CSV"), {SALT: salt}) as copy:
+        blocks = iter(copy)
+        first = next(blocks, None)
+        if first is None:
+            return
+        reader = csv.open_csv(
+            io.BufferedReader(_Blocks(first, blocks), buffer_size=1 << 20),
+            read_options=csv.ReadOptions(column_names=p.schema.names, block_size=8 << 20),
+            parse_options=csv.ParseOptions(newlines_in_values=True),
+            convert_options=csv.ConvertOptions(
+                column_types=p.schema,
+                true_values=["t"],
+                false_values=["f"],
+                strings_can_be_null=True,  # NULL is an unquoted empty field...
+                quoted_strings_can_be_null=False,  # ... and "" an empty string
+            ),
+        )
+        for batch in reader:
+            yield _with_day(p.table, batch)
+
+
+def batches_binary(
+    conn: psycopg.Connection[Any], p: Plan, salt: bytes, rows: int = BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
+    """The same batches through binary COPY, each row decoded by psycopg (``read_row``)."""
     schema = p.schema
-    with conn.cursor() as cursor, cursor.copy(query, {SALT: salt}) as copy:
-        copy.set_types(types)
+    with conn.cursor() as cursor, cursor.copy(_copy_out(p, "BINARY"), {SALT: salt}) as copy:
+        copy.set_types([c.pg_type for c in p.columns])
         stream = copy.rows()
         while chunk := list(islice(stream, rows)):
             values = zip(*chunk, strict=True)
             arrays = [pa.array(v, type=f.type) for v, f in zip(values, schema, strict=True)]
             yield _with_day(p.table, pa.RecordBatch.from_arrays(arrays, schema=schema))
+
+
+def session(conn: psycopg.Connection[Any]) -> None:
+    """What the CSV route relies on: UTC timestamps in ISO form, UTF-8 text."""
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute("SET DateStyle = 'ISO, YMD'")
+    conn.execute("SET client_encoding = 'UTF8'")
+    conn.execute("SET extra_float_digits = 1")  # floats print in their shortest exact form
+
+
+_Buffer = bytes | bytearray | memoryview
+
+
+class _Blocks(io.RawIOBase):
+    """COPY's data messages as a readable stream (what Arrow's CSV reader wants)."""
+
+    def __init__(self, first: _Buffer, rest: Iterator[_Buffer]) -> None:
+        self._current = memoryview(first)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        # as many messages as fit: each is one row, far smaller than the reader's buffer
+        space, filled = len(buffer), 0
+        while filled < space:
+            if not self._current:
+                block = next(self._rest, None)
+                if block is None:
+                    break
+                self._current = memoryview(block)
+            n = min(space - filled, len(self._current))
+            buffer[filled : filled + n] = self._current[:n]
+            self._current = self._current[n:]
+            filled += n
+        return filled
 
 
 def _with_day(table: Table, batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -1,5 +1,5 @@
-"""One warehouse table into Parquet: binary COPY out through psycopg, rows gathered into Arrow
-record batches, written as one file or as hive-style day folders (``trade_date=YYYY-MM-DD``).
+"""One warehouse table into Parquet: COPY out through psycopg, parsed into Arrow record
+batches, written as one file or as hive-style day folders (``trade_date=YYYY-MM-DD``).
 
 Batches stream through (a bounded number of rows in memory whatever the table's size). The
 columns come from the policy and the warehouse's catalogue together: only kept columns that

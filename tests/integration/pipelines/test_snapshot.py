@@ -260,3 +260,23 @@ def test_the_check_fails_on_a_damaged_snapshot(
     problems = outcome.metadata["problems"].value
     assert isinstance(problems, list)
     assert any(str(p).startswith("deals:") for p in problems), problems
+
+
+def test_rows_come_through_exactly(
+    conn: psycopg.Connection[Any], resources: dict[str, Any]
+) -> None:
+    seed(conn)
+    tricky = 'a, "quoted"\nsecond line'
+    conn.execute("UPDATE instruments SET description = %s WHERE symbol = 'EURUSD'", (tricky,))
+    conn.execute("UPDATE instruments SET description = '' WHERE symbol = 'GBPUSD'")
+    conn.execute("UPDATE trading_accounts SET toxicity_score = NULL")
+    result = build_snapshot(resources["warehouse"].url, data_root(resources))
+    queries = (
+        "SELECT id, symbol, description, contract_size, enabled FROM instruments ORDER BY id",
+        "SELECT id, executed_at, volume, price, profit, commission, side FROM deals ORDER BY id",
+        "SELECT id, balance, toxicity_score, opened_at FROM trading_accounts ORDER BY id",
+        "SELECT trading_account_id, cut, margin_level, valued FROM account_statements ORDER BY 1",
+    )
+    with duckdb.connect(str(result.database), read_only=True) as db:
+        for query in queries:
+            assert db.execute(query).fetchall() == conn.execute(query).fetchall(), query

@@ -127,7 +127,7 @@ def batches(conn: psycopg.Connection[Any], p: Plan, salt: bytes) -> Iterator[pa.
     """The table as record batches, each with its trade date when the table is by day.
 
     The rows come as CSV and Arrow's C++ reader parses them (exactly: NUMERIC text straight
-    into decimal128): measured here about 4.5 times the rows/s of decoding binary COPY with
+    into decimal128): measured here about five times the rows/s of decoding binary COPY with
     ``read_row`` in Python (:func:`batches_binary`, bench/snapshot_export.py). The session
     must be in UTC with ISO dates (as :func:`session` sets).
     """

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 
 from brokerstack.services import EmbeddedPostgres
 from brokerstack.services.ports import free_port

@@ -217,10 +217,18 @@ INSTRUMENT_CALENDARS = {
 }
 
 LPS: list[Row] = [
-    {"code": "lp-alpha", "name": "LP Alpha (simulator)", "staleness_limit_ms": 1000,
-     "commission_per_million": D(5)},
-    {"code": "lp-beta", "name": "LP Beta (simulator)", "staleness_limit_ms": 1000,
-     "commission_per_million": D(6)},
+    {
+        "code": "lp-alpha",
+        "name": "LP Alpha (simulator)",
+        "staleness_limit_ms": 1000,
+        "commission_per_million": D(5),
+    },
+    {
+        "code": "lp-beta",
+        "name": "LP Beta (simulator)",
+        "staleness_limit_ms": 1000,
+        "commission_per_million": D(6),
+    },
 ]
 
 # lp code -> role -> (port, our SenderCompID, the LP's TargetCompID)

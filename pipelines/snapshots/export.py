@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.csv as csv  # type: ignore[import-untyped]
-import pyarrow.dataset as ds  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.csv as csv
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from psycopg import sql
 
 from pipelines.snapshots.policy import SALT, Table

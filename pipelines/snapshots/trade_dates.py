@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.partitions import NEW_YORK
 

@@ -13,8 +13,8 @@ from typing import Any
 import dagster as dg
 import duckdb
 import psycopg
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.assets.snapshot import analyst_snapshot, snapshot_rows_match_warehouse

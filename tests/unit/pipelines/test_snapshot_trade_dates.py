@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import dagster as dg
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 
 from pipelines.partitions import trading_day, trading_days
 from pipelines.snapshots.trade_dates import trade_dates

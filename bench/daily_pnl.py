@@ -24,8 +24,6 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,32 +31,12 @@ import duckdb
 import polars as pl
 import psycopg
 
-from brokerstack.services import EmbeddedPostgres
-from brokerstack.services.ports import free_port
+from bench.warehouse_server import seeded_warehouse
 from pipelines.partitions import trading_day
 from pipelines.pnl.daily import build_daily_pnl
-from warehouse.migrate import upgrade
-from warehouse.seed import seed
 
 KEY = "2026-03-09"  # Tuesday 2026-03-10
 BUDGET_SECONDS = 30.0
-
-
-@contextmanager
-def server() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="brokerstack-bench-") as folder:
-        postgres = EmbeddedPostgres(Path(folder) / "pgdata", "127.0.0.1", free_port())
-        postgres.start()
-        try:
-            with psycopg.connect(postgres.url, autocommit=True) as conn:
-                conn.execute("CREATE DATABASE bench")
-            url = postgres.url.rsplit("/", 1)[0] + "/bench"
-            upgrade(url)
-            with psycopg.connect(url) as conn:
-                seed(conn)
-            yield url
-        finally:
-            postgres.stop()
 
 
 def generate(conn: psycopg.Connection[Any], deals: int, accounts: int) -> None:
@@ -210,7 +188,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    with server() as url, tempfile.TemporaryDirectory() as folder:
+    with seeded_warehouse() as url, tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         with psycopg.connect(url) as conn:
             generate(conn, args.deals, args.accounts)

@@ -27,7 +27,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,35 +34,15 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 
-from brokerstack.services import EmbeddedPostgres
-from brokerstack.services.ports import free_port
+from bench.warehouse_server import seeded_warehouse
 from pipelines.snapshots import build_snapshot
 from pipelines.snapshots import export as snapshot_export
 from pipelines.snapshots.policy import TABLES
 from warehouse.db import connect
-from warehouse.migrate import upgrade
-from warehouse.seed import seed
 
 DEALS = next(t for t in TABLES if t.name == "deals")
 VARIANTS = ("baseline", "binary", "csv", "build")
 Route = Callable[[psycopg.Connection[Any], snapshot_export.Plan, bytes], Iterator[pa.RecordBatch]]
-
-
-@contextmanager
-def warehouse() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="brokerstack-bench-") as folder:
-        postgres = EmbeddedPostgres(Path(folder) / "pgdata", "127.0.0.1", free_port())
-        postgres.start()
-        try:
-            with psycopg.connect(postgres.url, autocommit=True) as conn:
-                conn.execute("CREATE DATABASE bench")
-            url = postgres.url.rsplit("/", 1)[0] + "/bench"
-            upgrade(url)
-            with connect(url) as conn:
-                seed(conn)
-            yield url
-        finally:
-            postgres.stop()
 
 
 def generate(url: str, count: int) -> None:
@@ -137,7 +116,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     binary, csv = snapshot_export.batches_binary, snapshot_export.batches
-    with warehouse() as url, tempfile.TemporaryDirectory(prefix="bench-snapshot-") as scratch:
+    with (
+        seeded_warehouse() as url,
+        tempfile.TemporaryDirectory(prefix="bench-snapshot-") as scratch,
+    ):
         started = time.perf_counter()
         generate(url, args.deals)
         print(f"generated {args.deals:,} deals in {time.perf_counter() - started:.1f} s")

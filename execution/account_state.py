@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from execution.context import Context
 from execution.contracts import AccountState, PositionValue, Side, ValuationAlert
+from execution.groups import AccountGroup
 from execution.margin import Valuation, assess, leg_margin, leg_profit, position_profit
+from execution.rates import Converter, PriceBook
 from execution.records import Outcome
-from execution.state import Account
+from execution.state import Account, Position
 from execution.units import to_decimal
 
 
@@ -63,6 +65,22 @@ def value(ctx: Context, account: Account) -> Valuation | None:
     return assessed[0] if assessed is not None else None
 
 
+def mark(
+    position: Position, group: AccountGroup, book: PriceBook, converter: Converter
+) -> tuple[int, int | None] | None:
+    """The price (points) a position would close at now and its profit without swap (minor
+    units; None when a conversion rate is missing); None while its symbol is unpriced."""
+    quote = book.get(position.instrument.symbol)
+    if quote is None:
+        return None
+    close = quote.bid if position.side is Side.BUY else quote.ask
+    profit = position_profit(
+        position.instrument, position.side, position.units, position.notional, close, group,
+        book, converter,
+    )  # fmt: skip
+    return close, profit
+
+
 def account_state(
     ctx: Context, account: Account, valuation: Valuation | None, now: int
 ) -> AccountState:
@@ -77,16 +95,11 @@ def account_state(
     digits = group.currency_digits
     positions = []
     for position in account.positions.values():
-        instrument = position.instrument
-        quote = book.get(instrument.symbol)
         price = profit = None
-        if quote is not None:
-            close = quote.bid if position.side is Side.BUY else quote.ask
-            price = to_decimal(close, instrument.digits)
-            result = position_profit(
-                instrument, position.side, position.units, position.notional, close, group,
-                book, converter,
-            )  # fmt: skip
+        marked = mark(position, group, book, converter)
+        if marked is not None:
+            close, result = marked
+            price = to_decimal(close, position.instrument.digits)
             if result is not None:
                 profit = to_decimal(result + position.swap, digits)
         positions.append(PositionValue(position.id, price, profit))

@@ -12,10 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-from execution.account_state import account_state, value
+from execution.account_state import account_state, mark, value
 from execution.context import Context
-from execution.contracts import Side
-from execution.margin import position_profit
 from execution.rates import Converter, PriceBook
 from execution.records import CutRates, CutStatement, PositionMark
 from execution.state import Account
@@ -32,16 +30,11 @@ def statement(ctx: Context, account: Account, cut: int, now: int) -> CutStatemen
     marks = []
     for position in sorted(account.positions.values(), key=lambda p: p.id):
         instrument = position.instrument
-        quote = book.get(instrument.symbol)
         close = profit = None
-        if quote is not None:
-            points = quote.bid if position.side is Side.BUY else quote.ask
-            close = to_decimal(points, instrument.digits)
-            result = position_profit(
-                instrument, position.side, position.units, position.notional, points, group,
-                book, converter,
-            )  # fmt: skip
-            profit = None if result is None else to_decimal(result, digits)
+        marked = mark(position, group, book, converter)
+        if marked is not None:
+            close = to_decimal(marked[0], instrument.digits)
+            profit = None if marked[1] is None else to_decimal(marked[1], digits)
         marks.append(
             PositionMark(
                 position.id, account.id, instrument.symbol, position.side,

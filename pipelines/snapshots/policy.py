@@ -203,8 +203,8 @@ TABLES: tuple[Table, ...] = (
         _columns(
             "trade_date trading_account_id login brand_id client_id account_group leverage "
             "currency usd_rate previous_balance deposit withdrawal credit_change correction "
-            "closed_profit swap commission balance credit floating_profit equity margin "
-            "free_margin margin_level volume_lots"
+            "write_off closed_profit swap commission fee balance credit floating_profit equity "
+            "margin free_margin margin_level volume_lots"
         ),
         Day("trade_date"),
         optional=True,
@@ -247,14 +247,21 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "reports.ib_daily",
-        _columns("trade_date ib_partner_id brand_id currency accruals amount clients volume_lots"),
+        _columns("trade_date ib_partner_id brand_id currency accruals reversals amount"),
+        Day("trade_date"),
+        optional=True,
+    ),
+    Table(
+        "reports.ib_referred_daily",
+        _columns("trade_date ib_partner_id brand_id clients volume_lots"),
         Day("trade_date"),
         optional=True,
     ),
     Table(
         "reports.prop_daily",
         _columns(
-            "trade_date prop_product_id brand_id purchased fees active passed breached funded"
+            "trade_date prop_product_id brand_id currency purchased fees active passed breached "
+            "funded"
         ),
         Day("trade_date"),
         optional=True,

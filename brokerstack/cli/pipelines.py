@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -28,8 +28,11 @@ export = typer.Typer(help="Regulatory exports.", no_args_is_help=True)
 DAILY_REPORT = ("daily_account_report", "daily_report_files", "daily_pnl", "net_exposure")
 EXPORTS = {"emir": ("emir_reports",), "mifir": ("mifir_reports",)}
 SNAPSHOT = ("analyst_snapshot",)
-# Metadata entries that name a file an asset wrote.
-_FILE_KEYS = ("file", "files", "path", "paths", "daily", "trade_accounts", "database", "archive")
+# Metadata entries that name the files or folders an asset wrote.
+_FILE_KEYS = ("file", "paths", "daily", "trade_accounts", "current", "database", "archive")
+# Dagster's console log of each step, for the UI: an operator's terminal gets warnings only
+# (every event still goes to the instance).
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 class PipelineFailed(BrokerstackError):
@@ -64,10 +67,9 @@ def _files(metadata: dict[str, Any]) -> Iterator[str]:
         if value is None:
             continue
         raw = getattr(value, "value", value)
-        if isinstance(raw, list | tuple):
-            yield from (str(v) for v in raw)
-        else:
-            yield str(raw)
+        for item in raw if isinstance(raw, list | tuple) else [raw]:
+            if isinstance(item, str) and os.sep in item:
+                yield item
 
 
 def materialize(
@@ -107,6 +109,7 @@ def materialize(
                     resources=resources(settings.model_copy(update={"database_url": url})),
                     instance=instance,
                     raise_on_error=False,
+                    run_config=_QUIET,
                 )
                 _raise_on_failure(result, key)
                 for event in result.get_asset_materialization_events():
@@ -132,12 +135,27 @@ def _raise_on_failure(result: Any, key: str | None) -> None:
 
 
 def _keys(days: Sequence[date]) -> list[str | None]:
-    from pipelines.partitions import key_for
+    """The partition of each trade date; refused before anything runs when a date is a weekend
+    or its day has not ended yet (its cut is still to come)."""
+    from pipelines.partitions import key_for, trading_day, trading_days
 
-    try:
-        return [key_for(d) for d in days]
-    except ValueError as exc:
-        raise BrokerstackError(str(exc)) from None
+    keys: list[str | None] = []
+    existing = set(trading_days.get_partition_keys())
+    for day in days:
+        try:
+            key = key_for(day)
+        except ValueError as exc:
+            raise BrokerstackError(str(exc)) from None
+        if key not in existing:
+            cut = trading_day(key).cut
+            raise BrokerstackError(
+                f"trade date {day} has not ended: its day closes at the 17:00 New York cut "
+                f"({cut:%Y-%m-%d %H:%M} UTC)"
+                if cut > datetime.now(UTC)
+                else f"trade date {day} is before the pipelines' first day"
+            )
+        keys.append(key)
+    return keys
 
 
 def _print(files: Sequence[str]) -> None:

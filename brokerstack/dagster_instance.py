@@ -39,10 +39,22 @@ def ensure_dagster_database(database_url: str) -> bool:
 
 
 def dagster_env(settings: Settings, database_url: str) -> dict[str, str]:
-    """The environment dagster-webserver, dagster-daemon and in-process runs need."""
+    """The environment dagster-webserver, dagster-daemon and in-process runs need.
+
+    The instance runs from a folder under the data folder holding a copy of the configured
+    dagster.yaml: Dagster writes its own files beside it, which belong with the data, not in
+    the repository (which may be read-only)."""
     root = settings.data_path / "dagster"
+    home = root / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    configured = (settings.dagster_home_path / "dagster.yaml").read_text()
+    target = home / "dagster.yaml"
+    if not target.exists() or target.read_text() != configured:
+        partial = home / "dagster.yaml.partial"
+        partial.write_text(configured)
+        partial.replace(target)
     return {
-        "DAGSTER_HOME": str(settings.dagster_home_path),
+        "DAGSTER_HOME": str(home),
         "BROKERSTACK_DAGSTER_DATABASE_URL": dagster_database_url(database_url),
         "BROKERSTACK_DAGSTER_ARTIFACTS": str(root / "storage"),
         "BROKERSTACK_DAGSTER_COMPUTE_LOGS": str(root / "logs"),

@@ -40,6 +40,7 @@ def _env(workdir: Path, **overrides: str) -> dict[str, str]:
     env["BROKERSTACK_INGEST_TICK_WRITER_OPS_PORT"] = str(free_port())
     env["BROKERSTACK_INGEST_EVENT_WRITER_OPS_PORT"] = str(free_port())
     env["BROKERSTACK_LPSIM_OPS_PORT"] = str(free_port())
+    env["BROKERSTACK_DAGSTER_PORT"] = str(free_port())
     env.update(overrides)
     return env
 

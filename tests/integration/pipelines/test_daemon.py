@@ -34,7 +34,7 @@ def test_the_daemon_runs_a_scheduled_partition(
     storage_url = dagster_database_url(seeded_db_url).rsplit("/", 1)[0] + f"/{storage}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BROKERSTACK_", "DAGSTER"))}
     env |= {
-        "DAGSTER_HOME": str(Settings().dagster_home_path),
+        "DAGSTER_HOME": str(Settings().dagster_home_path),  # the configuration as shipped
         "BROKERSTACK_DAGSTER_DATABASE_URL": storage_url,
         "BROKERSTACK_DAGSTER_ARTIFACTS": str(tmp_path / "storage"),
         "BROKERSTACK_DAGSTER_COMPUTE_LOGS": str(tmp_path / "logs"),

@@ -51,10 +51,15 @@ _DEALS = f"""
     GROUP BY d.trading_account_id, d.instrument_id, lower(d.routed), i.profit_currency
 """
 
+# The day's deals and the two cuts' floating P/L, each aggregated once into a temporary table:
+# CREATE TABLE AS may run in parallel where an INSERT ... SELECT may not.
 _FLOATING = """
     SELECT trading_account_id AS account_id, instrument_id, book,
-           sum(coalesce(profit, 0) + swap) AS floating
-    FROM position_statements WHERE cut = {cut}
+           coalesce(sum(coalesce(profit, 0) + swap) FILTER (WHERE cut = %(cut)s), 0)
+               AS floating,
+           coalesce(sum(coalesce(profit, 0) + swap) FILTER (WHERE cut = %(start)s), 0)
+               AS previous
+    FROM position_statements WHERE cut IN (%(start)s, %(cut)s)
     GROUP BY trading_account_id, instrument_id, book
 """
 
@@ -72,21 +77,19 @@ _INSERT = f"""
                           THEN -(x.realised + x.swap + x.floating - x.previous) ELSE 0 END
                      - x.commission)
                + coalesce(d.markup_usd, 0) - coalesce(d.lp_cost_usd, 0)
-    FROM (SELECT account_id, instrument_id, book FROM ({_DEALS}) dk
-          UNION SELECT account_id, instrument_id, book FROM ({_FLOATING.format(cut="%(cut)s")}) fk
-          UNION SELECT account_id, instrument_id, book
-                FROM ({_FLOATING.format(cut="%(start)s")}) pk) k
+    FROM pnl_deals d
+    FULL JOIN pnl_floating f USING (account_id, instrument_id, book)
+    CROSS JOIN LATERAL (SELECT coalesce(d.account_id, f.account_id) AS account_id,
+                               coalesce(d.instrument_id, f.instrument_id) AS instrument_id,
+                               coalesce(d.book, f.book) AS book) k
     JOIN trading_accounts a ON a.id = k.account_id
     JOIN account_groups g ON g.id = a.account_group_id
     JOIN instruments i ON i.id = k.instrument_id
-    LEFT JOIN ({_DEALS}) d USING (account_id, instrument_id, book)
-    LEFT JOIN ({_FLOATING.format(cut="%(cut)s")}) f USING (account_id, instrument_id, book)
-    LEFT JOIN ({_FLOATING.format(cut="%(start)s")}) p USING (account_id, instrument_id, book)
     CROSS JOIN LATERAL (SELECT
         {_RATE.format(ccy="a.currency")} AS rate,
         coalesce(d.realised, 0) AS realised, coalesce(d.swap, 0) AS swap,
         coalesce(d.commission, 0) AS commission, coalesce(f.floating, 0) AS floating,
-        coalesce(p.floating, 0) AS previous) x
+        coalesce(f.previous, 0) AS previous) x
 """
 
 
@@ -101,6 +104,12 @@ def build_daily_pnl(conn: psycopg.Connection[Any], day: TradingDay) -> DailyPnl:
     """Replace the day's rows of ``reports.daily_pnl`` (in the caller's transaction)."""
     params = {"trade_date": day.trade_date, "start": day.start, "cut": day.cut}
     conn.execute("DELETE FROM reports.daily_pnl WHERE trade_date = %(trade_date)s", params)
+    # a day's deals aggregate in memory (the default 4 MB spills a busy day's sort to disk)
+    conn.execute("SET LOCAL work_mem = '256MB'")
+    conn.execute("DROP TABLE IF EXISTS pnl_deals, pnl_floating")
+    conn.execute(f"CREATE TEMP TABLE pnl_deals ON COMMIT DROP AS {_DEALS}", params)
+    conn.execute(f"CREATE TEMP TABLE pnl_floating ON COMMIT DROP AS {_FLOATING}", params)
+    conn.execute("ANALYZE pnl_deals, pnl_floating")
     conn.execute(_INSERT, params)
     row = conn.execute(
         """SELECT count(*), coalesce(sum(client_pnl), 0), sum(broker_revenue_usd)

@@ -30,21 +30,24 @@ _RATE = (
     "(SELECT usd_rate FROM cut_rates WHERE cut = %(cut)s AND currency = {ccy}) END"
 )
 
+# The profit currency's rate joins in (not a subquery per group): an aggregate without
+# subqueries can be computed in parallel, in partial sums per worker.
+_PROFIT_RATE = "CASE WHEN i.profit_currency = 'USD' THEN 1 ELSE max(r.usd_rate) END"
 _DEALS = f"""
     SELECT d.trading_account_id AS account_id, d.instrument_id, lower(d.routed) AS book,
            sum(d.profit) AS realised, sum(d.swap) AS swap, sum(d.commission) AS commission,
            sum(d.volume) AS volume,
-           sum(d.volume * i.contract_size * d.price) * ({_RATE.format(ccy="i.profit_currency")})
-               AS notional_usd,
+           sum(d.volume * i.contract_size * d.price) * {_PROFIT_RATE} AS notional_usd,
            coalesce(sum(CASE WHEN d.side = 'BUY' THEN d.price - lo.avg_px
                              ELSE lo.avg_px - d.price END
                         * d.volume * i.contract_size) FILTER (WHERE d.routed = 'A'), 0)
-               * ({_RATE.format(ccy="i.profit_currency")}) AS markup_usd,
+               * {_PROFIT_RATE} AS markup_usd,
            coalesce(sum(d.volume * i.contract_size * lo.avg_px * l.commission_per_million / 1000000)
                     FILTER (WHERE d.routed = 'A'), 0)
-               * ({_RATE.format(ccy="i.profit_currency")}) AS lp_cost_usd
+               * {_PROFIT_RATE} AS lp_cost_usd
     FROM deals d
     JOIN instruments i ON i.id = d.instrument_id
+    LEFT JOIN cut_rates r ON r.cut = %(cut)s AND r.currency = i.profit_currency
     LEFT JOIN lp_orders lo ON lo.id = d.lp_order_id
     LEFT JOIN lps l ON l.id = d.lp_id
     WHERE d.executed_at >= %(start)s AND d.executed_at < %(cut)s

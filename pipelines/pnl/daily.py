@@ -25,33 +25,31 @@ import psycopg
 
 from pipelines.partitions import TradingDay
 
-_RATE = (
-    "CASE WHEN {ccy} = 'USD' THEN 1 ELSE "
-    "(SELECT usd_rate FROM cut_rates WHERE cut = %(cut)s AND currency = {ccy}) END"
-)
+# The day's deals per account, symbol and book, from the deals alone: a day holds millions of
+# them, so the scan joins nothing and multiplies once per row (volume x price); the contract
+# size and the profit currency's rate apply to the group's sums.
+_DEALS = """
+    SELECT trading_account_id AS account_id, instrument_id, lower(routed) AS book,
+           sum(profit) AS realised, sum(swap) AS swap, sum(commission) AS commission,
+           sum(volume) AS volume, sum(volume * price) AS volume_price
+    FROM deals
+    WHERE executed_at >= %(start)s AND executed_at < %(cut)s
+    GROUP BY trading_account_id, instrument_id, lower(routed)
+"""
 
-# The profit currency's rate joins in (not a subquery per group): an aggregate without
-# subqueries can be computed in parallel, in partial sums per worker.
-_PROFIT_RATE = "CASE WHEN i.profit_currency = 'USD' THEN 1 ELSE max(r.usd_rate) END"
-_DEALS = f"""
-    SELECT d.trading_account_id AS account_id, d.instrument_id, lower(d.routed) AS book,
-           sum(d.profit) AS realised, sum(d.swap) AS swap, sum(d.commission) AS commission,
-           sum(d.volume) AS volume,
-           sum(d.volume * i.contract_size * d.price) * {_PROFIT_RATE} AS notional_usd,
-           coalesce(sum(CASE WHEN d.side = 'BUY' THEN d.price - lo.avg_px
-                             ELSE lo.avg_px - d.price END
-                        * d.volume * i.contract_size) FILTER (WHERE d.routed = 'A'), 0)
-               * {_PROFIT_RATE} AS markup_usd,
-           coalesce(sum(d.volume * i.contract_size * lo.avg_px * l.commission_per_million / 1000000)
-                    FILTER (WHERE d.routed = 'A'), 0)
-               * {_PROFIT_RATE} AS lp_cost_usd
+# The A-book's deals (a fraction of the day) against their LP fills: the markup (the client's
+# price against the LP's, times volume) and the LP's commission per million of notional, both
+# in the profit currency and before the contract size.
+_A_BOOK = """
+    SELECT d.trading_account_id AS account_id, d.instrument_id,
+           sum(CASE WHEN d.side = 'BUY' THEN d.price - lo.avg_px ELSE lo.avg_px - d.price END
+               * d.volume) AS markup,
+           sum(d.volume * lo.avg_px * l.commission_per_million) AS lp_cost
     FROM deals d
-    JOIN instruments i ON i.id = d.instrument_id
-    LEFT JOIN cut_rates r ON r.cut = %(cut)s AND r.currency = i.profit_currency
-    LEFT JOIN lp_orders lo ON lo.id = d.lp_order_id
-    LEFT JOIN lps l ON l.id = d.lp_id
-    WHERE d.executed_at >= %(start)s AND d.executed_at < %(cut)s
-    GROUP BY d.trading_account_id, d.instrument_id, lower(d.routed), i.profit_currency
+    JOIN lp_orders lo ON lo.id = d.lp_order_id
+    JOIN lps l ON l.id = d.lp_id
+    WHERE d.executed_at >= %(start)s AND d.executed_at < %(cut)s AND d.routed = 'A'
+    GROUP BY d.trading_account_id, d.instrument_id
 """
 
 # The day's deals and the two cuts' floating P/L, each aggregated once into a temporary table:
@@ -66,33 +64,51 @@ _FLOATING = """
     GROUP BY trading_account_id, instrument_id, book
 """
 
+# One row per account, symbol and book that traded in the day or held a position at either cut.
+_ROWS = """
+    SELECT account_id, instrument_id, book,
+           sum(realised) AS realised, sum(swap) AS swap, sum(commission) AS commission,
+           sum(volume) AS volume, sum(volume_price) AS volume_price,
+           sum(floating) AS floating, sum(previous) AS previous
+    FROM (SELECT account_id, instrument_id, book, realised, swap, commission, volume,
+                 volume_price, 0 AS floating, 0 AS previous
+          FROM pnl_deals
+          UNION ALL
+          SELECT account_id, instrument_id, book, 0, 0, 0, 0, NULL, floating, previous
+          FROM pnl_floating) u
+    GROUP BY account_id, instrument_id, book
+"""
+
+_RATE = "CASE WHEN {ccy} = 'USD' THEN 1 ELSE {rate}.usd_rate END"
+
 _INSERT = f"""
     INSERT INTO reports.daily_pnl (trade_date, trading_account_id, instrument_id, book,
         brand_id, account_group, symbol, currency, usd_rate, realised, swap, commission,
         floating, previous_floating, client_pnl, volume_lots, notional_usd, markup_usd,
         lp_cost_usd, broker_revenue_usd)
-    SELECT %(trade_date)s, k.account_id, k.instrument_id, k.book, g.brand_id, g.code, i.symbol,
-           a.currency, x.rate, x.realised, x.swap, x.commission, x.floating, x.previous,
-           x.realised + x.swap + x.commission + x.floating - x.previous,
-           coalesce(d.volume, 0), d.notional_usd, coalesce(d.markup_usd, 0),
-           coalesce(d.lp_cost_usd, 0),
-           x.rate * (CASE WHEN k.book = 'b'
-                          THEN -(x.realised + x.swap + x.floating - x.previous) ELSE 0 END
-                     - x.commission)
-               + coalesce(d.markup_usd, 0) - coalesce(d.lp_cost_usd, 0)
-    FROM pnl_deals d
-    FULL JOIN pnl_floating f USING (account_id, instrument_id, book)
-    CROSS JOIN LATERAL (SELECT coalesce(d.account_id, f.account_id) AS account_id,
-                               coalesce(d.instrument_id, f.instrument_id) AS instrument_id,
-                               coalesce(d.book, f.book) AS book) k
-    JOIN trading_accounts a ON a.id = k.account_id
+    SELECT %(trade_date)s, r.account_id, r.instrument_id, r.book, g.brand_id, g.code, i.symbol,
+           a.currency, x.account_rate, r.realised, r.swap, r.commission, r.floating,
+           r.previous, r.realised + r.swap + r.commission + r.floating - r.previous, r.volume,
+           r.volume_price * i.contract_size * x.profit_rate, p.markup, p.lp_cost,
+           x.account_rate * (CASE WHEN r.book = 'b'
+                                  THEN -(r.realised + r.swap + r.floating - r.previous)
+                                  ELSE 0 END
+                             - r.commission)
+               + p.markup - p.lp_cost
+    FROM pnl_rows r
+    JOIN trading_accounts a ON a.id = r.account_id
     JOIN account_groups g ON g.id = a.account_group_id
-    JOIN instruments i ON i.id = k.instrument_id
+    JOIN instruments i ON i.id = r.instrument_id
+    LEFT JOIN cut_rates ar ON ar.cut = %(cut)s AND ar.currency = a.currency
+    LEFT JOIN cut_rates pr ON pr.cut = %(cut)s AND pr.currency = i.profit_currency
+    LEFT JOIN pnl_a_book ab ON r.book = 'a' AND ab.account_id = r.account_id
+                           AND ab.instrument_id = r.instrument_id
+    CROSS JOIN LATERAL (SELECT {_RATE.format(ccy="a.currency", rate="ar")} AS account_rate,
+                               {_RATE.format(ccy="i.profit_currency", rate="pr")} AS profit_rate
+                       ) x
     CROSS JOIN LATERAL (SELECT
-        {_RATE.format(ccy="a.currency")} AS rate,
-        coalesce(d.realised, 0) AS realised, coalesce(d.swap, 0) AS swap,
-        coalesce(d.commission, 0) AS commission, coalesce(f.floating, 0) AS floating,
-        coalesce(f.previous, 0) AS previous) x
+        coalesce(ab.markup * i.contract_size * x.profit_rate, 0) AS markup,
+        coalesce(ab.lp_cost * i.contract_size / 1000000 * x.profit_rate, 0) AS lp_cost) p
 """
 
 
@@ -109,10 +125,12 @@ def build_daily_pnl(conn: psycopg.Connection[Any], day: TradingDay) -> DailyPnl:
     conn.execute("DELETE FROM reports.daily_pnl WHERE trade_date = %(trade_date)s", params)
     # a day's deals aggregate in memory (the default 4 MB spills a busy day's sort to disk)
     conn.execute("SET LOCAL work_mem = '256MB'")
-    conn.execute("DROP TABLE IF EXISTS pnl_deals, pnl_floating")
+    conn.execute("DROP TABLE IF EXISTS pnl_deals, pnl_a_book, pnl_floating, pnl_rows")
     conn.execute(f"CREATE TEMP TABLE pnl_deals ON COMMIT DROP AS {_DEALS}", params)
+    conn.execute(f"CREATE TEMP TABLE pnl_a_book ON COMMIT DROP AS {_A_BOOK}", params)
     conn.execute(f"CREATE TEMP TABLE pnl_floating ON COMMIT DROP AS {_FLOATING}", params)
-    conn.execute("ANALYZE pnl_deals, pnl_floating")
+    conn.execute(f"CREATE TEMP TABLE pnl_rows ON COMMIT DROP AS {_ROWS}")
+    conn.execute("ANALYZE pnl_rows, pnl_a_book")
     conn.execute(_INSERT, params)
     row = conn.execute(
         """SELECT count(*), coalesce(sum(client_pnl), 0), sum(broker_revenue_usd)

@@ -5,7 +5,8 @@ variables and an optional ``.env`` file (``.env.example`` lists them all).
 service under the data folder"; :attr:`Settings.database_dsn` and :attr:`Settings.redis_dsn`
 resolve that, here and nowhere else), ports, and one branch per process kind with its own
 prefix: ``api`` (``BROKERSTACK_API_*``), ``execution`` (``BROKERSTACK_EXECUTION_*``),
-``ingest`` (``BROKERSTACK_INGEST_*``) and ``log`` (``BROKERSTACK_LOG_*``).
+``ingest`` (``BROKERSTACK_INGEST_*``), ``backoffice`` (``BROKERSTACK_BACKOFFICE_*``) and ``log``
+(``BROKERSTACK_LOG_*``).
 """
 
 from __future__ import annotations
@@ -119,6 +120,39 @@ class IngestSettings(SettingsBase):
     event_writer_ops_port: Port = 9183
 
 
+class BackofficeSettings(SettingsBase):
+    """The back office: its worker, the staff sessions, and the third parties it talks to
+    (``BROKERSTACK_BACKOFFICE_*``). An unset provider URL means "the local simulator or sink
+    ``brokerstack up`` starts"."""
+
+    model_config = SettingsConfigDict(env_prefix="BROKERSTACK_BACKOFFICE_")
+
+    worker_ops_port: Port = 9190
+    # staff sessions: short-lived access tokens (a revoked session ends within this)
+    staff_access_token_seconds: int = Field(default=600, ge=10)
+    staff_session_hours: int = Field(default=12, ge=1)
+    # where links in e-mails point (verification, password reset): the portal's address
+    public_url: str = ""
+    # mail: an SMTP URL (smtp://user:pass@host:port, smtps://...), or the local sink
+    smtp_url: str | None = None
+    smtp_sink_port: Port = 2525
+    mail_from: str = "no-reply@brokerstack.local"
+    # SMS: an HTTP provider with Twilio's Messages API shape, or the local simulator
+    sms_url: str | None = None
+    sms_account_sid: str = "ACsimulator"
+    sms_auth_token: SecretStr = SecretStr("simulator-token")
+    sms_simulator_port: Port = 9192
+    # KYC: a Sumsub-shaped provider, or the local simulator; the webhook secret signs its events
+    kyc_url: str | None = None
+    kyc_app_token: SecretStr = SecretStr("simulator-app-token")
+    kyc_secret_key: SecretStr = SecretStr("simulator-secret-key")
+    kyc_webhook_secret: SecretStr = SecretStr("simulator-webhook-secret")
+    kyc_simulator_port: Port = 9191
+    # KYC documents: a folder under the data folder, or an S3-compatible bucket (s3://bucket)
+    documents_url: str | None = None
+    documents_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+
 class Settings(SettingsBase):
     """The root of the tree: where the services are, where to listen, and each branch."""
 
@@ -145,6 +179,7 @@ class Settings(SettingsBase):
     api: ApiSettings = Field(default_factory=ApiSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    backoffice: BackofficeSettings = Field(default_factory=BackofficeSettings)
 
     @cached_property
     def data_path(self) -> Path:
@@ -188,6 +223,7 @@ BRANCHES: tuple[type[SettingsBase], ...] = (
     ApiSettings,
     ExecutionSettings,
     IngestSettings,
+    BackofficeSettings,
 )
 
 S = TypeVar("S", bound=SettingsBase)

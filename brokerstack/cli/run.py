@@ -111,6 +111,15 @@ def event_writer(
     _run("event-writer", lambda settings: serve(settings, consumer, options, ops_port))
 
 
+@app.command("backoffice-worker")
+@operator_errors
+def backoffice_worker(ops_port: OpsPort = None) -> None:
+    """The back office's background jobs (BROKERSTACK_BACKOFFICE_*)."""
+    from backoffice.serve import serve
+
+    _run("backoffice-worker", lambda settings: serve(settings, ops_port))
+
+
 @app.command("lp-simulator")
 @operator_errors
 def lp_simulator(

@@ -11,6 +11,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
+from backoffice.processes import backoffice_processes
 from brokerstack.dagster_instance import dagster_env, ensure_dagster_database
 from brokerstack.errors import ConfigError
 from brokerstack.services import (
@@ -131,6 +132,7 @@ def stack_processes(settings: Settings, endpoints: Endpoints) -> list[ProcessSpe
         *execution_processes(settings, services_env),
         api_process(settings, services_env),
         *ingest_processes(settings, services_env),
+        *backoffice_processes(settings, services_env),
         *pipeline_processes(
             settings, {**services_env, **dagster_env(settings, endpoints.database_url)}
         ),

@@ -1,0 +1,8 @@
+"""Every background job of the back office, as the worker runs them (each area adds its own
+here; the order is the order of a round)."""
+
+from __future__ import annotations
+
+from backoffice.worker import Job
+
+JOBS: list[Job] = []

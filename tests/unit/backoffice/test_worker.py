@@ -20,8 +20,15 @@ def _worker(*jobs: Job) -> Worker:
 
 def test_each_job_runs_when_its_interval_has_passed() -> None:
     runs: list[str] = []
-    fast = Job("fast", 1.0, lambda ctx: runs.append("fast") or 2)
-    slow = Job("slow", 10.0, lambda ctx: runs.append("slow") or 0)
+
+    def job(name: str, items: int) -> Job:
+        def run(ctx: JobContext) -> int:
+            runs.append(name)
+            return items
+
+        return Job(name, 1.0 if name == "fast" else 10.0, run)
+
+    fast, slow = job("fast", 2), job("slow", 0)
     worker = _worker(fast, slow)
     assert worker.run_due(now=100.0) == {"fast": 2, "slow": 0}
     assert worker.run_due(now=100.5) == {}

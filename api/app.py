@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from api import errors
 from api.accounts import Accounts
 from api.auth import Authenticator
+from api.backoffice import RouteCommands
 from api.body_limit import BodyLimit
 from api.deps import Services
 from api.execution_client import ExecutionClient
@@ -63,9 +64,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             kwargs={"autocommit": True},
         )
         candle_pool = ConnectionPool(database, min_size=0, max_size=2, open=False)
+        backoffice_pool = ConnectionPool(
+            database,
+            min_size=0,
+            max_size=config.db_pool_size,
+            open=False,
+            check=ConnectionPool.check_connection,
+        )
         redis = Redis.from_url(root.redis_dsn, max_connections=256)
         await pool.open(wait=True)
         candle_pool.open()
+        backoffice_pool.open()
         key = signing_key(config.signing_key, root.data_path)
         execution = ExecutionClient(redis, config.commands_stream, config.execution_timeout_seconds)
         hub = Hub(redis, config.quote_max_age_ns)
@@ -90,6 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             readiness=Readiness(
                 pool, redis, config.command_shard, config.execution_heartbeat_max_age_seconds
             ),
+            root=root,
+            db=backoffice_pool,
+            commands=RouteCommands(execution),
         )
         try:
             yield
@@ -98,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await execution.stop()
             await redis.aclose()
             candle_pool.close()
+            backoffice_pool.close()
             await pool.close()
 
     app = FastAPI(

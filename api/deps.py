@@ -8,10 +8,12 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from psycopg_pool import ConnectionPool
 from redis.asyncio import Redis
 
 from api.accounts import Accounts, OwnedAccount
 from api.auth import Authenticator, Principal
+from api.backoffice import RouteCommands
 from api.errors import ApiError, invalid, unauthorized
 from api.execution_client import ExecutionClient
 from api.history import History
@@ -21,7 +23,7 @@ from api.ratelimit import Limit, RateLimiter
 from api.readiness import Readiness
 from api.schemas import ID_MAX, AwareDatetime
 from api.streams import Hub
-from brokerstack.settings import ApiSettings
+from brokerstack.settings import ApiSettings, Settings
 
 
 @dataclass
@@ -38,6 +40,11 @@ class Services:
     limiter: RateLimiter
     hub: Hub
     readiness: Readiness
+    # the back office's routes: the whole settings tree, synchronous warehouse connections
+    # (a ``with db.connection() as conn:`` block is one transaction) and the execution service
+    root: Settings
+    db: ConnectionPool
+    commands: RouteCommands
 
     @property
     def request_limit(self) -> Limit:

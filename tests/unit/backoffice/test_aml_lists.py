@@ -34,18 +34,31 @@ def test_ofac_entries_carry_names_aliases_dates_countries_and_programmes() -> No
     ("sdn", "alt", "where", "why"),
     [
         (sdn_csv()[:-1] + b'1009,"SHORT, Row",individual\r\n', None, ("sdn.csv", 9), "columns"),
-        (sdn_csv([*SDN_ROWS[:2], ("x12", "BAD, Number", "individual", "SDGT", "-0-")]), None,
-         ("sdn.csv", 3), "ent_num"),
-        (sdn_csv([*SDN_ROWS[:1], ("1010", "ODD", "spaceship", "SDGT", "-0-")]), None,
-         ("sdn.csv", 2), "SDN_Type"),
+        (
+            sdn_csv([*SDN_ROWS[:2], ("x12", "BAD, Number", "individual", "SDGT", "-0-")]),
+            None,
+            ("sdn.csv", 3),
+            "ent_num",
+        ),
+        (
+            sdn_csv([*SDN_ROWS[:1], ("1010", "ODD", "spaceship", "SDGT", "-0-")]),
+            None,
+            ("sdn.csv", 2),
+            "SDN_Type",
+        ),
         (sdn_csv([*SDN_ROWS[:1], SDN_ROWS[0]]), None, ("sdn.csv", 2), "twice"),
-        (sdn_csv(), alt_csv([("1001", "1", "aka", "X", "-0-"), ("4242", "2", "aka", "Y", "-0-")]),
-         ("alt.csv", 2), "not in sdn.csv"),
+        (
+            sdn_csv(),
+            alt_csv([("1001", "1", "aka", "X", "-0-"), ("4242", "2", "aka", "Y", "-0-")]),
+            ("alt.csv", 2),
+            "not in sdn.csv",
+        ),
         (b'1001,"PETROV, Ivan,individual,SDGT\r\n', None, ("sdn.csv", 1), ""),
     ],
-)  # fmt: skip
-def test_a_malformed_file_is_rejected_with_its_line(sdn: bytes, alt: bytes | None,
-                                                    where: tuple[str, int], why: str) -> None:  # fmt: skip
+)
+def test_a_malformed_file_is_rejected_with_its_line(
+    sdn: bytes, alt: bytes | None, where: tuple[str, int], why: str
+) -> None:
     with pytest.raises(MalformedListError) as caught:
         parse_ofac(sdn, alt)
     assert (caught.value.file_name, caught.value.line) == where
@@ -70,7 +83,8 @@ def test_the_eu_csv_groups_rows_by_entity() -> None:
 def test_an_eu_file_without_the_columns_it_needs_or_with_a_short_row_is_rejected() -> None:
     with pytest.raises(MalformedListError) as caught:
         parse_eu(b"fileGenerationDate;Entity_LogicalId\n01/01/2026;1\n", file_name="eu.csv")
-    assert caught.value.line == 1 and "NameAlias_WholeName" in caught.value.reason
+    assert caught.value.line == 1
+    assert "NameAlias_WholeName" in caught.value.reason
     data = eu_csv(EU_ROWS) + b"10/12/2026;15;too;few\n"
     with pytest.raises(MalformedListError) as caught:
         parse_eu(data, file_name="eu.csv")

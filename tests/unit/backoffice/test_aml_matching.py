@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from backoffice.aml.lists import ListEntry, parse_eu, parse_ofac
-from backoffice.aml.matching import ScreeningIndex, Subject, Thresholds, normalise
 from backoffice.aml.matching import Listed as ListedPerson
+from backoffice.aml.matching import ScreeningIndex, Subject, Thresholds, normalise
 from tests.unit.backoffice.support_aml import (
     ALT_ROWS,
     EU_ROWS,
@@ -24,11 +24,15 @@ from tests.unit.backoffice.support_aml import (
 
 def _index(entries: list[ListEntry]) -> ScreeningIndex:
     return ScreeningIndex(
-        ListedPerson(int(e.external_id), (e.primary_name, *(a.name for a in e.alternative_names)),
-                     tuple(e.birth_dates), frozenset(e.countries))
+        ListedPerson(
+            int(e.external_id),
+            (e.primary_name, *(a.name for a in e.alternative_names)),
+            tuple(e.birth_dates),
+            frozenset(e.countries),
+        )
         for e in entries
         if e.entry_type == "individual"
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +58,9 @@ def index() -> ScreeningIndex:
         ("Omar Faruk Tikriti", 13),
     ],
 )
-def test_variants_of_a_listed_name_are_hits(index: ScreeningIndex, client: str,
-                                            listed: int) -> None:  # fmt: skip
+def test_variants_of_a_listed_name_are_hits(
+    index: ScreeningIndex, client: str, listed: int
+) -> None:
     matches = index.screen(Subject(client))
     assert matches, client
     assert (matches[0].key, matches[0].strength) == (listed, "hit"), matches
@@ -75,15 +80,18 @@ def test_a_birth_date_that_differs_lowers_the_score_and_one_that_agrees_raises_i
     (exact,) = index.screen(Subject(name, date(1960, 3, 12)))
     (other_day,) = index.screen(Subject(name, date(1960, 7, 1)))
     (mismatch,) = index.screen(Subject(name, date(1985, 3, 12)))
-    assert unknown.score == 100.0 and unknown.birth_date == "unknown"
-    assert exact.birth_date == "exact" and exact.score == 100.0  # capped
+    assert unknown.score == 100.0
+    assert unknown.birth_date == "unknown"
+    assert exact.birth_date == "exact"
+    assert exact.score == 100.0
     assert other_day.birth_date == "year"
     assert mismatch.birth_date == "mismatch"
     assert mismatch.score == unknown.score + t.date_mismatch
     assert mismatch.strength == "possible"  # still for a person to look at, no longer a block
     (year_only,) = index.screen(Subject("Khalid Mahmoud Al-Rashidi", date(1971, 5, 5)))
     (wrong_year,) = index.screen(Subject("Khalid Mahmoud Al-Rashidi", date(1990, 5, 5)))
-    assert year_only.birth_date == "year" and wrong_year.birth_date == "mismatch"
+    assert year_only.birth_date == "year"
+    assert wrong_year.birth_date == "mismatch"
     assert wrong_year.score < year_only.score
 
 

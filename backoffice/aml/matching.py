@@ -25,7 +25,6 @@ a little. ``hit`` at or above :attr:`Thresholds.hit` blocks, ``possible`` needs 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -223,13 +222,14 @@ class ScreeningIndex:
 
     def candidates(self, name: Name) -> list[int]:
         """Names with at least one word near one of ``name``'s."""
-        found: Counter[int] = Counter()
+        found: set[int] = set()
         for word in set(name.words):
-            for _, _, i in process.extract(
+            near = process.extract(
                 word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=_WORD_NEAR, limit=None
-            ):
+            )
+            for _, _, i in near:
                 found.update(self._postings[i])
-        return list(found)
+        return sorted(found)
 
     def screen(self, subject: Subject, t: Thresholds = DEFAULT) -> list[Match]:
         """The listed persons the subject may be, best first (at most one match each)."""

@@ -31,7 +31,7 @@ def _comms_stand_ins(settings: Settings, env: dict[str, str]) -> list[ProcessSpe
                 name="smtp-sink",
                 argv=brokerstack_run("smtp-sink"),
                 endpoint=f"smtp://{host}:{config.smtp_sink_port} (mail kept in "
-                f"{settings.data_path / 'mail'})",
+                f"{settings.data_dir / 'mail'})",
                 env=env,
                 ready_port=(host, config.smtp_sink_port),
             )

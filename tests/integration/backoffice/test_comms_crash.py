@@ -71,7 +71,7 @@ class KillingSink(MailFolder):
         self.victim.wait(30)
         self.killed = True
 
-    async def handle_MAIL(  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if self.at == "MAIL":
@@ -80,7 +80,7 @@ class KillingSink(MailFolder):
         envelope.mail_options.extend(options)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         reply = await super().handle_DATA(server, session, envelope)
         if self.at == "DATA":
             self._kill()  # the mail is kept, the worker never hears "250"
@@ -93,28 +93,42 @@ def test_a_worker_killed_between_claim_and_mark_costs_at_most_one_extra_copy(
 ) -> None:
     port = free_port()
     smtp_url = f"smtp://127.0.0.1:{port}"
-    settings = comms_settings(seeded_db_url, tmp_path, smtp_url=smtp_url,
-                              outbox_lease_seconds=LEASE_SECONDS)  # fmt: skip
+    settings = comms_settings(
+        seeded_db_url, tmp_path, smtp_url=smtp_url, outbox_lease_seconds=LEASE_SECONDS
+    )
     brand_id, client_id = add_client(seeded_db_url, "fay@example.com")
     with psycopg.connect(seeded_db_url) as conn:
-        message_id = enqueue(conn, brand_id=brand_id, template="margin_call", language="en",
-                             channel="email", client_id=client_id,
-                             context={"login": 70001, "margin_level": 95, "stop_out_level": 50})  # fmt: skip
+        message_id = enqueue(
+            conn,
+            brand_id=brand_id,
+            template="margin_call",
+            language="en",
+            channel="email",
+            client_id=client_id,
+            context={"login": 70001, "margin_level": 95, "stop_out_level": 50},
+        )
     handler = KillingSink(tmp_path / "mail", at=kill_at)
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        env = {**os.environ, "BROKERSTACK_DATABASE_URL": seeded_db_url,
-               "BROKERSTACK_DATA_DIR": str(tmp_path), "BROKERSTACK_BACKOFFICE_SMTP_URL": smtp_url,
-               "BROKERSTACK_BACKOFFICE_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS)}  # fmt: skip
-        handler.victim = subprocess.Popen([sys.executable, "-c", WORKER], env=env)  # noqa: S603
+        env = {
+            **os.environ,
+            "BROKERSTACK_DATABASE_URL": seeded_db_url,
+            "BROKERSTACK_DATA_DIR": str(tmp_path),
+            "BROKERSTACK_BACKOFFICE_SMTP_URL": smtp_url,
+            "BROKERSTACK_BACKOFFICE_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
+        }
+        handler.victim = subprocess.Popen([sys.executable, "-c", WORKER], env=env)
         assert handler.victim.wait(60) == -9  # SIGKILL, in the middle of the dialogue
         row = message_row(seeded_db_url, message_id)
         assert (row["state"], row["attempts"]) == ("sending", 1)  # claimed, never marked
         assert len(kept_mails(tmp_path / "mail")) == copies - 1
 
-        until("sent again", lambda: message_row(seeded_db_url, message_id)["state"] == "sent",
-              lambda: deliver_round(settings))  # fmt: skip
+        until(
+            "sent again",
+            lambda: message_row(seeded_db_url, message_id)["state"] == "sent",
+            lambda: deliver_round(settings),
+        )
         assert deliver_round(settings) == 0
     finally:
         controller.stop()

@@ -34,6 +34,7 @@ def _comms_stand_ins(settings: Settings, env: dict[str, str]) -> list[ProcessSpe
                 f"{settings.data_dir / 'mail'})",
                 env=env,
                 ready_port=(host, config.smtp_sink_port),
+                ops_url=f"http://{host}:{config.smtp_sink_ops_port}",
             )
         )
     if not config.sms_url:
@@ -45,6 +46,7 @@ def _comms_stand_ins(settings: Settings, env: dict[str, str]) -> list[ProcessSpe
                 f"{config.sms_account_sid}/Messages.json",
                 env=env,
                 ready_port=(host, config.sms_simulator_port),
+                ops_url=f"http://{host}:{config.sms_simulator_ops_port}",
             )
         )
     return specs

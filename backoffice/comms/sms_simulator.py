@@ -36,6 +36,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 
 from backoffice.comms.rules import E164
 from backoffice.comms.sms import API_VERSION, twilio_signature
+from brokerstack.ops import OpsServer, Readiness
 from brokerstack.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -184,17 +185,28 @@ def _error(status: int, code: int, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def serve(settings: Settings, undeliverable: frozenset[str] = UNDELIVERABLE) -> int:
-    """Run the simulator on BROKERSTACK_BACKOFFICE_SMS_SIMULATOR_PORT until SIGTERM."""
+def serve(
+    settings: Settings, undeliverable: frozenset[str] = UNDELIVERABLE, ops_port: int | None = None
+) -> int:
+    """Run the simulator on BROKERSTACK_BACKOFFICE_SMS_SIMULATOR_PORT until SIGTERM (uvicorn
+    stops on it); ready on its ops port once it listens."""
     config = settings.backoffice
     provider = SimulatedProvider(
         config.sms_account_sid, config.sms_auth_token.get_secret_value(), undeliverable
     )
-    uvicorn.run(
-        provider.app(),
-        host=settings.host,
-        port=config.sms_simulator_port,
-        log_config=None,
-        access_log=False,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            provider.app(),
+            host=settings.host,
+            port=config.sms_simulator_port,
+            log_config=None,
+            access_log=False,
+        )
     )
+    readiness = Readiness(checks={"http": lambda: None if server.started else "starting"})
+    ops = OpsServer(settings.host, ops_port or config.sms_simulator_ops_port, readiness).start()
+    try:
+        server.run()
+    finally:
+        ops.stop()
     return 0

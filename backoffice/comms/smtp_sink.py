@@ -24,6 +24,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from brokerstack.ops import OpsServer, Readiness
 from brokerstack.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,21 +88,20 @@ def start_sink(folder: Path, host: str, port: int) -> Controller:
     return controller
 
 
-def serve(settings: Settings) -> int:
-    """Run the sink until SIGTERM or SIGINT."""
+def serve(settings: Settings, ops_port: int | None = None) -> int:
+    """Run the sink until SIGTERM or SIGINT (ready on its ops port once it listens)."""
+    config = settings.backoffice
     folder = mail_folder(settings)
-    controller = start_sink(folder, settings.host, settings.backoffice.smtp_sink_port)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line
+    controller = start_sink(folder, settings.host, config.smtp_sink_port)
+    ops = OpsServer(settings.host, ops_port or config.smtp_sink_ops_port, Readiness()).start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    log.info(
-        "smtp sink on %s:%d keeps mail in %s",
-        settings.host,
-        settings.backoffice.smtp_sink_port,
-        folder,
-    )
+    log.info("smtp sink on %s:%d keeps mail in %s", settings.host, config.smtp_sink_port, folder)
     try:
         stop.wait()
     finally:
+        ops.stop()
         controller.stop()
     return 0

@@ -4,6 +4,7 @@ here; the order is the order of a round)."""
 from __future__ import annotations
 
 from backoffice.aml.jobs import AML_JOBS
+from backoffice.comms.delivery import OUTBOX
 from backoffice.worker import Job
 
-JOBS: list[Job] = [*AML_JOBS]
+JOBS: list[Job] = [OUTBOX, *AML_JOBS]

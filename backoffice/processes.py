@@ -17,4 +17,36 @@ def backoffice_processes(settings: Settings, env: dict[str, str]) -> list[Proces
             env=env,
             ops_url=f"http://{host}:{settings.backoffice.worker_ops_port}",
         ),
+        *_comms_stand_ins(settings, env),
     ]
+
+
+def _comms_stand_ins(settings: Settings, env: dict[str, str]) -> list[ProcessSpec]:
+    """The mail sink without an SMTP URL, the SMS simulator without an SMS URL."""
+    config, host = settings.backoffice, settings.host
+    specs = []
+    if not config.smtp_url:
+        specs.append(
+            ProcessSpec(
+                name="smtp-sink",
+                argv=brokerstack_run("smtp-sink"),
+                endpoint=f"smtp://{host}:{config.smtp_sink_port} (mail kept in "
+                f"{settings.data_dir / 'mail'})",
+                env=env,
+                ready_port=(host, config.smtp_sink_port),
+                ops_url=f"http://{host}:{config.smtp_sink_ops_port}",
+            )
+        )
+    if not config.sms_url:
+        specs.append(
+            ProcessSpec(
+                name="sms-simulator",
+                argv=brokerstack_run("sms-simulator"),
+                endpoint=f"http://{host}:{config.sms_simulator_port}/2010-04-01/Accounts/"
+                f"{config.sms_account_sid}/Messages.json",
+                env=env,
+                ready_port=(host, config.sms_simulator_port),
+                ops_url=f"http://{host}:{config.sms_simulator_ops_port}",
+            )
+        )
+    return specs

@@ -136,12 +136,24 @@ class BackofficeSettings(SettingsBase):
     # mail: an SMTP URL (smtp://user:pass@host:port, smtps://...), or the local sink
     smtp_url: str | None = None
     smtp_sink_port: Port = 2525
+    smtp_sink_ops_port: Port = 9195
     mail_from: str = "no-reply@brokerstack.local"
     # SMS: an HTTP provider with Twilio's Messages API shape, or the local simulator
     sms_url: str | None = None
     sms_account_sid: str = "ACsimulator"
     sms_auth_token: SecretStr = SecretStr("simulator-token")
     sms_simulator_port: Port = 9192
+    sms_simulator_ops_port: Port = 9196
+    # the sender number of brands without their own (E.164; Twilio's test "From" by default)
+    sms_from: str = Field(default="+15005550006", pattern=r"^\+[1-9][0-9]{1,14}$")
+    # where the SMS provider reports delivery (the URL it signs); empty: the api on this host
+    sms_status_callback_url: str | None = None
+    # the outbox: a claimed message is another worker's to retry after the lease; a failed
+    # attempt waits first, 2 x first, 4 x first, ... at most `most`; then it fails for good
+    outbox_lease_seconds: float = Field(default=300.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_first_retry_seconds: float = Field(default=30.0, gt=0)
+    outbox_most_retry_seconds: float = Field(default=3600.0, gt=0)
     # KYC: a Sumsub-shaped provider, or the local simulator; the webhook secret signs its events
     kyc_url: str | None = None
     kyc_app_token: SecretStr = SecretStr("simulator-app-token")

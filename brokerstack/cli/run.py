@@ -120,6 +120,30 @@ def backoffice_worker(ops_port: OpsPort = None) -> None:
     _run("backoffice-worker", lambda settings: serve(settings, ops_port))
 
 
+@app.command("smtp-sink")
+@operator_errors
+def smtp_sink(ops_port: OpsPort = None) -> None:
+    """The local mail sink: keeps every mail under <data folder>/mail/ (no SMTP URL set)."""
+    from backoffice.comms.smtp_sink import serve
+
+    _run("smtp-sink", lambda settings: serve(settings, ops_port))
+
+
+@app.command("sms-simulator")
+@operator_errors
+def sms_simulator(
+    undeliverable: Annotated[
+        list[str] | None, typer.Option(help="a number whose messages end undelivered (repeatable)")
+    ] = None,
+    ops_port: OpsPort = None,
+) -> None:
+    """A simulated SMS provider with Twilio's Messages API (no SMS URL set)."""
+    from backoffice.comms.sms_simulator import UNDELIVERABLE, serve
+
+    numbers = frozenset(undeliverable) if undeliverable else UNDELIVERABLE
+    _run("sms-simulator", lambda settings: serve(settings, numbers, ops_port))
+
+
 @app.command("lp-simulator")
 @operator_errors
 def lp_simulator(

@@ -3,6 +3,7 @@ here; the order is the order of a round)."""
 
 from __future__ import annotations
 
+from backoffice.trading.flags import CLIENT_FLAGS_JOB
 from backoffice.worker import Job
 
-JOBS: list[Job] = []
+JOBS: list[Job] = [CLIENT_FLAGS_JOB]

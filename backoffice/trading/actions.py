@@ -122,6 +122,19 @@ def _act(
     comment: str = "",
 ) -> AdminRequest:
     staff = staff_id(actor)
+    # a savepoint: a refused action leaves nothing, whatever the caller does with the error
+    with conn.transaction():
+        return _send(conn, commands, actor, brands, request_id, account, action, make, staff,
+                     amount, threshold, comment)  # fmt: skip
+
+
+def _send(
+    conn: psycopg.Connection[Any], commands: ExecutionCommands, actor: Actor,
+    brands: BrandScope, request_id: str, account: TradingAccount, action: str,
+    make: MakeCommand, staff: int, amount: Decimal | None, threshold: Decimal | None,
+    comment: str,
+) -> AdminRequest:  # fmt: skip
+    """Claim the request id; send the command unless it waits for a checker."""
     waits = amount is not None and needs_approval(amount, threshold)
     claimed = requests.claim(
         conn, request_id, action, account, make(command_request_id(request_id)), staff,
@@ -141,7 +154,6 @@ def _act(
         return request
     reply, before, after = execute(conn, commands, brands, request)
     if isinstance(reply, c.Rejected):
-        # nothing is kept: the caller's transaction rolls back with the error
         raise ExecutionRefused(reply.code.value, reply.message, {"request_id": request_id})
     request = requests.finish(conn, request, "executed", reply_json(reply))
     audit.record(conn, actor, f"trading.{action}", "trading_account", account.account_id,

@@ -11,6 +11,7 @@ what it pushes, so a retried push executes once.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg
@@ -20,6 +21,8 @@ from backoffice.trading.errors import ExecutionRefused
 from backoffice.trading.rules import flags_request_id
 from backoffice.worker import Job, JobContext
 from execution import contracts as c
+
+log = logging.getLogger(__name__)
 
 # the service never loaded these accounts (or refused their money): nothing to gate there
 _NOTHING_TO_GATE = frozenset({c.RejectCode.UNKNOWN_ACCOUNT, c.RejectCode.ACCOUNT_DISABLED})
@@ -88,11 +91,18 @@ def changed_clients(conn: psycopg.Connection[Any], limit: int = _ROUND) -> list[
 
 def push_changed_flags(conn: psycopg.Connection[Any], commands: ExecutionCommands) -> int:
     """One round: each changed client pushed in its own transaction (``conn`` in autocommit),
-    so a push that fails keeps the ones before it."""
+    so a push that fails keeps the ones before it. A push the service refuses is logged and
+    tried again next round, without holding up the others; a service that does not answer
+    ends the round (`ExecutionUnavailable`)."""
     pushed = 0
     for client_id in changed_clients(conn):
-        with conn.transaction():
-            sync_client_flags(conn, commands, client_id)
+        try:
+            with conn.transaction():
+                sync_client_flags(conn, commands, client_id)
+        except ExecutionRefused as refused:
+            log.error("pushing client %d's flags refused: %s %s", client_id, refused.code,
+                      refused.details)  # fmt: skip
+            continue
         pushed += 1
     return pushed
 

@@ -95,6 +95,8 @@ REJECT_STATUS: dict[RejectCode, int] = {
     RejectCode.LIMIT_POSITIONS: 422,
     RejectCode.LIMIT_EXPOSURE: 422,
     RejectCode.HEDGING_ONLY: 422,
+    RejectCode.INVALID_LEVERAGE: 422,
+    RejectCode.INVALID_GROUP: 422,
     RejectCode.FOK_UNFILLED: 409,
     RejectCode.ROUTING_REJECTED: 409,
     RejectCode.LP_REJECTED: 409,

@@ -29,7 +29,14 @@ def unpriced(ctx: Context, account: Account) -> tuple[str, ...]:
             quote is None
             or leg_profit(leg, quote, group, book, converter) is None
             or leg_margin(
-                leg.instrument, group, leg.buy_units, leg.sell_units, quote, book, converter
+                leg.instrument,
+                group,
+                leg.buy_units,
+                leg.sell_units,
+                quote,
+                book,
+                converter,
+                account.leverage,
             )
             is None
         ):

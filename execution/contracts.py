@@ -59,6 +59,7 @@ class DealReason(StrEnum):
     TP = "tp"
     STOP_OUT = "stop_out"
     PENDING = "pending"
+    DEALER = "dealer"  # closed by the broker's dealer (`DealerClose`)
 
 
 class BalanceKind(StrEnum):
@@ -96,6 +97,10 @@ class RejectCode(StrEnum):
     LIMIT_POSITIONS = "limit_positions"
     LIMIT_EXPOSURE = "limit_exposure"
     HEDGING_ONLY = "hedging_only"
+    # UpdateAccount: a leverage outside 1..the group's, or a group the account cannot move to
+    # (unknown, another brand, kind or currency, or another position mode while it trades)
+    INVALID_LEVERAGE = "invalid_leverage"
+    INVALID_GROUP = "invalid_group"
     FOK_UNFILLED = "fok_unfilled"
     ROUTING_REJECTED = "routing_rejected"
     LP_REJECTED = "lp_rejected"
@@ -194,6 +199,40 @@ class BalanceOperation(_Command, tag="balance", frozen=True):
     comment: str = ""
 
 
+class UpdateAccount(_Command, tag="update_account", frozen=True):
+    """The back office changes an account's settings; only the fields sent change.
+
+    ``enabled`` is the account's own switch and ``leverage`` its own leverage (None: its
+    group's), both journaled on the account's row; ``group`` moves it to another group of its
+    brand, kind and currency (journaled too). ``kyc_level`` and ``client_active`` bring the
+    client's KYC level and status (the back office's facts, kept on the client's row) to the
+    service at once instead of at its next look at the warehouse. A leverage or group that
+    would leave the account at or under its stop-out level is refused with NO_MONEY: the
+    dealer closes positions first.
+    """
+
+    request_id: str
+    account_id: int
+    enabled: bool | UnsetType = UNSET
+    leverage: int | UnsetType | None = UNSET
+    group: str | UnsetType = UNSET
+    kyc_level: int | UnsetType = UNSET
+    client_active: bool | UnsetType = UNSET
+    comment: str = ""
+
+
+class DealerClose(_Command, tag="dealer_close", frozen=True):
+    """The dealer closes a position, or every position of the account when no position id is
+    given, at the account's current client price, whatever its flags; the deals' reason is
+    DEALER. All or nothing: refused when any of them cannot be closed now."""
+
+    request_id: str
+    account_id: int
+    position_id: int | None = None
+    volume: Decimal | None = None  # lots of the one position; None closes all of it
+    dealer: str = ""  # who asked (the staff member): kept with the command in the journal
+
+
 Command = (
     PlaceOrder
     | ModifyOrder
@@ -202,9 +241,22 @@ Command = (
     | ClosePosition
     | CloseBy
     | BalanceOperation
+    | UpdateAccount
+    | DealerClose
 )
 
 # --- replies --------------------------------------------------------------------------------
+
+
+class AccountSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """An account's settings as the service applies them (the answer to UpdateAccount)."""
+
+    account_id: int
+    group: str
+    leverage: int | None  # the account's own; None: its group's
+    enabled: bool
+    client_active: bool
+    kyc_level: int
 
 
 class Accepted(_Message, tag="accepted", frozen=True):
@@ -214,6 +266,7 @@ class Accepted(_Message, tag="accepted", frozen=True):
     deal_ids: tuple[int, ...] = ()
     state: OrderState | None = None
     balance: Decimal | None = None
+    account: AccountSettings | None = None
 
 
 class Rejected(_Message, tag="rejected", frozen=True):

@@ -15,6 +15,7 @@ import msgspec
 from brokerstack.times import NS_PER_SECOND
 from execution import contracts as c
 from execution.account_state import account_state, publish_states, value
+from execution.admin import AccountAdmin
 from execution.balance import apply_balance_operation
 from execution.context import Context
 from execution.dealing import Dealer
@@ -65,6 +66,7 @@ class Core:
         self.dealer = Dealer(self.ctx, self.fills)
         self.orders = OrderManager(self.ctx, self.fills, self.dealer)
         self.monitor = MarginMonitor(self.ctx, self.fills)
+        self.admin = AccountAdmin(self.ctx, self.fills, self.monitor)
         # the last swap rollover applied (journaled: see RolloverMark), None for a new book
         self.last_rollover: int | None = None
         self._next_cut = 0  # when a rollover may next be due (a cache of next_cut)
@@ -79,6 +81,8 @@ class Core:
             c.ClosePosition: self.orders.close,  # type: ignore[dict-item]
             c.CloseBy: self.orders.close_by,  # type: ignore[dict-item]
             c.BalanceOperation: self._balance,  # type: ignore[dict-item]
+            c.UpdateAccount: self.admin.update,  # type: ignore[dict-item]
+            c.DealerClose: self.admin.dealer_close,  # type: ignore[dict-item]
         }
 
     # --- state loading (the shell rebuilds from the warehouse) ----------------------------

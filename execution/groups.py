@@ -91,8 +91,12 @@ class AccountGroup:
         plan = self.commissions.get(symbol)
         return plan if plan is not None else self.commissions.get("*")
 
-    def leverage_for(self, symbol_group: str) -> int:
-        return self.leverage_by_symbol_group.get(symbol_group, self.leverage)
+    def leverage_for(self, symbol_group: str, own: int | None = None) -> int:
+        """The leverage margin uses in a symbol group: the group's, capped per symbol group
+        (retail caps), or the account's own where it has one, never above that cap (an
+        account's leverage only lowers what the group allows)."""
+        capped = self.leverage_by_symbol_group.get(symbol_group, self.leverage)
+        return capped if own is None else min(own, capped)
 
     def to_money(self, amount: Decimal) -> int | None:
         """A deposit-currency amount in minor units; None when not exact or not finite."""

@@ -65,6 +65,8 @@ class AccountImage(msgspec.Struct, frozen=True):
     orders: tuple[OrderImage, ...]
     taken_at: int  # the cut it was taken at
     applied_at: int  # when the core applied that cut (its timer's now)
+    leverage: int | None = None  # the account's own; None: its group's
+    min_kyc_level: int = 0
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -117,10 +119,11 @@ def take(account: Account, taken_at: int, applied_at: int) -> AccountImage:
         for o in sorted(account.orders.values(), key=lambda o: o.id)
     )
     return AccountImage(
-        account.id, account.group.name, account.balance, account.credit, account.enabled,
-        account.kyc_level, account.toxicity, account.month_units, account.month_end,
+        account.id, account.group.name, account.balance, account.credit,
+        account.enabled and account.client_active, account.kyc_level, account.toxicity,
+        account.month_units, account.month_end,
         account.in_margin_call, account.tokens, account.token_time, positions, orders,
-        taken_at, applied_at,
+        taken_at, applied_at, account.leverage, account.min_kyc_level,
     )  # fmt: skip
 
 
@@ -134,6 +137,7 @@ def install(ctx: Context, image: AccountImage) -> Account:
     account.month_units, account.month_end = image.month_units, image.month_end
     account.in_margin_call = image.in_margin_call
     account.tokens, account.token_time = image.tokens, image.token_time
+    account.leverage, account.min_kyc_level = image.leverage, image.min_kyc_level
     ctx.accounts[account.id] = account
     for p in image.positions:
         position = Position(

@@ -66,9 +66,11 @@ def leg_margin(
     quote: Quote,
     book: PriceBook,
     converter: Converter,
+    own_leverage: int | None = None,
 ) -> int | None:
-    """Margin of both sides of one symbol, with the hedged-margin rule for overlapped volume."""
-    leverage = group.leverage_for(instrument.symbol_group)
+    """Margin of both sides of one symbol, with the hedged-margin rule for overlapped volume,
+    at the group's leverage or the account's own (`AccountGroup.leverage_for`)."""
+    leverage = group.leverage_for(instrument.symbol_group, own_leverage)
     scale = group.money_scale
     buy_margin = sell_margin = 0
     buy_rate = sell_rate = (1, 1)
@@ -210,8 +212,9 @@ def assess(
                 leg.profit, leg.profit_version = profit, version
             if not fresh_margin:
                 leg_m = leg_margin(
-                    leg.instrument, group, leg.buy_units, leg.sell_units, quote, book, converter
-                )
+                    leg.instrument, group, leg.buy_units, leg.sell_units, quote, book, converter,
+                    account.leverage,
+                )  # fmt: skip
                 if leg_m is None:
                     return None
                 leg.margin, leg.margin_version = leg_m, version
@@ -226,7 +229,9 @@ def assess(
     quote = book.get(instrument.symbol)
     if quote is None:
         return None
-    leg_m = leg_margin(instrument, group, buy_units, sell_units, quote, book, converter)
+    leg_m = leg_margin(
+        instrument, group, buy_units, sell_units, quote, book, converter, account.leverage
+    )
     if leg_m is None:
         return None
     return now, Valuation(equity, margin - replaced + leg_m), leg_m

@@ -52,6 +52,17 @@ class LedgerTransfer:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountChange:
+    """An account's own settings after an `UpdateAccount`: what the journal writes on its
+    row (the client's KYC level and status are the back office's, not written here)."""
+
+    account_id: int
+    group: str
+    leverage: int | None
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSnapshot:
     """An account's exact image (`execution.image`) at a daily cut."""
 
@@ -115,7 +126,14 @@ Recorded = (
     | QuoteState
 )
 JournalRecord = (
-    Recorded | LedgerTransfer | LpOrder | RolloverMark | AccountSnapshot | CutStatement | CutRates
+    Recorded
+    | LedgerTransfer
+    | LpOrder
+    | RolloverMark
+    | AccountSnapshot
+    | CutStatement
+    | CutRates
+    | AccountChange
 )
 
 

@@ -35,9 +35,9 @@ def take_token(account: Account, now: int) -> bool:
 def check_account(account: Account, now: int) -> RejectCode | None:
     if account.group.orders_per_second and not take_token(account, now):
         return RejectCode.TOO_MANY_REQUESTS
-    if not account.enabled:
+    if not (account.enabled and account.client_active):
         return RejectCode.ACCOUNT_DISABLED
-    if account.kyc_level < account.group.min_kyc_level:
+    if account.kyc_level < max(account.group.min_kyc_level, account.min_kyc_level):
         return RejectCode.KYC_NOT_APPROVED
     return None
 

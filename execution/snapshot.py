@@ -36,6 +36,8 @@ class AccountRow:
     toxicity: int = 0
     month_volume: Decimal = Decimal(0)  # lots traded this calendar month (commission tiers)
     month_end: int = 0  # ns: when that month ends (0: no deal yet)
+    leverage: int | None = None  # the account's own; None: its group's
+    min_kyc_level: int = 0  # the account's own KYC minimum, on top of its group's
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,8 @@ def load(ctx: Context, snapshot: Snapshot) -> None:
         account.toxicity = row.toxicity
         account.month_units = lots_to_units(row.month_volume) or 0
         account.month_end = row.month_end
+        account.leverage = row.leverage
+        account.min_kyc_level = row.min_kyc_level
         ctx.accounts[row.account_id] = account
     for p in snapshot.positions:
         account = ctx.accounts[p.account_id]
@@ -189,6 +193,7 @@ def export(
                 account.id, group.name, to_decimal(account.balance, digits),
                 to_decimal(account.credit, digits), account.enabled, account.kyc_level,
                 account.toxicity, units_to_lots(account.month_units), account.month_end,
+                account.leverage, account.min_kyc_level,
             )
         )  # fmt: skip
         for p in account.positions.values():

@@ -145,6 +145,7 @@ class Leg:
 class Account:
     __slots__ = (
         "balance",
+        "client_active",
         "credit",
         "enabled",
         "group",
@@ -153,6 +154,8 @@ class Account:
         "kyc_level",
         "last_valuation",
         "legs",
+        "leverage",
+        "min_kyc_level",
         "month_end",
         "month_units",
         "net",
@@ -177,8 +180,12 @@ class Account:
         self.group = group
         self.balance = balance  # minor units of group.currency
         self.credit = credit
-        self.enabled = enabled
-        self.kyc_level = kyc_level
+        self.enabled = enabled  # the account's own switch
+        # its client is active (a suspended or closed client trades on no account)
+        self.client_active = True
+        self.kyc_level = kyc_level  # the client's
+        self.min_kyc_level = 0  # the account's own minimum, on top of its group's
+        self.leverage: int | None = None  # its own (within the group's caps); None: the group's
         self.positions: dict[int, Position] = {}
         self.net: dict[str, Position] = {}  # netting: the one position per symbol
         self.orders: dict[int, Order] = {}  # live orders: pending or routed to an LP

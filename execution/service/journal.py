@@ -21,6 +21,7 @@ from brokerstack.times import to_datetime
 from execution import contracts as c
 from execution.lp import LpOrder, Purpose
 from execution.records import (
+    AccountChange,
     AccountSnapshot,
     CutRates,
     CutStatement,
@@ -48,6 +49,7 @@ _DEAL_REASON = {
     c.DealReason.TP: "take_profit",
     c.DealReason.STOP_OUT: "stop_out",
     c.DealReason.PENDING: "client",
+    c.DealReason.DEALER: "dealer",
 }
 
 
@@ -78,6 +80,7 @@ class _Sorted:
     images: list[AccountSnapshot] = field(default_factory=list)
     statements: list[CutStatement] = field(default_factory=list)
     rates: list[CutRates] = field(default_factory=list)
+    settings: dict[int, AccountChange] = field(default_factory=dict)  # the last per account
 
 
 def _sort(batch: Batch) -> _Sorted:
@@ -113,6 +116,8 @@ def _sort(batch: Batch) -> _Sorted:
             out.statements.append(record)
         elif isinstance(record, CutRates):
             out.rates.append(record)
+        elif isinstance(record, AccountChange):
+            out.settings[record.account_id] = record
     for deal in out.deals:
         rows = out.positions.get(deal.position_id)
         if rows is None:
@@ -175,7 +180,7 @@ class Journal:
         routed = self._lp_orders(out, rows.lp_orders)
         self._lp_fills(out, batch)
         self._deals(out, rows.deals)
-        self._balances(out, rows)
+        self._accounts(out, rows)
         if postings.keys:
             for part in transfer_statements(postings):
                 out.add(*part)
@@ -384,16 +389,35 @@ class Journal:
             _columns(values, 17),
         )
 
-    def _balances(self, out: _Statements, rows: _Sorted) -> None:
-        if not rows.changes:
-            return
+    def _accounts(self, out: _Statements, rows: _Sorted) -> None:
+        """Each account's row once (an UPDATE meets a row once per statement): its last
+        balance and credit, and its settings when the back office changed them."""
         last = {change.account_id: change for change in rows.changes}
+        if not last and not rows.settings:
+            return
+        groups = self.reference.groups
+        values = []
+        for account_id in last.keys() | rows.settings.keys():
+            money, s = last.get(account_id), rows.settings.get(account_id)
+            values.append(
+                (account_id, None if money is None else money.balance,
+                 None if money is None else money.credit, s is not None,
+                 None if s is None else s.enabled, None if s is None else s.leverage,
+                 None if s is None else groups[s.group].group_id)
+            )  # fmt: skip
         out.add(
-            "balances",
-            """UPDATE trading_accounts AS a SET balance = u.balance, credit = u.credit
-               FROM unnest(%b::bigint[], %s::numeric[], %s::numeric[]) AS u(id, balance, credit)
+            "accounts",
+            """UPDATE trading_accounts AS a SET
+                   balance = coalesce(u.balance, a.balance), credit = coalesce(u.credit, a.credit),
+                   enabled = CASE WHEN u.changed THEN u.enabled ELSE a.enabled END,
+                   leverage = CASE WHEN u.changed THEN u.leverage ELSE a.leverage END,
+                   account_group_id = CASE WHEN u.changed THEN u.group_id
+                                           ELSE a.account_group_id END
+               FROM unnest(%b::bigint[], %s::numeric[], %s::numeric[], %b::boolean[],
+                           %b::boolean[], %b::integer[], %b::bigint[])
+                    AS u(id, balance, credit, changed, enabled, leverage, group_id)
                WHERE a.id = u.id""",
-            _columns([(b.account_id, b.balance, b.credit) for b in last.values()], 3),
+            _columns(values, 7),
         )
 
     def _commands(self, out: _Statements, batch: Batch) -> None:

@@ -135,6 +135,7 @@ class ExecutionService:
         self.accounts = AccountDirectory(
             self.conn, self.core, self.reference, found.owners, found.refused
         )
+        self.accounts.loaded(found.rows)
 
     def recover(self, pending: list[Commands]) -> None:
         """Queue the entries this consumer was handed before a restart but never acknowledged,
@@ -304,6 +305,7 @@ class ExecutionService:
             batch.handled.append((command, out.replies))
             return out, True
         outcome = self.core.handle(command, now)
+        self.accounts.applied(command, outcome.replies)
         if placing:
             batch.orders += outcome.replies
         batch.handled.append((command, outcome.replies))

@@ -394,4 +394,8 @@ _DEAL_FIELDS = (
     "time", "symbol", "side", "entry", "volume", "price", "profit", "commission", "swap",
 )  # fmt: skip
 # rejects the service's shell gives before the core sees the command
-_SHELL_CODES = frozenset({c.RejectCode.UNKNOWN_WALLET, c.RejectCode.ACCOUNT_DISABLED})
+# the shell's refusals (a wallet, an account refused, a group of another kind), which the core
+# alone cannot give; a refusal changed nothing, so passing over one the core also gives is safe
+_SHELL_CODES = frozenset(
+    {c.RejectCode.UNKNOWN_WALLET, c.RejectCode.ACCOUNT_DISABLED, c.RejectCode.INVALID_GROUP}
+)

@@ -33,7 +33,7 @@ ACCOUNT_QUERY = """
            a.min_kyc_level_to_trade, a.toxicity_score, a.client_id,
            (SELECT coalesce(sum(d.volume), 0) FROM deals d
             WHERE d.trading_account_id = a.id AND d.executed_at >= month.start),
-           month.start + interval '1 month'
+           month.start + interval '1 month', a.leverage
     FROM month, trading_accounts a JOIN clients c ON c.id = a.client_id
     WHERE a.closed_at IS NULL AND c.status = 'active'
 """
@@ -63,13 +63,12 @@ def accounts(
     where: str = "",
     params: tuple[Any, ...] = (),
 ) -> Accounts:
-    """An account whose client has not reached the account's own KYC minimum is loaded at
-    level -1, below every group's."""
+    """Accounts of active clients, with their own leverage and KYC minimum."""
     found = Accounts()
     rows, owners = found.rows, found.owners
     for row in conn.execute(ACCOUNT_QUERY + where, params):
         aid, group_id, balance, credit, enabled, kyc, minimum, score, client_id = row[:9]
-        month_volume, month_end = row[9:]
+        month_volume, month_end, leverage = row[9:]
         group = reference.group_names.get(group_id)
         if group is None:
             continue
@@ -86,10 +85,10 @@ def accounts(
                 f"minor units ({digits} decimals); correct it in the warehouse"
             )
             continue
-        level = kyc if kyc >= minimum else -1
         rows.append(
-            AccountRow(aid, group, balance.normalize(), credit.normalize(), enabled, level,
-                       toxicity(score), month_volume.normalize(), to_ns(month_end))
+            AccountRow(aid, group, balance.normalize(), credit.normalize(), enabled, kyc,
+                       toxicity(score), month_volume.normalize(), to_ns(month_end), leverage,
+                       minimum)
         )  # fmt: skip
         owners[aid] = AccountOwner(client_id, group)
     return found

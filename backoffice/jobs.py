@@ -3,6 +3,7 @@ here; the order is the order of a round)."""
 
 from __future__ import annotations
 
+from backoffice.kyc.jobs import KYC_JOBS
 from backoffice.worker import Job
 
-JOBS: list[Job] = []
+JOBS: list[Job] = [*KYC_JOBS]

@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from backoffice.audit import Actor, record
 from backoffice.kyc import levels, states
-from backoffice.kyc.errors import NotFound
+from backoffice.kyc.errors import DecisionRefused, NotFound
 
 _COLUMNS = """a.id, a.client_id, c.brand_id, a.provider, a.provider_applicant_id,
               a.target_level, a.status, a.state_changed_at, c.kyc_level AS client_level"""
@@ -51,10 +51,13 @@ def load(conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]) -> 
 def open_application(
     conn: psycopg.Connection[Any], client_id: int, provider: str = "sumsub"
 ) -> Application:
-    """The client's open application, or a new one for the level above the client's."""
+    """The client's open application, or a new one for the level above the client's (none
+    after a final rejection)."""
     found = load(conn, "a.client_id = %s AND a.status = ANY(%s)", (client_id, list(states.OPEN)))
     if found is not None:
         return found
+    if load(conn, "a.client_id = %s AND a.status = 'rejected'", (client_id,)) is not None:
+        raise DecisionRefused(f"client {client_id} was rejected for good")
     standing = levels.client_standing(conn, client_id)
     if standing.next_level is None:
         raise NotFound(f"client {client_id} is at the brand's highest KYC level")

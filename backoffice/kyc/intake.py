@@ -73,10 +73,12 @@ def receive_webhook(
     if not signatures.payload_signed(secret, body, digest, algorithm):
         raise WebhookRejected("the payload digest does not match the body")
     event_id, event_type = event_identity(body)
-    row = conn.execute(
-        """INSERT INTO webhook_inbox (provider, event_id, event_type, raw_body, signature)
-           VALUES (%s, %s, %s, %s, %s)
-           ON CONFLICT (provider, event_id) DO NOTHING RETURNING id""",
-        (provider, event_id, event_type, body, digest),
-    ).fetchone()
+    # pipelined: the transaction's BEGIN and the insert go in one round trip
+    with conn.pipeline():
+        row = conn.execute(
+            """INSERT INTO webhook_inbox (provider, event_id, event_type, raw_body, signature)
+               VALUES (%s, %s, %s, %s, %s)
+               ON CONFLICT (provider, event_id) DO NOTHING RETURNING id""",
+            (provider, event_id, event_type, body, digest),
+        ).fetchone()
     return Received(None if row is None else int(row[0]), event_id, event_type)

@@ -22,7 +22,17 @@ from api.market import Market
 from api.observability import RequestObservability
 from api.ratelimit import RateLimiter
 from api.readiness import Readiness
-from api.routers import accounts, auth, health, market, methods, sms_webhooks, stream, trading
+from api.routers import (
+    accounts,
+    auth,
+    health,
+    market,
+    methods,
+    sms_webhooks,
+    stream,
+    trading,
+    webhooks,
+)
 from api.security import signing_key
 from api.streams import Hub
 from brokerstack.settings import Settings, load_settings
@@ -122,6 +132,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(RequestObservability)  # outermost: 413s and errors get an id too
     errors.install(app)
-    for module in (health, auth, market, accounts, trading, stream, sms_webhooks, methods):
+    for module in (
+        health,
+        auth,
+        market,
+        accounts,
+        trading,
+        stream,
+        sms_webhooks,
+        webhooks,
+        methods,
+    ):
         app.include_router(module.router)
     return app

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from backoffice.aml.jobs import AML_JOBS
 from backoffice.comms.delivery import OUTBOX
+from backoffice.kyc.jobs import KYC_JOBS
 from backoffice.trading.flags import CLIENT_FLAGS_JOB
 from backoffice.worker import Job
 
-JOBS: list[Job] = [CLIENT_FLAGS_JOB, OUTBOX, *AML_JOBS]
+JOBS: list[Job] = [*KYC_JOBS, CLIENT_FLAGS_JOB, OUTBOX, *AML_JOBS]

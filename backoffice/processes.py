@@ -9,6 +9,7 @@ from brokerstack.supervisor import ProcessSpec, brokerstack_run
 
 def backoffice_processes(settings: Settings, env: dict[str, str]) -> list[ProcessSpec]:
     host = settings.host
+    kyc_port = settings.backoffice.kyc_simulator_port
     return [
         ProcessSpec(
             name="backoffice-worker",
@@ -18,6 +19,19 @@ def backoffice_processes(settings: Settings, env: dict[str, str]) -> list[Proces
             ops_url=f"http://{host}:{settings.backoffice.worker_ops_port}",
         ),
         *_comms_stand_ins(settings, env),
+        *(
+            []
+            if settings.backoffice.kyc_url
+            else [
+                ProcessSpec(
+                    name="kyc-simulator",
+                    argv=brokerstack_run("kyc-simulator"),
+                    endpoint=f"KYC provider simulator http://{host}:{kyc_port}",
+                    env=env,
+                    ready_port=(host, kyc_port),
+                )
+            ]
+        ),
     ]
 
 

@@ -352,3 +352,27 @@ BROKER_LEDGER_KINDS = (
     "broker_equity",
 )
 PSPS = ("stub-psp",)
+
+# The demo brand's KYC ladder (domain.md): what each level unlocks and what reaching it needs.
+KYC_LEVELS: list[Row] = [
+    {"level": 0, "name": "registered", "deposit_limit": D(0), "required_documents": []},
+    {
+        "level": 1,
+        "name": "identity verified",
+        "deposit_limit": D(2000),
+        "live_accounts": True,
+        "trading": True,
+        "required_documents": ["identity", "selfie"],
+        "review_months": 36,
+    },
+    {
+        "level": 2,
+        "name": "address verified",
+        "deposit_limit": None,
+        "live_accounts": True,
+        "trading": True,
+        "withdrawals": True,
+        "required_documents": ["proof_of_address"],
+        "review_months": 24,
+    },
+]

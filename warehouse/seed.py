@@ -60,6 +60,8 @@ def seed(conn: psycopg.Connection[Any], today: date | None = None) -> None:
             conn, "roles", ({"code": c, "description": d} for c, d in ref.ROLES.items()), ["code"]
         )
         _seed_chart_of_accounts(conn, brand_id)
+        _insert(conn, "kyc_levels", ({**row, "brand_id": brand_id} for row in ref.KYC_LEVELS),
+                ["brand_id", "level"])  # fmt: skip
 
 
 def _seed_holiday_calendars(conn: psycopg.Connection[Any]) -> set[str]:

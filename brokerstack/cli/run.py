@@ -144,6 +144,36 @@ def sms_simulator(
     _run("sms-simulator", lambda settings: serve(settings, numbers, ops_port))
 
 
+@app.command("kyc-simulator")
+@operator_errors
+def kyc_simulator(
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="default: the KYC simulator port")
+    ] = None,
+    callback_url: Annotated[
+        str | None, typer.Option(help="where webhooks go (default: the api's KYC webhook)")
+    ] = None,
+    rule: Annotated[
+        str, typer.Option(help="green: every check passes; manual: wait for /_sim review")
+    ] = "green",
+) -> None:
+    """A stand-in for the KYC provider (Sumsub's shape): signed API, signed webhooks."""
+    from backoffice.kyc.simulator import SimulatorOptions, default_callback, serve
+
+    if rule not in ("green", "manual"):
+        raise typer.BadParameter("rule is green or manual")
+
+    def start(settings: Settings) -> int:
+        options = SimulatorOptions(
+            port or settings.backoffice.kyc_simulator_port,
+            callback_url or default_callback(settings),
+            "green" if rule == "green" else "manual",
+        )
+        return serve(settings, options)
+
+    _run("kyc-simulator", start)
+
+
 @app.command("lp-simulator")
 @operator_errors
 def lp_simulator(

@@ -23,7 +23,7 @@ from __future__ import annotations
 from warehouse.migrations.ddl import execute
 
 revision = "0018_aml"
-down_revision = "0016_trading_admin"
+down_revision = "0017_kyc"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,142 @@
+"""KYC documents: checked (PDF, JPEG or PNG by their first bytes, never by the name or the
+declared type; no larger than ``documents_max_bytes``), stored by content (``<folder>/<sha256>``,
+readable by the owner only), and recorded with their SHA-256 on the client's open application.
+
+The folder is ``<data folder>/kyc-documents`` unless ``documents_url`` names another
+(``file:///path`` or a plain path). An ``s3://`` bucket needs an S3 client library this
+installation does not have; such a setting is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+
+from backoffice.audit import Actor, record
+from backoffice.kyc import applications, levels
+from backoffice.kyc.errors import DocumentRefused
+from brokerstack.errors import ConfigError
+from brokerstack.settings import Settings
+
+MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+KINDS = frozenset({*(k for kinds in levels.REQUIREMENTS.values() for k in kinds), "other"})
+SIDES = frozenset({"front", "back"})
+# the documents reviewed again (and re-uploaded) while their application is still open
+_UPLOADABLE = ("created", "resubmission_requested")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    id: int
+    application_id: int
+    kind: str
+    side: str | None
+    sha256: str
+    content_type: str
+    size_bytes: int
+    storage_ref: str
+
+
+def content_type_of(data: bytes) -> str:
+    for magic, content_type in MAGIC:
+        if data.startswith(magic):
+            return content_type
+    raise DocumentRefused("only PDF, JPEG and PNG documents are taken", field="data")
+
+
+def documents_folder(settings: Settings) -> Path:
+    url = settings.backoffice.documents_url
+    if not url:
+        folder = settings.data_path / "kyc-documents"
+    else:
+        parts = urlsplit(url)
+        if parts.scheme == "s3":
+            raise ConfigError(
+                "BROKERSTACK_BACKOFFICE_DOCUMENTS_URL names an S3 bucket; storing there needs "
+                "an S3 client (boto3), which is not installed: set a folder instead"
+            )
+        folder = Path(parts.path if parts.scheme == "file" else url)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def write_content(folder: Path, data: bytes) -> str:
+    """Store ``data`` under its SHA-256 (once: the same bytes again change nothing)."""
+    digest = hashlib.sha256(data).hexdigest()
+    target = folder / digest
+    if not target.exists():
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+        try:
+            os.fchmod(handle, 0o600)
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, target)  # readers never see half a file
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    return digest
+
+
+def read_content(settings: Settings, storage_ref: str) -> bytes:
+    return (documents_folder(settings) / storage_ref.removeprefix("sha256:")).read_bytes()
+
+
+def store_document(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    client_id: int,
+    kind: str,
+    side: str | None,
+    filename: str,
+    data: bytes,
+    country: str | None = None,
+    expires_on: date | None = None,
+) -> StoredDocument:
+    """Check and keep one document side on the client's open application (opened if none)."""
+    if kind not in KINDS:
+        raise DocumentRefused(f"unknown document kind {kind!r}", field="kind",
+                              allowed=sorted(KINDS))  # fmt: skip
+    if side is not None and side not in SIDES:
+        raise DocumentRefused(f"unknown side {side!r}", field="side", allowed=sorted(SIDES))
+    if country is not None and not (len(country) == 2 and country.isascii() and country.isupper()):
+        raise DocumentRefused("country is an ISO 3166 alpha-2 code", field="country")
+    limit = settings.backoffice.documents_max_bytes
+    if not data or len(data) > limit:
+        raise DocumentRefused(f"a document has 1 to {limit} bytes", field="data", limit=limit)
+    content_type = content_type_of(data)
+    application = applications.open_application(conn, client_id)
+    if application.status not in _UPLOADABLE:
+        raise DocumentRefused(f"the application is {application.status}: wait for its review")
+    digest = write_content(documents_folder(settings), data)
+    storage_ref = f"sha256:{digest}"
+    row = conn.execute(
+        """INSERT INTO kyc_documents (application_id, kind, country, storage_ref, sha256, side,
+                                      filename, content_type, size_bytes, expires_on)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (application.id, kind, country, storage_ref, bytes.fromhex(digest), side,
+         filename[:255], content_type, len(data), expires_on),
+    ).fetchone()  # fmt: skip
+    assert row is not None
+    stored = StoredDocument(int(row[0]), application.id, kind, side, digest, content_type,
+                            len(data), storage_ref)  # fmt: skip
+    after = {"kind": kind, "side": side, "sha256": digest, "size_bytes": len(data),
+             "content_type": content_type, "expires_on": expires_on}  # fmt: skip
+    record(conn, Actor.client(client_id), "kyc.document.uploaded", "kyc_document", stored.id,
+           None, after)  # fmt: skip
+    applications.timeline(conn, client_id, "kyc.document_uploaded", Actor.client(client_id),
+                          {"document_id": stored.id, "kind": kind, "side": side})  # fmt: skip
+    return stored

@@ -1,0 +1,51 @@
+"""What the KYC services refuse, each with a stable machine-readable code (a thin route maps
+them to its HTTP answer: ``not_found`` 404, ``invalid_signature`` 401, the others 409/422)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class KycError(Exception):
+    code = "kyc_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(KycError):
+    """No such client or application, or not in the caller's brands (the same answer)."""
+
+    code = "not_found"
+
+
+class DecisionRefused(KycError):
+    """The application's status (or the four-eyes rule) does not allow this decision."""
+
+    code = "kyc_decision_refused"
+
+
+class DocumentRefused(KycError):
+    """A document of a type, size or content we do not take."""
+
+    code = "kyc_document_refused"
+
+
+class InvalidEvent(KycError):
+    """A provider event that cannot be applied as sent."""
+
+    code = "kyc_invalid_event"
+
+
+class WebhookRejected(KycError):
+    """A webhook whose digest does not match its body (forged or changed): nothing is kept."""
+
+    code = "invalid_signature"
+
+
+class ProviderError(KycError):
+    """The KYC provider refused a request or could not be reached."""
+
+    code = "kyc_provider_error"

@@ -1,0 +1,57 @@
+"""The client sends their application for review: the provider gets an applicant (our client
+id as its external user id, once), every document side not sent yet, and a request to check.
+
+The provider's calls are made inside the caller's transaction, before the status moves to
+submitted: if one fails nothing is recorded as sent, and a retry sends what is still missing
+(each document keeps the provider's id once uploaded, the application its applicant id).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from backoffice.audit import Actor
+from backoffice.kyc import applications, documents, levels, states
+from backoffice.kyc.errors import DecisionRefused
+from backoffice.kyc.provider import KycProvider
+from brokerstack.settings import Settings
+
+
+def submit_application(
+    conn: psycopg.Connection[Any], settings: Settings, provider: KycProvider, client_id: int
+) -> applications.Application:
+    application = applications.open_application(conn, client_id)
+    status = states.resubmit(application.status)
+    unsent = conn.execute(
+        """SELECT id, kind, side, country, filename, content_type, storage_ref
+           FROM kyc_documents
+           WHERE application_id = %s AND provider_document_id IS NULL AND status <> 'rejected'
+           ORDER BY id""",
+        (application.id,),
+    ).fetchall()
+    if not unsent and application.provider_applicant_id is None:
+        raise DecisionRefused("upload the documents first", application_id=application.id)
+    applicant_id = application.provider_applicant_id
+    if applicant_id is None:
+        level = levels.level_of(conn, application.brand_id, application.target_level)
+        applicant_id = provider.create_applicant(str(client_id), level.name).id
+        conn.execute(
+            "UPDATE kyc_applications SET provider_applicant_id = %s WHERE id = %s",
+            (applicant_id, application.id),
+        )
+    for document_id, kind, side, country, filename, content_type, storage_ref in unsent:
+        content = documents.read_content(settings, storage_ref)
+        sent = provider.add_document(
+            applicant_id, kind, side, country, filename or f"{kind}.bin", content, content_type
+        )
+        conn.execute(
+            "UPDATE kyc_documents SET provider_document_id = %s WHERE id = %s",
+            (sent, document_id),
+        )
+    provider.request_check(applicant_id)
+    applications.move(conn, Actor.client(client_id), application, status, None)
+    found = applications.load(conn, "a.id = %s", (application.id,))
+    assert found is not None
+    return found

@@ -1,0 +1,236 @@
+"""KYC webhooks end to end: the real simulator process signs and delivers them over HTTP to the
+real api (uvicorn), the inbox keeps them, the worker's job applies them.
+
+Forged and changed bodies are refused with nothing kept; replays, duplicates, reordering and
+our own outage all end in the right state, applied once, every raw event kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import redis
+
+from backoffice.kyc import signatures
+from backoffice.kyc.documents import store_document
+from backoffice.kyc.errors import DecisionRefused
+from brokerstack.services.ports import free_port
+from brokerstack.settings import Settings
+from tests.integration.backoffice.support_kyc import (
+    PDF,
+    Simulator,
+    add_client,
+    api_on,
+    application_of,
+    drain,
+    kyc_settings,
+    scalar,
+    simulator,
+    submit,
+    upload_identity,
+    wait_until,
+)
+
+WEBHOOK = "/v1/webhooks/kyc/sumsub"
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def sim(port: int, tmp_path: Path) -> Iterator[Simulator]:
+    with simulator(f"http://127.0.0.1:{port}{WEBHOOK}", tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def settings(seeded_db_url: str, redis_url: str, tmp_path: Path, sim: Simulator) -> Settings:
+    return kyc_settings(seeded_db_url, redis_url, tmp_path, sim.url)
+
+
+@pytest.fixture
+def api(settings: Settings, port: int, redis_client: redis.Redis) -> Iterator[str]:
+    del redis_client
+    with api_on(settings, port) as base:
+        yield base
+
+
+def inbox_rows(db_url: str) -> int:
+    return int(scalar(db_url, "SELECT count(*) FROM webhook_inbox"))
+
+
+def audits(db_url: str, action: str) -> int:
+    return int(scalar(db_url, "SELECT count(*) FROM audit_log WHERE action = %s", action))
+
+
+def level_of(db_url: str, client_id: int) -> int:
+    return int(scalar(db_url, "SELECT kyc_level FROM clients WHERE id = %s", client_id))
+
+
+def test_green_review_approves_and_raises_the_level_once(
+    seeded_db_url: str, settings: Settings, sim: Simulator, api: str
+) -> None:
+    client = add_client(seeded_db_url, "green@example.com")
+    upload_identity(seeded_db_url, settings, client)
+    applicant = submit(seeded_db_url, settings, client)
+    sim.review(applicant, "GREEN")
+    sim.wait_delivered(3)  # created, pending, reviewed
+    assert drain(seeded_db_url) == 3
+    assert application_of(seeded_db_url, client)[0] == "approved"
+    assert level_of(seeded_db_url, client) == 1
+    assert audits(seeded_db_url, "kyc.application.approved") == 1
+    assert audits(seeded_db_url, "kyc.level") == 1
+    kept = scalar(seeded_db_url, """SELECT count(*) FROM kyc_events e JOIN webhook_inbox w
+                                    ON w.id = e.webhook_inbox_id""")  # fmt: skip
+    assert kept == inbox_rows(seeded_db_url) == 3
+    timeline = scalar(seeded_db_url, """SELECT array_agg(event_type ORDER BY id) FROM crm_events
+                                        WHERE client_id = %s""", client)  # fmt: skip
+    assert {"kyc.approved", "kyc.level_changed"} <= set(timeline)
+    assert scalar(seeded_db_url, "SELECT audit_log_first_broken()") is None
+
+
+def test_a_forged_or_changed_body_is_refused_and_nothing_is_kept_a_replay_adds_nothing(
+    seeded_db_url: str, settings: Settings, sim: Simulator, api: str
+) -> None:
+    client = add_client(seeded_db_url, "forged@example.com")
+    upload_identity(seeded_db_url, settings, client)
+    applicant = submit(seeded_db_url, settings, client)
+    sim.review(applicant, "RED", "RETRY", ["BAD_PROOF_OF_IDENTITY"])
+    sim.wait_delivered(3)
+    raw, digest = scalar(seeded_db_url, """SELECT array[raw_body, convert_to(signature, 'UTF8')]
+                                           FROM webhook_inbox WHERE event_type =
+                                           'applicantReviewed'""")  # fmt: skip
+    raw, digest = bytes(raw), bytes(digest).decode()
+    before = inbox_rows(seeded_db_url)
+    green = raw.replace(b'"RED"', b'"GREEN"')
+    assert green != raw
+    forged = json.dumps({**json.loads(green), "correlationId": "forged"}).encode()
+    with httpx.Client(base_url=api) as http:
+
+        def post(body: bytes, digest_header: str | None) -> httpx.Response:
+            headers = {"Content-Type": "application/json"}
+            if digest_header is not None:
+                headers[signatures.DIGEST_HEADER] = digest_header
+            return http.post(WEBHOOK, content=body, headers=headers)
+
+        changed = post(green, digest)  # the provider's digest, the body changed after signing
+        wrong_key = post(forged, signatures.payload_digest("not-the-secret", forged))
+        unsigned = post(forged, None)
+        replayed = post(raw, digest)
+    assert [r.status_code for r in (changed, wrong_key, unsigned)] == [401, 401, 401]
+    assert changed.json()["error"]["code"] == "invalid_signature"
+    assert (replayed.status_code, replayed.json()["status"]) == (200, "duplicate")
+    assert inbox_rows(seeded_db_url) == before
+    drain(seeded_db_url)
+    assert application_of(seeded_db_url, client) == (
+        "resubmission_requested", "RETRY", ["BAD_PROOF_OF_IDENTITY"])  # fmt: skip
+    assert level_of(seeded_db_url, client) == 0
+
+
+def test_reviewed_before_pending_ends_reviewed(
+    seeded_db_url: str, settings: Settings, sim: Simulator, api: str
+) -> None:
+    client = add_client(seeded_db_url, "reversed@example.com")
+    upload_identity(seeded_db_url, settings, client)
+    sim.configure(hold=True)
+    applicant = submit(seeded_db_url, settings, client)
+    sim.review(applicant, "GREEN")
+    assert sim.release("reverse") == 3
+    attempts = sim.wait_delivered(3)
+    assert [a["type"] for a in attempts] == ["applicantReviewed", "applicantPending",
+                                              "applicantCreated"]  # fmt: skip
+    drain(seeded_db_url)
+    assert application_of(seeded_db_url, client)[0] == "approved"
+    assert level_of(seeded_db_url, client) == 1
+    outcomes = scalar(seeded_db_url, "SELECT array_agg(outcome ORDER BY id) FROM kyc_events")
+    assert outcomes == ["applied", "final", "final"]
+    assert inbox_rows(seeded_db_url) == 3
+
+
+def test_a_late_pending_after_retry_does_not_reopen_the_review_a_resubmission_does(
+    seeded_db_url: str, settings: Settings, sim: Simulator, api: str
+) -> None:
+    client = add_client(seeded_db_url, "retry@example.com")
+    upload_identity(seeded_db_url, settings, client)
+    sim.configure(hold=True)
+    applicant = submit(seeded_db_url, settings, client)
+    sim.review(applicant, "RED", "RETRY", ["SELFIE_MISMATCH"])
+    sim.release("reverse")  # the retry first, the old pending after it
+    sim.wait_delivered(3)
+    drain(seeded_db_url)
+    assert application_of(seeded_db_url, client)[0] == "resubmission_requested"
+    sim.configure(hold=False)
+    with psycopg.connect(seeded_db_url) as conn:
+        store_document(conn, settings, client, "selfie", None, "selfie-2.pdf", PDF)
+    submit(seeded_db_url, settings, client)
+    sim.review(applicant, "GREEN")
+    sim.wait_delivered(5)
+    drain(seeded_db_url)
+    assert application_of(seeded_db_url, client)[0] == "approved"
+    assert level_of(seeded_db_url, client) == 1
+
+
+def test_final_rejection_is_for_good(
+    seeded_db_url: str, settings: Settings, sim: Simulator, api: str
+) -> None:
+    client = add_client(seeded_db_url, "final@example.com")
+    upload_identity(seeded_db_url, settings, client)
+    applicant = submit(seeded_db_url, settings, client)
+    sim.review(applicant, "RED", "FINAL", ["FORGERY"])
+    sim.wait_delivered(3)
+    sim.review(applicant, "GREEN")  # the provider changes its mind later: we do not
+    sim.wait_delivered(4)
+    drain(seeded_db_url)
+    assert application_of(seeded_db_url, client) == ("rejected", "FINAL", ["FORGERY"])
+    assert level_of(seeded_db_url, client) == 0
+    with pytest.raises(DecisionRefused):
+        upload_identity(seeded_db_url, settings, client)
+
+
+def test_duplicate_deliveries_are_kept_once_and_applied_once(
+    seeded_db_url: str, settings: Settings, sim: Simulator, api: str
+) -> None:
+    client = add_client(seeded_db_url, "twice@example.com")
+    upload_identity(seeded_db_url, settings, client)
+    sim.configure(duplicates=3)
+    applicant = submit(seeded_db_url, settings, client)
+    sim.review(applicant, "GREEN")
+    attempts = sim.wait_delivered(9)
+    assert sum(1 for a in attempts if a["status"] == 200) == 9
+    assert inbox_rows(seeded_db_url) == 3
+    drain(seeded_db_url)
+    assert int(scalar(seeded_db_url, "SELECT count(*) FROM kyc_events")) == 3
+    assert audits(seeded_db_url, "kyc.application.approved") == 1
+    assert audits(seeded_db_url, "kyc.level") == 1
+    assert level_of(seeded_db_url, client) == 1
+
+
+def test_the_provider_retries_through_our_outage_and_the_event_is_applied_once(
+    seeded_db_url: str, settings: Settings, port: int, sim: Simulator, redis_client: redis.Redis
+) -> None:
+    del redis_client
+    client = add_client(seeded_db_url, "outage@example.com")
+    upload_identity(seeded_db_url, settings, client)
+    applicant = submit(seeded_db_url, settings, client)  # nothing listens at the callback yet
+    sim.review(applicant, "GREEN")
+
+    def failed() -> int:
+        return sum(1 for a in sim.deliveries()["attempts"] if a["status"] is None)
+
+    wait_until(lambda: failed() >= 3, 30, "failed deliveries")
+    assert inbox_rows(seeded_db_url) == 0
+    with api_on(settings, port):
+        attempts = sim.wait_delivered(3)
+    assert sum(1 for a in attempts if a["status"] == 200) == 3
+    assert inbox_rows(seeded_db_url) == 3
+    drain(seeded_db_url)
+    assert application_of(seeded_db_url, client)[0] == "approved"
+    assert audits(seeded_db_url, "kyc.level") == 1
+    assert level_of(seeded_db_url, client) == 1

@@ -29,6 +29,7 @@ def backoffice_processes(settings: Settings, env: dict[str, str]) -> list[Proces
                     endpoint=f"KYC provider simulator http://{host}:{kyc_port}",
                     env=env,
                     ready_port=(host, kyc_port),
+                    ops_url=f"http://{host}:{settings.backoffice.kyc_simulator_ops_port}",
                 )
             ]
         ),

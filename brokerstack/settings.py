@@ -144,6 +144,7 @@ class BackofficeSettings(SettingsBase):
     sms_auth_token: SecretStr = SecretStr("simulator-token")
     sms_simulator_port: Port = 9192
     sms_simulator_ops_port: Port = 9196
+    kyc_simulator_ops_port: Port = 9197
     # the sender number of brands without their own (E.164; Twilio's test "From" by default)
     sms_from: str = Field(default="+15005550006", pattern=r"^\+[1-9][0-9]{1,14}$")
     # where the SMS provider reports delivery (the URL it signs); empty: the api on this host

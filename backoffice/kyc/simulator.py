@@ -26,6 +26,7 @@ from starlette.datastructures import UploadFile
 
 from backoffice.kyc import signatures
 from backoffice.kyc.simulator_webhooks import DeliveryPolicy, Webhooks
+from brokerstack.ops import OpsServer, Readiness
 from brokerstack.settings import Settings
 
 Rule = Literal["green", "manual"]
@@ -208,8 +209,17 @@ def create_simulator(settings: Settings, options: SimulatorOptions) -> FastAPI:
     return app
 
 
-def serve(settings: Settings, options: SimulatorOptions) -> int:
-    """Serve until SIGTERM or SIGINT."""
+def serve(settings: Settings, options: SimulatorOptions, ops_port: int | None = None) -> int:
+    """Serve until SIGTERM or SIGINT, with ``/health`` and ``/ready`` on its ops port."""
     app = create_simulator(settings, options)
-    uvicorn.run(app, host=settings.host, port=options.port, log_level="warning")
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=options.port, log_level="warning")
+    )
+    readiness = Readiness(checks={"http": lambda: None if server.started else "starting"})
+    port = ops_port or settings.backoffice.kyc_simulator_ops_port
+    ops = OpsServer(settings.host, port, readiness).start()
+    try:
+        server.run()
+    finally:
+        ops.stop()
     return 0

@@ -156,6 +156,7 @@ def kyc_simulator(
     rule: Annotated[
         str, typer.Option(help="green: every check passes; manual: wait for /_sim review")
     ] = "green",
+    ops_port: OpsPort = None,
 ) -> None:
     """A stand-in for the KYC provider (Sumsub's shape): signed API, signed webhooks."""
     from backoffice.kyc.simulator import SimulatorOptions, default_callback, serve
@@ -169,7 +170,7 @@ def kyc_simulator(
             callback_url or default_callback(settings),
             "green" if rule == "green" else "manual",
         )
-        return serve(settings, options)
+        return serve(settings, options, ops_port)
 
     _run("kyc-simulator", start)
 

@@ -174,12 +174,20 @@ def test_a_template_cannot_reach_outside_the_sandbox() -> None:
     assert refused.value.code == "template_error"
 
 
-def test_up_starts_the_mail_sink_and_the_sms_simulator_only_where_nothing_is_configured() -> None:
+def test_up_starts_the_stand_ins_only_where_nothing_is_configured() -> None:
     def names(config: BackofficeSettings) -> list[str]:
         return [spec.name for spec in backoffice_processes(Settings(backoffice=config), {})]
 
-    assert names(BackofficeSettings()) == ["backoffice-worker", "smtp-sink", "sms-simulator"]
+    stand_ins = ["backoffice-worker", "smtp-sink", "sms-simulator", "kyc-simulator"]
+    assert names(BackofficeSettings()) == stand_ins
     configured = BackofficeSettings(
-        smtp_url="smtps://mail.example", sms_url="https://api.twilio.com"
+        smtp_url="smtps://mail.example",
+        sms_url="https://api.twilio.com",
+        kyc_url="https://api.sumsub.com",
     )
     assert names(configured) == ["backoffice-worker"]
+    assert names(BackofficeSettings(sms_url="https://api.twilio.com")) == [
+        "backoffice-worker",
+        "smtp-sink",
+        "kyc-simulator",
+    ]

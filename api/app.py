@@ -22,7 +22,7 @@ from api.market import Market
 from api.observability import RequestObservability
 from api.ratelimit import RateLimiter
 from api.readiness import Readiness
-from api.routers import accounts, auth, health, market, methods, stream, trading
+from api.routers import accounts, auth, health, leads, market, methods, stream, trading
 from api.security import signing_key
 from api.streams import Hub
 from brokerstack.settings import Settings, load_settings
@@ -122,6 +122,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(RequestObservability)  # outermost: 413s and errors get an id too
     errors.install(app)
-    for module in (health, auth, market, accounts, trading, stream, methods):
+    for module in (health, auth, market, accounts, trading, stream, methods, leads):
         app.include_router(module.router)
     return app

@@ -3,6 +3,9 @@ here; the order is the order of a round)."""
 
 from __future__ import annotations
 
+from backoffice.crm.automation_job import RETENTION_AUTOMATIONS
 from backoffice.worker import Job
 
-JOBS: list[Job] = []
+JOBS: list[Job] = [
+    RETENTION_AUTOMATIONS,
+]

@@ -27,7 +27,7 @@ def capture(db_url: str, brand: int, **fields: Any) -> int:
 
 def owners(db_url: str, lead_ids: list[int]) -> list[int]:
     with psycopg.connect(db_url) as conn:
-        rows = dict(
+        rows: dict[int, int] = dict(
             conn.execute(
                 "SELECT id, owner_staff_user_id FROM leads WHERE id = ANY(%s)", (lead_ids,)
             ).fetchall()

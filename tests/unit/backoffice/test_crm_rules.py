@@ -119,14 +119,15 @@ def test_windows_are_fixed_spans_from_the_epoch() -> None:
 def test_each_trigger_takes_exactly_its_parameter() -> None:
     assert check_params(Trigger.NO_LOGIN_DAYS, {"days": 14}) == {"days": 14}
     assert check_params(Trigger.FTD, {}) == {}
-    for trigger, params in [
+    cases: list[tuple[Trigger, dict[str, object]]] = [
         (Trigger.NO_LOGIN_DAYS, {}),
         (Trigger.NO_LOGIN_DAYS, {"hours": 3}),
         (Trigger.KYC_WAITING_HOURS, {"hours": 0}),
         (Trigger.KYC_WAITING_HOURS, {"hours": True}),
         (Trigger.NO_TRADE_DAYS, {"days": "7"}),
         (Trigger.MARGIN_CALL, {"days": 1}),
-    ]:
+    ]
+    for trigger, params in cases:
         with pytest.raises(ValueError):  # noqa: PT011
             check_params(trigger, params)
 

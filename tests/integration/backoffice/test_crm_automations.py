@@ -178,7 +178,7 @@ def test_a_dry_run_lists_exactly_who_the_run_then_hits_and_nobody_twice(seeded_d
 
 
 CLIENTS = 5
-BLOCKED = 2  # the worker gets stuck on the third client: two are done, three are not
+BLOCKED = 2  # the worker gets stuck in the third client's firing: two are done
 WINDOW_HOURS = 24 * 365 * 40  # one window for the whole test, whenever it runs
 
 
@@ -207,22 +207,16 @@ def _start_worker(db_url: str, redis_url: str, folder: Path) -> subprocess.Popen
         )
 
 
-def _wait_until_stuck(db_url: str, rule: int, worker: subprocess.Popen[bytes]) -> None:
-    """Until the worker has committed the clients before the blocked one and waits on it."""
+def _wait_until_stuck(db_url: str, worker: subprocess.Popen[bytes]) -> None:
+    """Until the worker waits for the rotation the test holds."""
     deadline = time.monotonic() + 90
     with psycopg.connect(db_url, autocommit=True) as conn:
-        while True:
-            done = conn.execute(
-                "SELECT count(*) FROM automation_firings WHERE rule_id = %s", (rule,)
-            ).fetchone()
-            waiting = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query LIKE '%%automation_firings%%'"
-            ).fetchone()
-            if done == (BLOCKED,) and waiting == (1,):
-                return
+        while not conn.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND query LIKE '%%crm_assignment_cursors%%'"
+        ).fetchone():
             assert worker.poll() is None, "the worker stopped"
-            assert time.monotonic() < deadline, f"worker never got stuck ({done}, {waiting})"
+            assert time.monotonic() < deadline, "the worker never reached the third client"
             time.sleep(0.1)
 
 
@@ -253,15 +247,18 @@ def test_a_worker_killed_mid_run_fires_each_client_exactly_once(
             task_subject="Help them fund",
         )
         assert [h.client_id for h in dry_run(conn, rule)] == clients
-    # Holding the third client's firing key (uncommitted) stops the worker right there.
+        # The first clients have an owner; the third is the first to need one from the
+        # retention desk's rotation, whose cursor the test holds: the worker stops there, with
+        # the third client's firing claimed and its task not yet written.
+        for client in clients[:BLOCKED]:
+            conn.execute("INSERT INTO client_owners VALUES (%s, %s)", (client, keeper))
+        rotation = f"brand:{demo}:retention"
+        conn.execute("INSERT INTO crm_assignment_cursors VALUES (%s, %s)", (rotation, keeper))
     blocker = psycopg.connect(seeded_db_url)
-    blocker.execute(
-        "INSERT INTO automation_firings (rule_id, client_id, window_start) VALUES (%s, %s, %s)",
-        (rule, clients[BLOCKED], window_start(datetime.now(UTC), WINDOW_HOURS)),
-    )
+    blocker.execute("SELECT 1 FROM crm_assignment_cursors WHERE pool = %s FOR UPDATE", (rotation,))
     worker = _start_worker(seeded_db_url, redis_url, tmp_path)
     try:
-        _wait_until_stuck(seeded_db_url, rule, worker)
+        _wait_until_stuck(seeded_db_url, worker)
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(30)

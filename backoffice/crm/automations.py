@@ -114,9 +114,14 @@ def run_automations(conn: psycopg.Connection[Any], send: Send, now: datetime | N
     fired = 0
     for rule in _rules(conn, "enabled", ()):
         moment = now or datetime.now(UTC)
-        window, hits = _hits(conn, rule, moment)
-        for hit in hits:
-            fired += fire(conn, rule, hit, window, moment, send)
+        try:
+            window, hits = _hits(conn, rule, moment)
+            for hit in hits:
+                fired += fire(conn, rule, hit, window, moment, send)
+        except Exception:
+            # one rule failing (its template unknown to the outbox, say) holds up no other;
+            # what it did before failing stays done, the rest is retried next round
+            log.exception("automation rule %s failed; retried next round", rule.id)
     return fired
 
 

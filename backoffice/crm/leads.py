@@ -29,6 +29,7 @@ from backoffice.crm.submission import LeadSubmission
 
 CAPTURE = Actor.system("lead-capture")
 REGISTRATION = Actor.system("registration")
+FUNDING = Actor.system("payments")
 
 # What a submission may fill in on a known lead, when the lead has nothing there yet.
 _FILLABLE = (
@@ -394,6 +395,20 @@ def convert_lead(
         staff_user_id=staff_id(actor),
         payload={"from": lead.status, "to": "registered"},
     )
+
+
+def record_first_deposit(conn: psycopg.Connection[Any], client_id: int) -> int | None:
+    """The client's first deposit succeeded: the lead they came from becomes funded (its id;
+    None when they came from no lead or it is funded already)."""
+    row = conn.execute(
+        "SELECT id FROM leads WHERE client_id = %s AND status = 'registered' FOR UPDATE",
+        (client_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    lead = _lead(conn, int(row[0]))
+    _change_stage(conn, FUNDING, lead, Stage.FUNDED, None)
+    return lead.id
 
 
 def convert_matching_lead(conn: psycopg.Connection[Any], client_id: int) -> int | None:

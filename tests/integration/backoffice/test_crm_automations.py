@@ -292,3 +292,47 @@ def test_a_worker_killed_mid_run_fires_each_client_exactly_once(
         ).fetchall()
     assert tasks == [(client, keeper) for client in clients]
     assert events == [(client,) for client in clients]
+
+
+def test_a_rule_whose_message_cannot_be_queued_leaves_no_trace_and_holds_up_no_other(
+    seeded_db_url: str,
+) -> None:
+    with psycopg.connect(seeded_db_url) as conn:
+        demo = brand_id(conn)
+        add_staff(conn, "rita@b.example", roles=("retention",))
+        client = add_client(conn, "never@x.example", demo, created_at=AGO)
+        broken = create_rule(
+            conn,
+            ADMIN,
+            demo,
+            "Nudge",
+            "registered_no_deposit_hours",
+            {"hours": 48},
+            24,
+            brand_ids=[demo],
+            task_subject="Call",
+            template="missing",
+            channel="email",
+        )
+        working = create_rule(
+            conn,
+            ADMIN,
+            demo,
+            "Idle",
+            "no_login_days",
+            {"days": 2},
+            24,
+            brand_ids=[demo],
+            task_subject="Call them",
+        )
+
+    def refusing(conn: psycopg.Connection[Any], **message: Any) -> int:
+        raise LookupError(f"no template {message['template']}")
+
+    with psycopg.connect(seeded_db_url, autocommit=True) as conn:
+        assert run_automations(conn, refusing, NOW) == 1
+        firings = conn.execute("SELECT rule_id, client_id FROM automation_firings").fetchall()
+        tasks = conn.execute("SELECT created_by_rule_id FROM crm_tasks").fetchall()
+        assert [h.client_id for h in dry_run(conn, broken, NOW)] == [client]
+    assert firings == [(working, client)]
+    assert tasks == [(working,)]

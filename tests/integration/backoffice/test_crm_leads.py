@@ -11,7 +11,7 @@ import pytest
 
 from backoffice.audit import Actor
 from backoffice.crm.errors import NotFound, Refused
-from backoffice.crm.leads import capture_lead, convert_lead, move_lead
+from backoffice.crm.leads import capture_lead, convert_lead, move_lead, record_first_deposit
 from backoffice.crm.notes import add_note
 from backoffice.crm.submission import LeadSubmission
 from backoffice.crm.tasks import create_task, list_tasks
@@ -143,6 +143,9 @@ def test_conversion_brings_the_leads_history_onto_the_clients_timeline(seeded_db
         convert_lead(conn, lead, client)
     with psycopg.connect(seeded_db_url) as conn:
         convert_lead(conn, lead, client)  # registration retried: nothing twice
+    with psycopg.connect(seeded_db_url) as conn:
+        assert record_first_deposit(conn, client) == lead
+        assert record_first_deposit(conn, client) is None  # the second deposit is no FTD
         page = client_timeline(conn, client, brand_ids=[demo])
         owner = conn.execute(
             "SELECT staff_user_id FROM client_owners WHERE client_id = %s", (client,)
@@ -150,7 +153,15 @@ def test_conversion_brings_the_leads_history_onto_the_clients_timeline(seeded_db
         [task] = list_tasks(conn, brand_ids=[demo], client_id=client)
         stage = conn.execute("SELECT status FROM leads WHERE id = %s", (lead,)).fetchone()
     kinds = [item.kind for item in page.items]
-    assert kinds == ["lead.converted", "task", "note.added", "lead.assigned", "lead.created"]
-    assert (page.items[2].actor, page.items[2].summary) == ("Sam", "Called, wants a demo account")
+    assert kinds == [
+        "lead.stage_changed",
+        "lead.converted",
+        "task",
+        "note.added",
+        "lead.assigned",
+        "lead.created",
+    ]
+    assert (page.items[3].actor, page.items[3].summary) == ("Sam", "Called, wants a demo account")
+    assert page.items[0].summary == "Stage registered -> funded"
     assert page.items[-1].summary == "Lead captured (webinar)"
-    assert (owner, task.subject, stage) == ((sam,), "Call back", ("registered",))
+    assert (owner, task.subject, stage) == ((sam,), "Call back", ("funded",))

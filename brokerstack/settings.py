@@ -164,6 +164,9 @@ class BackofficeSettings(SettingsBase):
     # KYC documents: a folder under the data folder, or an S3-compatible bucket (s3://bucket)
     documents_url: str | None = None
     documents_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # lead capture from the brands' websites: per visitor address
+    lead_submissions_per_second: float = Field(default=0.2, gt=0)
+    lead_submission_burst: int = Field(default=5, ge=1)
 
 
 class Settings(SettingsBase):

@@ -12,7 +12,19 @@ import sys
 
 import typer
 
-from brokerstack.cli import fix, imports, migrations, pipelines, replay, run, sanctions, status, up
+from brokerstack.cli import (
+    automations,
+    fix,
+    imports,
+    leads,
+    migrations,
+    pipelines,
+    replay,
+    run,
+    sanctions,
+    status,
+    up,
+)
 
 app = typer.Typer(
     help="brokerstack: the broker's trading core, back office and data platform.",
@@ -31,6 +43,8 @@ app.add_typer(pipelines.report, name="report")  # report daily | monthly
 app.add_typer(pipelines.export, name="export")  # export emir | mifir
 app.command()(pipelines.snapshot)
 app.add_typer(sanctions.app)  # sanctions load
+app.add_typer(automations.app)  # automations dry-run
+app.add_typer(leads.app)  # leads site-key
 
 
 def main() -> None:

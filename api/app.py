@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis.asyncio import Redis
 
-from api import errors
+from api import errors, staff_auth
 from api.accounts import Accounts
 from api.auth import Authenticator
 from api.backoffice import RouteCommands
@@ -22,7 +22,19 @@ from api.market import Market
 from api.observability import RequestObservability
 from api.ratelimit import RateLimiter
 from api.readiness import Readiness
-from api.routers import accounts, auth, health, market, methods, stream, trading
+from api.routers import (
+    accounts,
+    admin_audit,
+    admin_auth,
+    admin_brands,
+    admin_staff,
+    auth,
+    health,
+    market,
+    methods,
+    stream,
+    trading,
+)
 from api.security import signing_key
 from api.streams import Hub
 from brokerstack.settings import Settings, load_settings
@@ -122,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(RequestObservability)  # outermost: 413s and errors get an id too
     errors.install(app)
-    for module in (health, auth, market, accounts, trading, stream, methods):
+    staff_auth.install(app)
+    for module in (health, auth, market, accounts, trading, stream,
+                   admin_auth, admin_staff, admin_brands, admin_audit, methods):  # fmt: skip
         app.include_router(module.router)
     return app

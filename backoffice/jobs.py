@@ -3,6 +3,9 @@ here; the order is the order of a round)."""
 
 from __future__ import annotations
 
+from backoffice.audit.retention import PURGE_JOB
 from backoffice.worker import Job
 
-JOBS: list[Job] = []
+JOBS: list[Job] = [
+    PURGE_JOB,
+]

@@ -18,7 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from backoffice.errors import not_found
-from backoffice.staff.scope import BrandScope
+from backoffice.scope import BrandScope
 
 ENTITY_BRAND: dict[str, str] = {
     "brand": "SELECT id FROM brands WHERE id::text = %s",

@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 from backoffice.audit import Actor, record
 from backoffice.brands.rules import ACCOUNT_KINDS, BrandRules
 from backoffice.errors import invalid, not_found
-from backoffice.staff.scope import BrandScope
+from backoffice.scope import BrandScope
 
 T = TypeVar("T")
 

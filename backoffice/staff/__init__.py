@@ -1,8 +1,8 @@
 """Staff and access: users, roles and the permissions they grant (data, deny by default),
 brand scopes, the TOTP second factor, sessions and login throttling."""
 
+from backoffice.scope import BrandScope
 from backoffice.staff.access import StaffAccess, grants, session_access
-from backoffice.staff.scope import BrandScope
 from backoffice.staff.sessions import LoginRefused, OpenedSession, TotpEnrolment
 from backoffice.staff.users import StaffUser
 

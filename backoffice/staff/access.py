@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from backoffice.audit import Actor
-from backoffice.staff.scope import BrandScope
+from backoffice.scope import BrandScope
 
 ADMIN = "admin"
 

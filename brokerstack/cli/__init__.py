@@ -12,7 +12,18 @@ import sys
 
 import typer
 
-from brokerstack.cli import fix, imports, migrations, pipelines, replay, run, status, up
+from brokerstack.cli import (
+    audit,
+    fix,
+    imports,
+    migrations,
+    pipelines,
+    replay,
+    run,
+    staff,
+    status,
+    up,
+)
 
 app = typer.Typer(
     help="brokerstack: the broker's trading core, back office and data platform.",
@@ -30,6 +41,9 @@ app.add_typer(run.app)  # run execution | api | tick-writer | event-writer | lp-
 app.add_typer(pipelines.report, name="report")  # report daily | monthly
 app.add_typer(pipelines.export, name="export")  # export emir | mifir
 app.command()(pipelines.snapshot)
+app.add_typer(staff.app)  # staff add
+app.add_typer(audit.audit)  # audit verify | export
+app.add_typer(audit.retention)  # retention purge
 
 
 def main() -> None:

@@ -26,9 +26,11 @@ def not_found(what: str, ident: object) -> Refused:
 
 
 def invalid(field: str, message: str) -> Refused:
+    """Well-formed input a rule refuses (an unknown role, a group of another kind); the
+    ``source`` tells it from a schema's refusal."""
     return Refused("invalid", "validation_error", f"invalid value for {field}",
                    {"fields": [{"field": field, "in": "body", "message": message,
-                                "type": "value_error"}]})  # fmt: skip
+                                "type": "value_error"}], "source": "backoffice"})  # fmt: skip
 
 
 def forbidden(message: str) -> Refused:

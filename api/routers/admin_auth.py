@@ -20,7 +20,7 @@ TOTP_CODE = r"^[0-9]{6}$"
 
 
 class StaffLogin(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^\x00-\x1f]+$")
     password: str = Field(min_length=1, max_length=1024)
     totp: str | None = Field(default=None, pattern=TOTP_CODE, description="The app's code.")
 

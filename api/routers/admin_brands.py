@@ -23,12 +23,17 @@ Manager = Annotated[StaffPrincipal, require("brands.manage")]
 BrandId = Annotated[int, Path(ge=1, le=ID_MAX, description="Brand id.")]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 CountryOrAny = Annotated[str, Field(pattern=r"^([A-Z]{2}|\*)$")]
-GroupCode = Annotated[str, Field(min_length=1, max_length=64)]
+GroupCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+SYMBOL_GROUP = r"^([a-z0-9][a-z0-9._-]{0,63}|\*)$"
+TEXT = r"^[^\x00-\x1f]*$"  # one line of text: no control characters
+EMAIL_OR_NONE = r"^([^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+)?$"
 
 
 class LeverageCapIo(BaseModel):
     country: CountryOrAny = Field(description="ISO country, or * for any.")
-    symbol_group: str = Field(min_length=1, max_length=64, description="or * for any")
+    symbol_group: str = Field(
+        pattern=r"^([a-z0-9][a-z0-9._-]{0,63}|\*)$", description="or * for any"
+    )
     max_leverage: int = Field(ge=1, le=10_000)
 
 
@@ -59,9 +64,8 @@ class BrandUpdate(BaseModel):
         default=None, ge=0, le=Decimal("1e15"), decimal_places=8
     )
     maker_checker_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    mail_from_name: str | None = Field(default=None, max_length=200)
-    mail_from_address: str | None = Field(default=None, max_length=320,
-                                          pattern=r"^([^@\s]+@[^@\s]+)?$")  # fmt: skip
+    mail_from_name: str | None = Field(default=None, max_length=200, pattern=TEXT)
+    mail_from_address: str | None = Field(default=None, max_length=320, pattern=EMAIL_OR_NONE)
 
 
 def _out(config: BrandConfig) -> BrandOut:

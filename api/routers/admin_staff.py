@@ -19,6 +19,8 @@ router = APIRouter(prefix="/v1/admin/staff", tags=["admin: staff"], responses=ER
 Reader = Annotated[StaffPrincipal, require("staff.read")]
 Manager = Annotated[StaffPrincipal, require("staff.manage")]
 StaffUserId = Annotated[int, Path(ge=1, le=ID_MAX, description="Staff user id.")]
+EMAIL = r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+$"
+TEXT = r"^[^\x00-\x1f]*$"  # one line of text: no control characters
 RoleCode = Annotated[str, Path(pattern=r"^[a-z][a-z_]{0,62}$")]
 BrandIds = Field(default=None, max_length=100, description="null or empty: no brand rows "
                  "(every brand for an admin; none for any other role).")  # fmt: skip
@@ -37,8 +39,8 @@ class StaffUserOut(BaseModel):
 
 
 class StaffUserCreate(BaseModel):
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    display_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL)
+    display_name: str = Field(min_length=1, max_length=200, pattern=TEXT)
     password: str = Field(min_length=12, max_length=1024)
     roles: list[Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,62}$")]] = Field(max_length=20)
     brand_ids: list[Annotated[int, Field(ge=1, le=ID_MAX)]] | None = BrandIds

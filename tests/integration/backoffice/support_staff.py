@@ -79,6 +79,13 @@ def current_code(member: Member) -> str:
     return totp.code_at(member.secret, datetime.now(UTC))
 
 
+def next_code(member: Member) -> str:
+    """The code of the next time step (accepted within the drift; the current one may be
+    spent already)."""
+    assert member.secret is not None
+    return totp.code_at(member.secret, datetime.now(UTC) + timedelta(seconds=30))
+
+
 def login(api: TestClient, member: Member, code: str | None = None) -> dict[str, str]:
     """Bearer headers of a session opened with the member's current TOTP code (if enrolled)."""
     body = {"email": member.email, "password": member.password}

@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainValidator, WithJsonSchema
 
+from api.decimals import DecimalGrammar
 from api.deps import ServicesDep
 from api.errors import ERROR_RESPONSES
 from api.schemas import ID_MAX
@@ -24,6 +25,13 @@ BrandId = Annotated[int, Path(ge=1, le=ID_MAX, description="Brand id.")]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 CountryOrAny = Annotated[str, Field(pattern=r"^([A-Z]{2}|\*)$")]
 GroupCode = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+# money in the brand's maker-checker currency, cents at most (0.01: everything is checked)
+THRESHOLD = DecimalGrammar(integer_digits=15, fraction_digits=2, example="1000.00")
+Threshold = Annotated[
+    Decimal,
+    PlainValidator(THRESHOLD.parse, json_schema_input_type=str),
+    WithJsonSchema(THRESHOLD.json_schema()),
+]
 SYMBOL_GROUP = r"^([a-z0-9][a-z0-9._-]{0,63}|\*)$"
 TEXT = r"^[^\x00-\x1f]*$"  # one line of text: no control characters
 EMAIL_OR_NONE = r"^([^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+)?$"
@@ -59,10 +67,11 @@ class BrandUpdate(BaseModel):
     default_groups: dict[Annotated[str, Field(pattern=r"^(demo|live|prop)$")], GroupCode] | None = (
         None
     )
-    leverage_caps: list[LeverageCapIo] | None = Field(default=None, max_length=5000)
-    maker_checker_threshold: Decimal | None = Field(
-        default=None, ge=0, le=Decimal("1e15"), decimal_places=8
-    )
+    # within the api's 64 KiB body limit; a "*" country row covers many countries at once
+    leverage_caps: list[LeverageCapIo] | None = Field(default=None, max_length=400)
+    maker_checker_threshold: Threshold | None = Field(
+        default=None, description="Above this amount a balance or credit operation waits for "
+        "a second approver: " + THRESHOLD.rule)  # fmt: skip
     maker_checker_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     mail_from_name: str | None = Field(default=None, max_length=200, pattern=TEXT)
     mail_from_address: str | None = Field(default=None, max_length=320, pattern=EMAIL_OR_NONE)

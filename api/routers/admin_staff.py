@@ -22,6 +22,8 @@ StaffUserId = Annotated[int, Path(ge=1, le=ID_MAX, description="Staff user id.")
 EMAIL = r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+$"
 TEXT = r"^[^\x00-\x1f]*$"  # one line of text: no control characters
 RoleCode = Annotated[str, Path(pattern=r"^[a-z][a-z_]{0,62}$")]
+# inside a list the OpenAPI bound is a float: keep it one a float holds exactly
+BrandId = Annotated[int, Field(ge=1, le=2**53)]
 BrandIds = Field(default=None, max_length=100, description="null or empty: no brand rows "
                  "(every brand for an admin; none for any other role).")  # fmt: skip
 
@@ -43,11 +45,11 @@ class StaffUserCreate(BaseModel):
     display_name: str = Field(min_length=1, max_length=200, pattern=TEXT)
     password: str = Field(min_length=12, max_length=1024)
     roles: list[Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,62}$")]] = Field(max_length=20)
-    brand_ids: list[Annotated[int, Field(ge=1, le=ID_MAX)]] | None = BrandIds
+    brand_ids: list[BrandId] | None = BrandIds
 
 
 class BrandScopes(BaseModel):
-    brand_ids: list[Annotated[int, Field(ge=1, le=ID_MAX)]] | None = BrandIds
+    brand_ids: list[BrandId] | None = BrandIds
 
 
 def _acting(principal: StaffPrincipal) -> StaffAccess:

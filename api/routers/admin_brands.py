@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field, PlainValidator, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 from api.decimals import DecimalGrammar
 from api.deps import ServicesDep
@@ -59,14 +59,22 @@ class BrandOut(BaseModel):
     mail_from_address: str
 
 
+class DefaultGroups(BaseModel):
+    """The group code new accounts of each kind go to; a kind left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    demo: GroupCode | None = None
+    live: GroupCode | None = None
+    prop: GroupCode | None = None
+
+
 class BrandUpdate(BaseModel):
     """Fields left out stay as they are; a list given replaces the whole list."""
 
     allowed_countries: list[Country] | None = Field(default=None, max_length=300)
     blocked_countries: list[Country] | None = Field(default=None, max_length=300)
-    default_groups: dict[Annotated[str, Field(pattern=r"^(demo|live|prop)$")], GroupCode] | None = (
-        None
-    )
+    default_groups: DefaultGroups | None = None
     # within the api's 64 KiB body limit; a "*" country row covers many countries at once
     leverage_caps: list[LeverageCapIo] | None = Field(default=None, max_length=400)
     maker_checker_threshold: Threshold | None = Field(
@@ -97,8 +105,10 @@ def get_brand(services: ServicesDep, principal: Reader, brand_id: BrandId) -> Br
 def update_brand(
     services: ServicesDep, principal: Manager, brand_id: BrandId, body: BrandUpdate
 ) -> BrandOut:
+    groups = None if body.default_groups is None else body.default_groups.model_dump()
     change = BrandChange(
-        **body.model_dump(exclude={"leverage_caps"}),
+        **body.model_dump(exclude={"leverage_caps", "default_groups"}),
+        default_groups=None if groups is None else {k: v for k, v in groups.items() if v},
         leverage_caps=None
         if body.leverage_caps is None
         else [LeverageCap(c.country, c.symbol_group, c.max_leverage) for c in body.leverage_caps],

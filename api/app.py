@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis.asyncio import Redis
 
-from api import errors
+from api import errors, staff_auth
 from api.accounts import Accounts
 from api.auth import Authenticator
 from api.backoffice import RouteCommands
@@ -24,6 +24,10 @@ from api.ratelimit import RateLimiter
 from api.readiness import Readiness
 from api.routers import (
     accounts,
+    admin_audit,
+    admin_auth,
+    admin_brands,
+    admin_staff,
     auth,
     health,
     leads,
@@ -133,17 +137,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(RequestObservability)  # outermost: 413s and errors get an id too
     errors.install(app)
-    for module in (
-        health,
-        auth,
-        market,
-        accounts,
-        trading,
-        stream,
-        leads,
-        sms_webhooks,
-        webhooks,
-        methods,
-    ):
+    staff_auth.install(app)
+    routers = (
+        health, auth, market, accounts, trading, stream, leads, sms_webhooks, webhooks,
+        admin_auth, admin_staff, admin_brands, admin_audit,
+        methods,  # last: OPTIONS for every path the others serve
+    )  # fmt: skip
+    for module in routers:
         app.include_router(module.router)
     return app

@@ -1,4 +1,5 @@
-"""Credentials: password hashes (argon2), signed access tokens (JWT, HS256) and API keys.
+"""Credentials: password hashes (argon2, the back office's), signed access tokens (JWT,
+HS256) and API keys.
 
 Pure functions plus the signing key's home; nothing here touches the database.
 """
@@ -16,29 +17,17 @@ from pathlib import Path
 from typing import Any, Final
 
 import jwt
-from pwdlib import PasswordHash
 from pydantic import SecretStr
+
+# the api's names for the back office's hashes (clients' and staff's are the same kind)
+from backoffice.passwords import hash_password as hash_password
+from backoffice.passwords import verify_password as verify_password
 
 ISSUER: Final = "brokerstack"
 AUDIENCE: Final = "brokerstack-api"
 ALGORITHM: Final = "HS256"
 SCOPES: Final = ("read", "trade")
 KEY_PREFIX: Final = "bsk"
-
-_passwords = PasswordHash.recommended()  # argon2id with the library's current parameters
-# Verifying against this keeps the time of "no such client" close to "wrong password".
-_DUMMY_HASH = _passwords.hash("not-a-real-password")
-
-
-def hash_password(password: str) -> str:
-    return _passwords.hash(password)
-
-
-def verify_password(password: str, password_hash: str | None) -> bool:
-    if password_hash is None:
-        _passwords.verify(password, _DUMMY_HASH)
-        return False
-    return _passwords.verify(password, password_hash)
 
 
 def signing_key(configured: SecretStr, data_dir: Path) -> bytes:

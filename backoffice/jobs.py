@@ -4,10 +4,18 @@ here; the order is the order of a round)."""
 from __future__ import annotations
 
 from backoffice.aml.jobs import AML_JOBS
+from backoffice.audit.retention import PURGE_JOB
 from backoffice.comms.delivery import OUTBOX
 from backoffice.crm.automation_job import RETENTION_AUTOMATIONS
 from backoffice.kyc.jobs import KYC_JOBS
 from backoffice.trading.flags import CLIENT_FLAGS_JOB
 from backoffice.worker import Job
 
-JOBS: list[Job] = [*KYC_JOBS, CLIENT_FLAGS_JOB, OUTBOX, *AML_JOBS, RETENTION_AUTOMATIONS]
+JOBS: list[Job] = [
+    *KYC_JOBS,
+    CLIENT_FLAGS_JOB,
+    OUTBOX,
+    *AML_JOBS,
+    RETENTION_AUTOMATIONS,
+    PURGE_JOB,
+]

@@ -331,11 +331,76 @@ HEDGE_THRESHOLDS = {
 
 ROLES = {
     "admin": "Everything, including staff and configuration",
-    "dealer": "Dealing desk: exposure, routing, hedging, manual fills",
+    "manager": "Runs a desk: sees its staff and brands, approves what needs a second person",
     "compliance": "Audit trail, AML cases, regulatory exports",
-    "kyc": "Reviews client identity applications and documents",
+    "kyc_officer": "Reviews client identity applications and documents",
     "finance": "Payments, withdrawals approval, ledger and reconciliation",
     "sales": "Leads and client follow-up",
+    "retention": "Existing clients' follow-up and retention campaigns",
+    "support": "Answers clients; reads their profile and timeline",
+    "dealer": "Dealing desk: exposure, routing, hedging, manual fills",
+    "ib_manager": "Introducing brokers: partners, plans, payouts",
+}
+# Roles that move money or decide KYC: they act only in a session opened with a TOTP code.
+ROLES_REQUIRING_2FA = frozenset(
+    {"admin", "manager", "compliance", "kyc_officer", "finance", "dealer", "ib_manager"}
+)
+
+# What staff may do; a permission no role grants is denied. Each area adds its rows here and
+# to ROLE_PERMISSIONS (admin holds every permission), and `brokerstack seed` loads them.
+PERMISSIONS = {
+    "staff.read": "See staff users, their roles and brands",
+    "staff.manage": "Create and disable staff users, grant roles, set brand scopes",
+    "brands.read": "See a brand's rules (countries, groups, leverage caps, thresholds)",
+    "brands.manage": "Change a brand's rules",
+    "audit.read": "Read the audit trail of an entity",
+    "audit.export": "Export one client's whole audit trail",
+}
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "admin": tuple(PERMISSIONS),
+    "manager": ("staff.read", "brands.read", "audit.read"),
+    "compliance": ("staff.read", "brands.read", "audit.read", "audit.export"),
+    "kyc_officer": ("brands.read",),
+    "finance": ("brands.read",),
+    "sales": (),
+    "retention": (),
+    "support": (),
+    "dealer": ("brands.read",),
+    "ib_manager": (),
+}
+
+# Retail leverage caps of ESMA's product intervention (CySEC and the FCA apply the same),
+# per symbol group of the instruments; the EEA and the UK.
+ESMA_COUNTRIES = (
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+    "IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK",
+    "GB",
+)  # fmt: skip
+ESMA_RETAIL_CAPS = {
+    "fx-major": 30,
+    "fx-minor": 20,
+    "metal-gold": 20,
+    "index-major": 20,
+    "index-minor": 10,
+    "commodity": 10,
+    "equity": 5,
+    "crypto": 2,
+}
+# The demo brand's other rules: the group each kind of new account goes to, the sender of its
+# mail, and the threshold above which a balance or credit operation needs a second approver.
+BRAND_SETTINGS: Row = {
+    "maker_checker_threshold": D(1000),
+    "maker_checker_currency": "USD",
+    "mail_from_name": "Demo Brokerage",
+    "mail_from_address": "no-reply@demo-brokerage.local",
+}
+BRAND_DEFAULT_GROUPS = {"demo": "demo-usd", "live": "retail-eu-hedging"}
+# Years each kind of record is kept after the relationship ends ('*': every country).
+RETENTION_YEARS = {
+    ("*", "kyc_documents"): 5,
+    ("*", "communications"): 5,
+    ("*", "transactions"): 7,
+    ("*", "audit"): 7,
 }
 
 LEDGER_CURRENCIES = ("USD", "EUR")

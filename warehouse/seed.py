@@ -56,12 +56,11 @@ def seed(conn: psycopg.Connection[Any], today: date | None = None) -> None:
         _seed_holidays(conn, years)
         _seed_lps(conn)
         _seed_groups_and_routing(conn, brand_id)
-        _insert(
-            conn, "roles", ({"code": c, "description": d} for c, d in ref.ROLES.items()), ["code"]
-        )
+        _seed_access(conn)
         _seed_chart_of_accounts(conn, brand_id)
         _insert(conn, "kyc_levels", ({**row, "brand_id": brand_id} for row in ref.KYC_LEVELS),
                 ["brand_id", "level"])  # fmt: skip
+        _seed_brand_rules(conn, brand_id)
 
 
 def _seed_holiday_calendars(conn: psycopg.Connection[Any]) -> set[str]:
@@ -290,3 +289,46 @@ def _seed_chart_of_accounts(conn: psycopg.Connection[Any], brand_id: int) -> Non
     )
     _insert(conn, "ledger_accounts", broker_accounts, ["code"])
     _insert(conn, "ledger_accounts", psp_accounts, ["code"])
+
+
+def _seed_access(conn: psycopg.Connection[Any]) -> None:
+    roles = (
+        {"code": c, "description": d, "requires_2fa": c in ref.ROLES_REQUIRING_2FA}
+        for c, d in ref.ROLES.items()
+    )
+    _insert(conn, "roles", roles, ["code"])
+    permissions = ({"code": c, "description": d} for c, d in ref.PERMISSIONS.items())
+    _insert(conn, "permissions", permissions, ["code"])
+    role_ids = _ids(conn, "roles", "code")
+    grants = (
+        {"role_id": role_ids[role], "permission_code": permission}
+        for role, permissions in ref.ROLE_PERMISSIONS.items()
+        for permission in permissions
+    )
+    _insert(conn, "role_permissions", grants, ["role_id", "permission_code"])
+
+
+def _seed_brand_rules(conn: psycopg.Connection[Any], brand_id: int) -> None:
+    _insert(conn, "brand_settings", [{"brand_id": brand_id, **ref.BRAND_SETTINGS}], ["brand_id"])
+    groups = {
+        str(code): int(group_id)
+        for code, group_id in conn.execute(
+            "SELECT code, id FROM account_groups WHERE brand_id = %s", (brand_id,)
+        )
+    }
+    defaults = (
+        {"brand_id": brand_id, "account_kind": kind, "account_group_id": groups[code]}
+        for kind, code in ref.BRAND_DEFAULT_GROUPS.items()
+    )
+    _insert(conn, "brand_default_groups", defaults, ["brand_id", "account_kind"])
+    caps = (
+        {"brand_id": brand_id, "country": country, "symbol_group": group, "max_leverage": cap}
+        for country in ref.ESMA_COUNTRIES
+        for group, cap in ref.ESMA_RETAIL_CAPS.items()
+    )
+    _insert(conn, "brand_leverage_caps", caps, ["brand_id", "country", "symbol_group"])
+    periods = (
+        {"brand_id": brand_id, "country": country, "kind": kind, "years": years}
+        for (country, kind), years in ref.RETENTION_YEARS.items()
+    )
+    _insert(conn, "retention_periods", periods, ["brand_id", "country", "kind"])

@@ -13,6 +13,7 @@ import sys
 import typer
 
 from brokerstack.cli import (
+    audit,
     automations,
     fix,
     imports,
@@ -22,6 +23,7 @@ from brokerstack.cli import (
     replay,
     run,
     sanctions,
+    staff,
     status,
     up,
 )
@@ -42,6 +44,9 @@ app.add_typer(run.app)  # run execution | api | tick-writer | event-writer | lp-
 app.add_typer(pipelines.report, name="report")  # report daily | monthly
 app.add_typer(pipelines.export, name="export")  # export emir | mifir
 app.command()(pipelines.snapshot)
+app.add_typer(staff.app)  # staff add
+app.add_typer(audit.audit)  # audit verify | export
+app.add_typer(audit.retention)  # retention purge
 app.add_typer(sanctions.app)  # sanctions load
 app.add_typer(automations.app)  # automations dry-run
 app.add_typer(leads.app)  # leads site-key

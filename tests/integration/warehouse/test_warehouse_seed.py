@@ -13,7 +13,8 @@ _TABLES = (
     "brands", "commission_plans", "commission_plan_tiers", "instruments", "trading_sessions",
     "lps", "lp_sessions", "lp_symbols", "routing_policies", "routing_rules", "account_groups",
     "group_symbols", "hedge_thresholds", "roles", "ledger_accounts", "holiday_calendars",
-    "holidays", "holiday_calendar_years",
+    "holidays", "holiday_calendar_years", "permissions", "role_permissions", "brand_settings",
+    "brand_default_groups", "brand_leverage_caps", "retention_periods",
 )  # fmt: skip
 
 
@@ -68,7 +69,8 @@ def test_seeded_reference_data(seeded_db_url: str) -> None:
         ]
         assert {host for _, _, host, _ in sessions} == {"127.0.0.1"}
         roles = {r for (r,) in conn.execute("SELECT code FROM roles")}
-        assert roles == {"admin", "dealer", "compliance", "kyc", "finance", "sales"}
+        assert roles == {"admin", "manager", "compliance", "kyc_officer", "finance", "sales",
+                         "retention", "support", "dealer", "ib_manager"}  # fmt: skip
         groups = conn.execute(
             """SELECT code, position_mode, client_category, account_kind FROM account_groups
                ORDER BY code"""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from warehouse.migrations.ddl import execute
 
 revision = "0016_trading_admin"
-down_revision = "0014_reporting"
+down_revision = "0015_staff_access"
 branch_labels = None
 depends_on = None
 

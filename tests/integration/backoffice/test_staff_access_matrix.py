@@ -1,0 +1,198 @@
+"""The access matrix, generated from the app's route table: every ``/v1/admin`` route x every
+role x the caller's own brand and another brand gives the allow or deny the permission data
+(``ROLE_PERMISSIONS``) says. A route with no ``require(...)`` marker, or with no row in
+``CASES`` telling how to call it, fails this test — so a new admin route cannot ship without
+an access rule.
+
+Each role's member works for brand A only and logs in with its second factor; "allowed" is
+a 2xx on brand A's objects, and on brand B's objects the route's own refusal (404 for an
+object of another brand, like a client asking for another client's account); "denied" is
+403 ``forbidden`` on both.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from fastapi.dependencies.models import Dependant
+from fastapi.testclient import TestClient
+from pydantic import PostgresDsn, RedisDsn
+
+from api.app import create_app
+from brokerstack.settings import Settings
+from tests.integration.backoffice.support_staff import (
+    add_brand,
+    add_client,
+    add_member,
+    brand_id,
+    login,
+    staff_api,
+    staff_settings,
+)
+from warehouse.reference_data import ROLE_PERMISSIONS, ROLES
+
+UNGUARDED = ("/v1/admin/auth/", "/v1/admin/me")  # any staff session: log in, out, enrol, me
+_emails = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class World:
+    """One brand's objects, by the path or query parameter that names them."""
+
+    brand_id: int
+    staff_user_id: int
+    client_id: int
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to call a route on a brand's objects, and what it answers a caller of another
+    brand who holds the permission (None: the route takes no object and answers 2xx)."""
+
+    other_brand: int | None = 404
+    query: Callable[[World], dict[str, Any]] = field(default=lambda w: {})
+    body: Callable[[World], Any] = field(default=lambda w: None)
+
+
+def _new_staff(world: World) -> dict[str, Any]:
+    return {
+        "email": f"made{next(_emails)}@brokerstack.test",
+        "display_name": "Made Here",
+        "password": "a long enough password",
+        "roles": ["support"],
+        "brand_ids": [world.brand_id],
+    }
+
+
+# (method, path) -> how to call it; each area adds the rows of its routes
+CASES: dict[tuple[str, str], Case] = {
+    ("GET", "/v1/admin/staff"): Case(other_brand=None),
+    ("POST", "/v1/admin/staff"): Case(other_brand=403, body=_new_staff),
+    ("GET", "/v1/admin/staff/{staff_user_id}"): Case(),
+    ("POST", "/v1/admin/staff/{staff_user_id}/disable"): Case(),
+    ("PUT", "/v1/admin/staff/{staff_user_id}/roles/{role}"): Case(),
+    ("DELETE", "/v1/admin/staff/{staff_user_id}/roles/{role}"): Case(),
+    ("PUT", "/v1/admin/staff/{staff_user_id}/brands"): Case(
+        body=lambda w: {"brand_ids": [w.brand_id]}
+    ),
+    ("GET", "/v1/admin/brands"): Case(other_brand=None),
+    ("GET", "/v1/admin/brands/{brand_id}"): Case(),
+    ("PATCH", "/v1/admin/brands/{brand_id}"): Case(body=lambda w: {"mail_from_name": "Desk"}),
+    ("GET", "/v1/admin/audit"): Case(
+        query=lambda w: {"entity_type": "client", "entity_id": str(w.client_id)}
+    ),
+    ("GET", "/v1/admin/audit/clients/{client_id}"): Case(),
+}
+PATH_VALUES: dict[str, Callable[[World], Any]] = {
+    "brand_id": lambda w: w.brand_id,
+    "staff_user_id": lambda w: w.staff_user_id,
+    "client_id": lambda w: w.client_id,
+    "role": lambda w: "support",
+}
+
+
+def _permissions(dependant: Dependant) -> Iterator[str]:
+    marker = getattr(dependant.call, "required_permission", None)
+    if marker is not None:
+        yield str(marker)
+    for sub in dependant.dependencies:
+        yield from _permissions(sub)
+
+
+def _flat(routes: list[Any]) -> Iterator[Any]:
+    """Every endpoint of the route table: this FastAPI keeps an included router as one entry
+    whose effective candidates (path, methods, dependant, include-level dependencies merged)
+    are the routes the app serves."""
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        if candidates is not None:
+            yield from _flat(candidates())
+        elif isinstance(getattr(route, "dependant", None), Dependant):
+            yield route
+
+
+def admin_routes() -> list[tuple[str, str, set[str]]]:
+    """(method, path, permissions required) of every guarded admin route."""
+    app = create_app(Settings(database_url=PostgresDsn("postgresql://unused"),
+                              redis_url=RedisDsn("redis://unused")))  # fmt: skip
+    found = []
+    for route in _flat(app.routes):
+        if not route.path.startswith("/v1/admin") or route.path.startswith(UNGUARDED):
+            continue
+        for method in sorted(route.methods):
+            found.append((method, route.path, set(_permissions(route.dependant))))
+    return found
+
+
+def test_every_admin_route_has_a_permission_and_a_case() -> None:
+    routes = admin_routes()
+    assert len(routes) >= len(CASES)
+    unguarded = [f"{m} {p}" for m, p, needs in routes if len(needs) != 1]
+    assert not unguarded, f"admin routes without exactly one require(...): {unguarded}"
+    uncovered = [f"{m} {p}" for m, p, _ in routes if (m, p) not in CASES]
+    assert not uncovered, f"admin routes without a row in CASES: {uncovered}"
+
+
+@pytest.fixture
+def matrix(
+    seeded_db_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> Iterator[tuple[TestClient, dict[str, World]]]:
+    del redis_client
+    a, b = brand_id(seeded_db_url, "demo"), add_brand(seeded_db_url, "other")
+    worlds = {
+        name: World(
+            brand_id=brand,
+            staff_user_id=add_member(seeded_db_url, ["sales"], [brand], enrol=False).id,
+            client_id=add_client(seeded_db_url, brand, f"client-{name}@example.com"),
+        )
+        for name, brand in (("own", a), ("other", b))
+    }
+    with staff_api(staff_settings(seeded_db_url, redis_url, tmp_path)) as api:
+        yield api, worlds
+
+
+def _call(api: TestClient, method: str, path: str, world: World, headers: dict[str, str]) -> Any:
+    case = CASES[(method, path)]
+    values = {name: make(world) for name, make in PATH_VALUES.items()}
+    url = path.format(**{k: v for k, v in values.items() if "{" + k + "}" in path})
+    body = case.body(world)
+    return api.request(method, url, params=case.query(world), json=body, headers=headers)
+
+
+def _error_code(response: Any) -> str | None:
+    body = response.json() if response.content else None
+    return body["error"]["code"] if isinstance(body, dict) and "error" in body else None
+
+
+def test_each_role_is_allowed_exactly_what_its_permissions_say(
+    matrix: tuple[TestClient, dict[str, World]], seeded_db_url: str
+) -> None:
+    api, worlds = matrix
+    routes = admin_routes()
+    wrong = []
+    for role in sorted(ROLES):
+        member = add_member(seeded_db_url, [role], [worlds["own"].brand_id])
+        headers = login(api, member)
+        granted = set(ROLE_PERMISSIONS[role])
+        for method, path, needs in routes:
+            allowed = needs <= granted
+            case = CASES[(method, path)]
+            for side in ("own", "other"):
+                response = _call(api, method, path, worlds[side], headers)
+                if not allowed:
+                    ok = response.status_code == 403 and _error_code(response) == "forbidden"
+                elif side == "own" or case.other_brand is None:
+                    ok = 200 <= response.status_code < 300
+                else:
+                    ok = response.status_code == case.other_brand
+                if not ok:
+                    wrong.append(f"{role}: {method} {path} on the {side} brand: expected "
+                                 f"{'allow' if allowed else 'deny'}, got "
+                                 f"{response.status_code} {response.text[:200]}")  # fmt: skip
+    assert not wrong, "\n".join(wrong)

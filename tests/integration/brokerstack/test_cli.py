@@ -28,6 +28,13 @@ def workdir() -> Iterator[Path]:
         yield Path(folder)
 
 
+# the back office's worker and stand-ins (mail sink, SMS and KYC simulators)
+BACKOFFICE_PORTS = ("WORKER_OPS_PORT", "SMTP_SINK_PORT", "SMTP_SINK_OPS_PORT",
+                    "SMS_SIMULATOR_PORT", "SMS_SIMULATOR_OPS_PORT", "KYC_SIMULATOR_PORT",
+                    "KYC_SIMULATOR_OPS_PORT")  # fmt: skip
+BACKOFFICE = ("backoffice-worker", "smtp-sink", "sms-simulator", "kyc-simulator")
+
+
 def _env(workdir: Path, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROKERSTACK_")}
     env["BROKERSTACK_DATA_DIR"] = str(workdir / "data")
@@ -41,6 +48,8 @@ def _env(workdir: Path, **overrides: str) -> dict[str, str]:
     env["BROKERSTACK_INGEST_EVENT_WRITER_OPS_PORT"] = str(free_port())
     env["BROKERSTACK_LPSIM_OPS_PORT"] = str(free_port())
     env["BROKERSTACK_DAGSTER_PORT"] = str(free_port())
+    for port in BACKOFFICE_PORTS:
+        env[f"BROKERSTACK_BACKOFFICE_{port}"] = str(free_port())
     env.update(overrides)
     return env
 
@@ -277,7 +286,7 @@ def test_up_restarts_killed_children_and_ctrl_c_stops_servers_last(
     assert stopped[-2:] == ["redis", "postgres"]
     assert stopped.index("execution") < stopped.index("lp-alpha")
     # the pipelines' processes (Dagster's UI and daemon: no ops port of ours) stop first
-    assert set(stopped) == {*parts, "dagster-webserver", "dagster-daemon"}
+    assert set(stopped) == {*parts, *BACKOFFICE, "dagster-webserver", "dagster-daemon"}
     assert stopped.index("dagster-daemon") < stopped.index("execution")
     # the terminal's SIGINT did not reach the servers: they were stopped in order
     redis_log = (workdir / "data" / "redis" / "redis.log").read_text()

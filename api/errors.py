@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
+from fastapi.dependencies.utils import get_flat_params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -148,6 +149,38 @@ def validation_body(errors: list[Any]) -> dict[str, Any]:
     fields = [_describe(e) for e in errors]
     first = fields[0]["field"] if fields else "body"
     return _body("validation_error", f"invalid value for {first}", {"fields": fields})
+
+
+_DECLARED: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
+def _declared_query(dependant: Any) -> frozenset[str]:
+    """The query parameters a route's dependency tree declares, worked out once per route."""
+    known = _DECLARED.get(id(dependant))
+    if known is None or known[0] is not dependant:
+        flat = get_flat_params(dependant)
+        names = frozenset(f.alias for f in flat if isinstance(f.field_info, params.Query))
+        known = _DECLARED[id(dependant)] = (dependant, names)
+    return known[1]
+
+
+def known_query_only(request: Request) -> None:
+    """Refuse query parameters the route does not declare (``?limt=5`` would otherwise be
+    dropped silently and the default used): 422 naming each, like any other bad field."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    declared = _declared_query(dependant)
+    unknown = sorted(set(request.query_params.keys()) - declared)
+    if unknown:
+        fields = [
+            {"field": name, "in": "query", "message": "unknown query parameter",
+             "type": "extra_forbidden"}
+            for name in unknown
+        ]  # fmt: skip
+        raise ApiError(422, "validation_error", f"unknown query parameter {unknown[0]!r}",
+                       {"fields": fields})  # fmt: skip
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:

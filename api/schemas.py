@@ -7,6 +7,7 @@ ISO 8601.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -54,10 +55,25 @@ def _aware(moment: datetime) -> datetime:
     return moment
 
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: object) -> object:
+    """Only RFC 3339 text: pydantic would also read ``"0"`` or ``1.5e9`` as a Unix time."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("timestamp must be RFC 3339 text, like 2026-01-02T15:04:05Z")
+    return value
+
+
 # RFC 3339 with the year range _aware checks, so the schema admits only what is accepted.
 _YEARS_1970_TO_2200 = r"^(?:19[7-9][0-9]|2[01][0-9]{2}|2200)-"
 AwareDatetime = Annotated[
-    datetime, AfterValidator(_aware), Field(json_schema_extra={"pattern": _YEARS_1970_TO_2200})
+    datetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_aware),
+    Field(json_schema_extra={"pattern": _YEARS_1970_TO_2200}),
 ]
 
 

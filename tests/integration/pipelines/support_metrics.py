@@ -33,7 +33,7 @@ def lead(
                 brand_id(conn),
                 f"lead{n}@example.test",
                 source,
-                "converted" if client_id else "new",
+                "registered" if client_id else "new",
                 client_id,
                 created_at,
             ),

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 from starlette.routing import Match
 
 from execution.contracts import RejectCode
@@ -164,15 +165,22 @@ def _declared_query(dependant: Any) -> frozenset[str]:
     return known[1]
 
 
-def known_query_only(request: Request) -> None:
+# Third parties' callbacks carry query strings of their own making (and sign the URL with them).
+OPEN_QUERY_PREFIXES = ("/v1/webhooks/",)
+
+
+def known_query_only(connection: HTTPConnection) -> None:
     """Refuse query parameters the route does not declare (``?limt=5`` would otherwise be
-    dropped silently and the default used): 422 naming each, like any other bad field."""
-    route = request.scope.get("route")
+    dropped silently and the default used): 422 naming each, like any other bad field.
+    Web sockets say their errors on the socket, so they are left to their route."""
+    if connection.scope["type"] != "http" or connection.url.path.startswith(OPEN_QUERY_PREFIXES):
+        return
+    route = connection.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
     declared = _declared_query(dependant)
-    unknown = sorted(set(request.query_params.keys()) - declared)
+    unknown = sorted(set(connection.query_params.keys()) - declared)
     if unknown:
         fields = [
             {"field": name, "in": "query", "message": "unknown query parameter",

@@ -162,6 +162,33 @@ def test_a_cursor_that_is_not_a_position_is_refused(api: TestClient, alice: Part
     assert _refused_fields(response) == ["cursor"]
 
 
+@pytest.mark.parametrize("start", ["0", "1700000000", "1.7e9", "2025-01-01 00:00:00Z"])
+def test_a_period_start_must_be_rfc3339_text_not_a_unix_time(
+    api: TestClient, alice: Party, start: str
+) -> None:
+    response = api.get(
+        f"/v1/accounts/{alice.account_id}/deals",
+        params={"start": start, "end": "2026-01-01T00:00:00Z"},
+        headers=login(api, alice),
+    )
+    assert _refused_fields(response) == ["start"]
+
+
+def test_a_query_parameter_the_route_does_not_take_is_refused_by_name(
+    api: TestClient, alice: Party
+) -> None:
+    # a typo of "limit" would otherwise be dropped and the default page size used
+    response = api.get(
+        f"/v1/accounts/{alice.account_id}/deals",
+        params={"start": "2025-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z", "limt": "5"},
+        headers=login(api, alice),
+    )
+    assert _refused_fields(response) == ["limt"]
+    assert response.json()["error"]["details"]["fields"][0]["message"] == (
+        "unknown query parameter"
+    )
+
+
 @pytest.fixture
 def served(api_settings: Settings, redis_client: redis.Redis, tmp_path: Path) -> Iterator[str]:
     del redis_client, tmp_path

@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             root=root,
             db=backoffice_pool,
             commands=RouteCommands(execution),
+            pool=pool,
         )
         try:
             yield

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis.asyncio import Redis
 
 from api.accounts import Accounts, OwnedAccount
@@ -45,6 +45,8 @@ class Services:
     root: Settings
     db: ConnectionPool
     commands: RouteCommands
+    # the api's own asynchronous connections (autocommit), for a hot route doing one statement
+    pool: AsyncConnectionPool
 
     @property
     def request_limit(self) -> Limit:

@@ -56,29 +56,46 @@ def event_identity(body: bytes) -> tuple[str, str]:
     return event_id, payload["type"]
 
 
-def receive_webhook(
-    conn: psycopg.Connection[Any],
-    settings: Settings,
-    provider: str,
-    body: bytes,
-    headers: Mapping[str, str],
-) -> Received:
-    """Verify and store one delivery (in the caller's transaction; commit before answering).
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A delivery whose digest matched its body: what the inbox keeps of it."""
 
-    A digest that does not match the body raises :class:`WebhookRejected` and stores nothing.
-    """
+    provider: str
+    event_id: str
+    event_type: str
+    body: bytes
+    digest: str | None
+
+    @property
+    def row(self) -> tuple[str, str, str, bytes, str | None]:
+        return (self.provider, self.event_id, self.event_type, self.body, self.digest)
+
+
+# one statement, so it is its own transaction on an autocommit connection
+STORE = """INSERT INTO webhook_inbox (provider, event_id, event_type, raw_body, signature)
+           VALUES (%s, %s, %s, %s, %s)
+           ON CONFLICT (provider, event_id) DO NOTHING RETURNING id"""
+
+
+def verify_webhook(
+    settings: Settings, provider: str, body: bytes, headers: Mapping[str, str]
+) -> Verified:
+    """The delivery if its digest matches the body; :class:`WebhookRejected` if not,
+    :class:`InvalidEvent` for a signed body that is no event, :class:`NotFound` for an
+    unknown provider."""
     secret = webhook_secret(settings, provider)
     digest = headers.get(signatures.DIGEST_HEADER)
     algorithm = headers.get(signatures.DIGEST_ALG_HEADER)
     if not signatures.payload_signed(secret, body, digest, algorithm):
         raise WebhookRejected("the payload digest does not match the body")
     event_id, event_type = event_identity(body)
-    # pipelined: the transaction's BEGIN and the insert go in one round trip
-    with conn.pipeline():
-        row = conn.execute(
-            """INSERT INTO webhook_inbox (provider, event_id, event_type, raw_body, signature)
-               VALUES (%s, %s, %s, %s, %s)
-               ON CONFLICT (provider, event_id) DO NOTHING RETURNING id""",
-            (provider, event_id, event_type, body, digest),
-        ).fetchone()
-    return Received(None if row is None else int(row[0]), event_id, event_type)
+    return Verified(provider, event_id, event_type, body, digest)
+
+
+def _received(event: Verified, row: tuple[Any, ...] | None) -> Received:
+    return Received(None if row is None else int(row[0]), event.event_id, event.event_type)
+
+
+async def store_webhook(conn: psycopg.AsyncConnection[Any], event: Verified) -> Received:
+    """Store a verified delivery on an autocommit connection: kept once this returns."""
+    return _received(event, await (await conn.execute(STORE, event.row)).fetchone())

@@ -165,12 +165,16 @@ def require(permission: str) -> Any:
     return Depends(allowed)
 
 
-_REFUSAL_STATUS = {"invalid": 422, "not_found": 404, "forbidden": 403, "conflict": 409}
+_REFUSAL_STATUS = {
+    "invalid": 422, "not_found": 404, "forbidden": 403, "conflict": 409, "unavailable": 503,
+}  # fmt: skip
 
 
 async def _refused(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Refused)
-    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
+    # the source tells a back-office rule's refusal from a schema's (both may be 422)
+    details = {**exc.details, "source": "backoffice"}
+    body = {"error": {"code": exc.code, "message": exc.message, "details": details}}
     return JSONResponse(body, status_code=_REFUSAL_STATUS[exc.kind])
 
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-RefusalKind = Literal["invalid", "not_found", "forbidden", "conflict"]
+RefusalKind = Literal["invalid", "not_found", "forbidden", "conflict", "unavailable"]
 
 
 class Refused(Exception):
+    """Every back-office refusal; an area's errors subclass it with their own ``kind`` and
+    ``code`` (``unavailable``: a party we depend on could not be reached, try again)."""
+
     def __init__(
         self, kind: RefusalKind, code: str, message: str, details: dict[str, Any] | None = None
     ) -> None:

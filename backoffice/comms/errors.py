@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from backoffice.errors import Refused
+
 RefusalCode = Literal[
     "unknown_template",
     "invalid_language",
@@ -16,14 +18,11 @@ RefusalCode = Literal[
 ]
 
 
-class MessageRefused(ValueError):
+class MessageRefused(Refused):
     """The message cannot be queued; ``code`` says why, ``details`` names what was wrong."""
 
     def __init__(self, code: RefusalCode, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
+        super().__init__("invalid", code, message, details)
 
 
 class DeliveryFailed(Exception):

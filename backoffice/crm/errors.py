@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from backoffice import errors
+from backoffice.errors import RefusalKind
 
-class CrmError(Exception):
+
+class CrmError(errors.Refused):
+    kind: RefusalKind = "conflict"
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(self.kind, code, message)
 
 
 class NotFound(CrmError):
     """Absent, or of a brand outside the caller's scope (the same answer for both)."""
 
+    kind = "not_found"
+
     def __init__(self, what: str, ident: object) -> None:
         super().__init__("not_found", f"{what} {ident} not found")
         self.what = what
+        self.details = {"resource": what}
 
 
 class Refused(CrmError):
@@ -24,3 +30,5 @@ class Refused(CrmError):
 
 class InvalidSiteKey(CrmError):
     """A lead submission whose brand key is unknown or revoked."""
+
+    kind = "forbidden"

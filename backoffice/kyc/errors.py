@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from backoffice.errors import RefusalKind, Refused
 
-class KycError(Exception):
+
+class KycError(Refused):
     code = "kyc_error"
+    kind: RefusalKind = "conflict"
 
     def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
+        super().__init__(self.kind, self.code, message, details)
 
 
 class NotFound(KycError):
     """No such client or application, or not in the caller's brands (the same answer)."""
 
     code = "not_found"
+    kind = "not_found"
 
 
 class DecisionRefused(KycError):
@@ -31,21 +33,25 @@ class DocumentRefused(KycError):
     """A document of a type, size or content we do not take."""
 
     code = "kyc_document_refused"
+    kind = "invalid"
 
 
 class InvalidEvent(KycError):
     """A provider event that cannot be applied as sent."""
 
     code = "kyc_invalid_event"
+    kind = "invalid"
 
 
 class WebhookRejected(KycError):
     """A webhook whose digest does not match its body (forged or changed): nothing is kept."""
 
     code = "invalid_signature"
+    kind = "forbidden"
 
 
 class ProviderError(KycError):
     """The KYC provider refused a request or could not be reached."""
 
     code = "kyc_provider_error"
+    kind = "unavailable"

@@ -50,8 +50,9 @@ def waiting_application(db_url: str, settings: Settings, brand: int, name: str =
     """A new client of ``brand`` whose identity documents wait in the review queue."""
     client = add_client(db_url, brand, f"{name}-{next(_numbers)}@example.com")
     with psycopg.connect(db_url) as conn:
-        passport = store_document(conn, settings, client, "passport", "front", "passport.png",
-                                  PNG, "DE")  # fmt: skip
+        passport = store_document(
+            conn, settings, client, "passport", "front", "passport.png", PNG, "DE"
+        )
         store_document(conn, settings, client, "selfie", None, "selfie.png", PNG + b"s")
         conn.execute(
             "UPDATE kyc_applications SET status = 'in_review' WHERE id = %s",
@@ -87,13 +88,15 @@ def add_lead(db_url: str, brand: int, name: str = "lead") -> int:
     """A lead captured from the brand's website."""
     email = f"{name}-{next(_numbers)}@example.com"
     with psycopg.connect(db_url) as conn:
-        return capture_lead(conn, brand, LeadSubmission(full_name="Lee Lead", email=email,
-                                                        country="DE")).lead_id  # fmt: skip
+        return capture_lead(
+            conn, brand, LeadSubmission(full_name="Lee Lead", email=email, country="DE")
+        ).lead_id
 
 
 def add_task(db_url: str, brand: int, owner: int, lead_id: int) -> int:
     """An open task about the lead, due tomorrow, the owner's own."""
     due = datetime.now(UTC) + timedelta(days=1)
     with psycopg.connect(db_url) as conn:
-        return tasks.create_task(conn, Actor.staff(owner), owner, "Call back", due,
-                                 brand_ids=[brand], lead_id=lead_id)  # fmt: skip
+        return tasks.create_task(
+            conn, Actor.staff(owner), owner, "Call back", due, brand_ids=[brand], lead_id=lead_id
+        )

@@ -17,6 +17,9 @@ from api.staff_areas import brand_ids
 from api.staff_auth import StaffPrincipal, require
 from backoffice.aml import cases
 
+# in a body the OpenAPI bound is a float: keep it one a float holds exactly
+BODY_ID_MAX = 2**53
+
 router = APIRouter(prefix="/v1/admin/aml", tags=["admin: aml"], responses=ERROR_RESPONSES)
 
 Reader = Annotated[StaffPrincipal, require("aml.read")]
@@ -66,7 +69,7 @@ class CaseDetailOut(BaseModel):
 class Assignment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    staff_user_id: int = Field(ge=1, le=ID_MAX, description="The case's new owner.")
+    staff_user_id: int = Field(ge=1, le=BODY_ID_MAX, description="The case's new owner.")
 
 
 class NoteIn(BaseModel):

@@ -18,6 +18,9 @@ from api.staff_auth import StaffPrincipal, require
 from backoffice.crm import leads, notes, tasks, timeline
 from backoffice.crm.stages import Stage
 
+# in a body the OpenAPI bound is a float: keep it one a float holds exactly
+BODY_ID_MAX = 2**53
+
 router = APIRouter(prefix="/v1/admin/crm", tags=["admin: crm"], responses=ERROR_RESPONSES)
 
 Reader = Annotated[StaffPrincipal, require("crm.read")]
@@ -25,7 +28,7 @@ Manager = Annotated[StaffPrincipal, require("crm.manage")]
 LeadId = Annotated[int, Path(ge=1, le=ID_MAX, description="Lead id.")]
 ClientId = Annotated[int, Path(ge=1, le=ID_MAX, description="Client id.")]
 TaskId = Annotated[int, Path(ge=1, le=ID_MAX, description="Task id.")]
-StaffId = Annotated[int, Field(ge=1, le=ID_MAX)]
+StaffId = Annotated[int, Field(ge=1, le=BODY_ID_MAX)]
 StageName = Literal["new", "contacted", "qualified", "registered", "funded", "lost"]
 TaskStatus = Literal["open", "done", "cancelled"]
 TEXT = r"^[^\x00-\x1f]*[^\x00-\x20][^\x00-\x1f]*$"  # one line, not blank
@@ -85,7 +88,7 @@ class StageIn(BaseModel):
 class ConversionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    client_id: int = Field(ge=1, le=ID_MAX, description="The client (of the lead's brand).")
+    client_id: int = Field(ge=1, le=BODY_ID_MAX, description="The client (of the lead's brand).")
 
 
 class ConversionOut(BaseModel):
@@ -117,8 +120,8 @@ class TaskIn(BaseModel):
     owner_staff_user_id: StaffId
     subject: str = Field(min_length=1, max_length=500, pattern=TEXT)
     due_at: AwareDatetime = Field(description="With its offset, e.g. 2026-12-03T09:00:00Z.")
-    client_id: int | None = Field(default=None, ge=1, le=ID_MAX)
-    lead_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    client_id: int | None = Field(default=None, ge=1, le=BODY_ID_MAX)
+    lead_id: int | None = Field(default=None, ge=1, le=BODY_ID_MAX)
 
 
 class Created(BaseModel):

@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep
 from api.errors import ERROR_RESPONSES
-from api.schemas import ID_MAX
+from api.schemas import ID_MAX, AwareDatetime
 from api.staff_areas import brand_ids
 from api.staff_auth import StaffPrincipal, require
 from backoffice.crm import leads, notes, tasks, timeline
@@ -33,7 +33,8 @@ StageName = Literal["new", "contacted", "qualified", "registered", "funded", "lo
 TaskStatus = Literal["open", "done", "cancelled"]
 TEXT = r"^[^\x00-\x1f]*[^\x00-\x20][^\x00-\x1f]*$"  # one line, not blank
 NOTE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\x00-\x20][^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
-CURSOR = r"^[0-9T:.+-]{19,40}\|[a-z_]{1,20}\|[0-9]{1,19}$"
+# (time, source, id) of the last item seen; years as api.schemas.AwareDatetime takes them
+CURSOR = r"^(?:19[7-9][0-9]|2[01][0-9]{2}|2200)-[0-9T:.+-]{14,36}\|[a-z_]{1,20}\|[0-9]{1,18}$"
 
 
 class LeadOut(BaseModel):

@@ -25,6 +25,7 @@ from tests.integration.backoffice.support_staff import (
     staff_api,
     staff_settings,
 )
+from warehouse.reference_data import ROLE_PERMISSIONS, ROLES_REQUIRING_2FA
 
 KYC = "/v1/admin/kyc"
 
@@ -197,3 +198,15 @@ def test_a_level_with_a_second_approver_waits_for_another_officer(
     confirmed = api.post(url, json={}, headers=checker)
     assert (confirmed.json()["status"], confirmed.json()["pending"]) == ("approved", False)
     assert application_of(seeded_db_url, waiting.client_id)[0] == "approved"
+
+
+def test_every_role_that_decides_kyc_or_aml_cases_needs_the_second_factor() -> None:
+    # staff_auth asks a role, not a permission, for the TOTP: the roles granted these must
+    # be among those that need it
+    deciding = {
+        role
+        for role, granted in ROLE_PERMISSIONS.items()
+        if {"kyc.decide", "aml.manage"} & set(granted)
+    }
+    assert deciding == {"admin", "compliance", "kyc_officer"}
+    assert deciding <= ROLES_REQUIRING_2FA

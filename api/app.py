@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis.asyncio import Redis
 
-from api import errors, staff_auth
+from api import errors, staff_areas, staff_auth
 from api.accounts import Accounts
 from api.auth import Authenticator
 from api.backoffice import RouteCommands
@@ -24,9 +24,12 @@ from api.ratelimit import RateLimiter
 from api.readiness import Readiness
 from api.routers import (
     accounts,
+    admin_aml,
     admin_audit,
     admin_auth,
     admin_brands,
+    admin_crm,
+    admin_kyc,
     admin_staff,
     auth,
     health,
@@ -140,9 +143,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestObservability)  # outermost: 413s and errors get an id too
     errors.install(app)
     staff_auth.install(app)
+    staff_areas.install(app)
     routers = (
         health, auth, market, accounts, trading, stream, leads, sms_webhooks, webhooks,
         admin_auth, admin_staff, admin_brands, admin_audit,
+        admin_kyc, admin_aml, admin_crm,
         methods,  # last: OPTIONS for every path the others serve
     )  # fmt: skip
     for module in routers:

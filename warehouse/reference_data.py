@@ -355,16 +355,26 @@ PERMISSIONS = {
     "brands.manage": "Change a brand's rules",
     "audit.read": "Read the audit trail of an entity",
     "audit.export": "Export one client's whole audit trail",
+    # back-office queues (bo-queues): KYC review, AML cases, CRM
+    "kyc.read": "See the KYC review queue, applications and their documents",
+    "kyc.decide": "Approve, reject or ask for documents on a KYC application",
+    "aml.read": "See AML cases, their notes and what raised them",
+    "aml.manage": "Assign, note and decide AML cases",
+    "crm.read": "See leads, tasks and a client's timeline",
+    "crm.manage": "Move and reassign leads, convert them, add tasks and notes",
 }
+_KYC = ("kyc.read", "kyc.decide")
+_AML = ("aml.read", "aml.manage")
+_CRM = ("crm.read", "crm.manage")
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "admin": tuple(PERMISSIONS),
-    "manager": ("staff.read", "brands.read", "audit.read"),
-    "compliance": ("staff.read", "brands.read", "audit.read", "audit.export"),
-    "kyc_officer": ("brands.read",),
+    "manager": ("staff.read", "brands.read", "audit.read", *_CRM),
+    "compliance": ("staff.read", "brands.read", "audit.read", "audit.export", *_KYC, *_AML),
+    "kyc_officer": ("brands.read", *_KYC),
     "finance": ("brands.read",),
-    "sales": (),
-    "retention": (),
-    "support": (),
+    "sales": _CRM,
+    "retention": _CRM,
+    "support": ("crm.read",),
     "dealer": ("brands.read",),
     "ib_manager": (),
 }

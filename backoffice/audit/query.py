@@ -34,6 +34,15 @@ ENTITY_BRAND: dict[str, str] = {
     "WHERE w.id::text = %s",
     "kyc_application": "SELECT c.brand_id FROM kyc_applications k "
     "JOIN clients c ON c.id = k.client_id WHERE k.id::text = %s",
+    # the staff queues' records (KYC documents, AML cases, CRM tasks and notes)
+    "kyc_document": "SELECT c.brand_id FROM kyc_documents d JOIN kyc_applications k "
+    "ON k.id = d.application_id JOIN clients c ON c.id = k.client_id WHERE d.id::text = %s",
+    "aml_case": "SELECT c.brand_id FROM aml_cases k JOIN clients c ON c.id = k.client_id "
+    "WHERE k.id::text = %s",
+    "crm_task": "SELECT brand_id FROM crm_tasks WHERE id::text = %s",
+    "crm_event": "SELECT coalesce(c.brand_id, l.brand_id) FROM crm_events e "
+    "LEFT JOIN clients c ON c.id = e.client_id LEFT JOIN leads l ON l.id = e.lead_id "
+    "WHERE e.id::text = %s",
 }
 
 # entity type -> the ids (as text) of one client's entities of that type; %(c)s is the client id

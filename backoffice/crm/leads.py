@@ -341,12 +341,20 @@ def _change_stage(
 
 
 def convert_lead(
-    conn: psycopg.Connection[Any], lead_id: int, client_id: int, actor: Actor = REGISTRATION
+    conn: psycopg.Connection[Any],
+    lead_id: int,
+    client_id: int,
+    actor: Actor = REGISTRATION,
+    *,
+    brand_ids: Collection[int] | None = None,
 ) -> None:
     """The lead registered as ``client_id``: its stage becomes registered and its whole
     history (events, tasks) and owner move to the client's timeline. Converting again to the
-    same client changes nothing."""
-    lead = _lead(conn, lead_id, lock=True)
+    same client changes nothing. ``brand_ids`` (a staff member's brands): a lead of another
+    brand is not found."""
+    lead = (
+        _lead(conn, lead_id, lock=True) if brand_ids is None else _scoped(conn, lead_id, brand_ids)
+    )
     if lead.client_id == client_id:
         return
     if lead.client_id is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,7 @@ import psycopg
 
 from backoffice.audit import Actor, record
 from backoffice.kyc import applications, levels
-from backoffice.kyc.errors import DocumentRefused
+from backoffice.kyc.errors import DocumentRefused, NotFound
 from brokerstack.errors import ConfigError
 from brokerstack.settings import Settings
 
@@ -140,3 +141,44 @@ def store_document(
     applications.timeline(conn, client_id, "kyc.document_uploaded", Actor.client(client_id),
                           {"document_id": stored.id, "kind": kind, "side": side})  # fmt: skip
     return stored
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentContent:
+    id: int
+    application_id: int
+    kind: str
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def read_document(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    actor: Actor,
+    brand_ids: Collection[int],
+    document_id: int,
+) -> DocumentContent:
+    """A document of a client of the officer's brands, with its bytes (checked against the
+    SHA-256 kept at upload: a stored file that changed is refused, not served). Who read
+    which document is audited."""
+    row = conn.execute(
+        """SELECT d.id, d.application_id, d.kind, d.filename, d.content_type, d.storage_ref,
+                  d.sha256
+           FROM kyc_documents d JOIN kyc_applications a ON a.id = d.application_id
+           JOIN clients c ON c.id = a.client_id
+           WHERE d.id = %s AND c.brand_id = ANY(%s)""",
+        (document_id, list(brand_ids)),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"document {document_id} not found")
+    try:
+        data = read_content(settings, row[5])
+    except FileNotFoundError:
+        raise NotFound(f"document {document_id} is no longer stored") from None
+    if hashlib.sha256(data).digest() != bytes(row[6]):
+        raise DocumentRefused(f"document {document_id} does not match its recorded SHA-256")
+    record(conn, actor, "kyc.document.viewed", "kyc_document", row[0], None,
+           {"application_id": row[1], "sha256": bytes(row[6]).hex()})  # fmt: skip
+    return DocumentContent(int(row[0]), int(row[1]), row[2], row[3], row[4], data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
@@ -182,3 +182,88 @@ def _insert_decision(
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewDocument:
+    id: int
+    kind: str
+    side: str | None
+    country: str | None
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    status: str
+    expires_on: date | None
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    id: int
+    decision: str
+    reason: str | None
+    documents: list[str]
+    final: bool
+    decided_by: int
+    decided_at: datetime
+    status: str
+    confirmed_by: int | None
+    confirmed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationDetail:
+    application_id: int
+    client_id: int
+    brand_id: int
+    client_name: str
+    email: str
+    country: str
+    client_level: int
+    target_level: int
+    status: str
+    reject_labels: list[str]
+    decision_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
+    documents: list[ReviewDocument]
+    decisions: list[DecisionRecord]  # oldest first; a pending one waits for a second officer
+
+
+def application_detail(
+    conn: psycopg.Connection[Any], brand_ids: Collection[int], application_id: int
+) -> ApplicationDetail:
+    """One application of the officer's brands with its documents and staff decisions."""
+    row = conn.execute(
+        """SELECT a.id, a.client_id, c.brand_id, c.first_name || ' ' || c.last_name, c.email,
+                  c.country, c.kyc_level, a.target_level, a.status, a.reject_labels,
+                  a.decision_reason, a.created_at, a.updated_at, a.decided_at
+           FROM kyc_applications a JOIN clients c ON c.id = a.client_id
+           WHERE a.id = %s AND c.brand_id = ANY(%s)""",
+        (application_id, list(brand_ids)),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"application {application_id} not found")
+    with conn.cursor(row_factory=class_row(ReviewDocument)) as cur:
+        documents = cur.execute(
+            """SELECT id, kind, side, country, filename, content_type, size_bytes,
+                      encode(sha256, 'hex') AS sha256, status, expires_on, uploaded_at
+               FROM kyc_documents WHERE application_id = %s ORDER BY id""",
+            (application_id,),
+        ).fetchall()
+    with conn.cursor(row_factory=class_row(DecisionRecord)) as cur:
+        decisions = cur.execute(
+            """SELECT id, decision, reason, documents, final, decided_by, decided_at, status,
+                      confirmed_by, confirmed_at
+               FROM kyc_decisions WHERE application_id = %s ORDER BY decided_at, id""",
+            (application_id,),
+        ).fetchall()
+    names = [
+        f for f in ApplicationDetail.__dataclass_fields__ if f not in ("documents", "decisions")
+    ]
+    fields = dict(zip(names, row, strict=True))
+    return ApplicationDetail(**{**fields, "reject_labels": list(fields["reject_labels"])},
+                             documents=documents, decisions=decisions)  # fmt: skip

@@ -26,6 +26,13 @@ from pydantic import PostgresDsn, RedisDsn
 
 from api.app import create_app
 from brokerstack.settings import Settings
+from tests.integration.backoffice.support_queues import (
+    add_lead,
+    add_task,
+    alert_case,
+    copy_kyc_levels,
+    waiting_application,
+)
 from tests.integration.backoffice.support_staff import (
     add_brand,
     add_client,
@@ -48,6 +55,15 @@ class World:
     brand_id: int
     staff_user_id: int
     client_id: int
+    # the staff queues' objects (KYC, AML, CRM); `fresh(kind)` makes a new one for the routes
+    # that move it on for good (a decision, a stage), so every role's call finds it waiting
+    owner_id: int = 0  # a sales member who owns cases, leads and tasks (never disabled here)
+    kyc_application_id: int = 0
+    kyc_document_id: int = 0
+    aml_case_id: int = 0
+    lead_id: int = 0
+    task_id: int = 0
+    fresh: Callable[[str], int] = field(default=lambda kind: 0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,7 @@ class Case:
     other_brand: int | None = 404
     query: Callable[[World], dict[str, Any]] = field(default=lambda w: {})
     body: Callable[[World], Any] = field(default=lambda w: None)
+    path: Callable[[World], dict[str, Any]] = field(default=lambda w: {})  # over PATH_VALUES
 
 
 def _new_staff(world: World) -> dict[str, Any]:
@@ -88,12 +105,56 @@ CASES: dict[tuple[str, str], Case] = {
         query=lambda w: {"entity_type": "client", "entity_id": str(w.client_id)}
     ),
     ("GET", "/v1/admin/audit/clients/{client_id}"): Case(),
-}
+    **{(m, "/v1/admin/kyc" + p): c for m, p, c in (
+        ("GET", "/applications", Case(other_brand=None)),
+        ("GET", "/applications/{application_id}", Case()),
+        ("GET", "/documents/{document_id}/content", Case()),
+        ("POST", "/applications/{application_id}/approve", Case(
+            path=lambda w: {"application_id": w.fresh("kyc_application")}, body=lambda w: {})),
+        ("POST", "/applications/{application_id}/reject", Case(
+            path=lambda w: {"application_id": w.fresh("kyc_application")},
+            body=lambda w: {"reason": "the photo is not of the client"})),
+        ("POST", "/applications/{application_id}/request-documents", Case(
+            path=lambda w: {"application_id": w.fresh("kyc_application")},
+            body=lambda w: {"documents": ["proof_of_address"], "reason": "address needed"})),
+    )},
+    **{(m, "/v1/admin/aml/cases" + p): c for m, p, c in (
+        ("GET", "", Case(other_brand=None)),
+        ("GET", "/{case_id}", Case()),
+        ("POST", "/{case_id}/assign", Case(body=lambda w: {"staff_user_id": w.owner_id})),
+        ("POST", "/{case_id}/notes", Case(body=lambda w: {"body": "looked at the deposits"})),
+        ("POST", "/{case_id}/decision", Case(
+            path=lambda w: {"case_id": w.fresh("aml_case")},
+            body=lambda w: {"decision": "clear", "reason": "salary deposits"})),
+    )},
+    **{(m, "/v1/admin/crm" + p): c for m, p, c in (
+        ("GET", "/leads", Case(other_brand=None)),
+        ("GET", "/leads/{lead_id}", Case()),
+        ("PUT", "/leads/{lead_id}/owner", Case(
+            body=lambda w: {"owner_staff_user_id": w.owner_id})),
+        ("POST", "/leads/{lead_id}/stage", Case(
+            path=lambda w: {"lead_id": w.fresh("lead")}, body=lambda w: {"stage": "contacted"})),
+        ("POST", "/leads/{lead_id}/convert", Case(body=lambda w: {"client_id": w.client_id})),
+        ("POST", "/leads/{lead_id}/notes", Case(body=lambda w: {"text": "called, no answer"})),
+        ("POST", "/clients/{client_id}/notes", Case(body=lambda w: {"text": "asked about fees"})),
+        ("GET", "/clients/{client_id}/timeline", Case()),
+        ("GET", "/tasks", Case(other_brand=None)),
+        ("POST", "/tasks", Case(body=lambda w: {
+            "owner_staff_user_id": w.owner_id, "subject": "Call back",
+            "due_at": "2030-01-02T09:00:00Z", "lead_id": w.lead_id})),
+        ("POST", "/tasks/{task_id}/close", Case(body=lambda w: {"status": "done"})),
+    )},
+}  # fmt: skip
 PATH_VALUES: dict[str, Callable[[World], Any]] = {
     "brand_id": lambda w: w.brand_id,
     "staff_user_id": lambda w: w.staff_user_id,
     "client_id": lambda w: w.client_id,
     "role": lambda w: "support",
+    "application_id": lambda w: w.kyc_application_id,
+    "document_id": lambda w: w.kyc_document_id,
+    "case_id": lambda w: w.aml_case_id,
+    "lead_id": lambda w: w.lead_id,
+    "task_id": lambda w: w.task_id,
 }
 
 
@@ -145,21 +206,35 @@ def matrix(
 ) -> Iterator[tuple[TestClient, dict[str, World]]]:
     del redis_client
     a, b = brand_id(seeded_db_url, "demo"), add_brand(seeded_db_url, "other")
-    worlds = {
-        name: World(
-            brand_id=brand,
-            staff_user_id=add_member(seeded_db_url, ["sales"], [brand], enrol=False).id,
-            client_id=add_client(seeded_db_url, brand, f"client-{name}@example.com"),
-        )
-        for name, brand in (("own", a), ("other", b))
-    }
-    with staff_api(staff_settings(seeded_db_url, redis_url, tmp_path)) as api:
+    settings = staff_settings(seeded_db_url, redis_url, tmp_path)
+    worlds = {name: _world(seeded_db_url, settings, name, brand)
+              for name, brand in (("own", a), ("other", b))}  # fmt: skip
+    with staff_api(settings) as api:
         yield api, worlds
+
+
+def _world(db: str, settings: Settings, name: str, brand: int) -> World:
+    staff = add_member(db, ["sales"], [brand], enrol=False).id
+    owner = add_member(db, ["sales"], [brand], enrol=False).id
+    client = add_client(db, brand, f"client-{name}@example.com")
+    copy_kyc_levels(db, brand)
+    waiting = waiting_application(db, settings, brand)
+    lead = add_lead(db, brand)
+    makers: dict[str, Callable[[], int]] = {
+        "kyc_application": lambda: waiting_application(db, settings, brand).application_id,
+        "aml_case": lambda: alert_case(db, client, owner=owner),
+        "lead": lambda: add_lead(db, brand),
+    }
+    return World(brand_id=brand, staff_user_id=staff, client_id=client, owner_id=owner,
+                 kyc_application_id=waiting.application_id, kyc_document_id=waiting.document_id,
+                 aml_case_id=alert_case(db, client), lead_id=lead,
+                 task_id=add_task(db, brand, owner, lead),
+                 fresh=lambda kind: makers[kind]())  # fmt: skip
 
 
 def _call(api: TestClient, method: str, path: str, world: World, headers: dict[str, str]) -> Any:
     case = CASES[(method, path)]
-    values = {name: make(world) for name, make in PATH_VALUES.items()}
+    values = {name: make(world) for name, make in PATH_VALUES.items()} | case.path(world)
     url = path.format(**{k: v for k, v in values.items() if "{" + k + "}" in path})
     body = case.body(world)
     return api.request(method, url, params=case.query(world), json=body, headers=headers)

@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from redis.asyncio import Redis
 
-from api import errors, staff_areas, staff_auth
+from api import errors, staff_auth
 from api.accounts import Accounts
 from api.auth import Authenticator
 from api.backoffice import RouteCommands
@@ -143,7 +143,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestObservability)  # outermost: 413s and errors get an id too
     errors.install(app)
     staff_auth.install(app)
-    staff_areas.install(app)
     routers = (
         health, auth, market, accounts, trading, stream, leads, sms_webhooks, webhooks,
         admin_auth, admin_staff, admin_brands, admin_audit,

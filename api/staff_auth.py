@@ -21,6 +21,7 @@ from typing import Annotated, Any, Final
 
 import jwt
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
@@ -173,7 +174,7 @@ _REFUSAL_STATUS = {
 async def _refused(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Refused)
     # the source tells a back-office rule's refusal from a schema's (both may be 422)
-    details = {**exc.details, "source": "backoffice"}
+    details = jsonable_encoder({**exc.details, "source": "backoffice"})
     body = {"error": {"code": exc.code, "message": exc.message, "details": details}}
     return JSONResponse(body, status_code=_REFUSAL_STATUS[exc.kind])
 

@@ -13,7 +13,17 @@ class AmlError(Refused, BrokerstackError):
     kind: RefusalKind = "conflict"
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(self.kind, code, message)
+        super().__init__(_KINDS.get(code, self.kind), code, message)
+
+
+# codes of an absent case (or another brand's) and of input a rule refuses; the others are the
+# case's state (closed, not assigned, a decision its status does not allow): a conflict
+_KINDS: dict[str, RefusalKind] = {
+    "case_not_found": "not_found",
+    "empty_note": "invalid",
+    "reason_required": "invalid",
+    "unknown_staff_user": "invalid",
+}
 
 
 class MalformedListError(AmlError):

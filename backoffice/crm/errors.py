@@ -10,7 +10,14 @@ class CrmError(errors.Refused):
     kind: RefusalKind = "conflict"
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(self.kind, code, message)
+        super().__init__("invalid" if code in _INVALID else self.kind, code, message)
+
+
+# codes of input a rule refuses; the others (a stage move, a closed task) are conflicts
+_INVALID = frozenset({
+    "invalid_note", "invalid_subject", "invalid_cursor", "invalid_limit", "reason_required",
+    "reason_too_long", "subject_required", "subject_mismatch",
+})  # fmt: skip
 
 
 class NotFound(CrmError):

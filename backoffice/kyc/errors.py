@@ -10,7 +10,7 @@ from backoffice.errors import RefusalKind, Refused
 
 class KycError(Refused):
     code = "kyc_error"
-    kind: RefusalKind = "conflict"
+    kind: RefusalKind = "invalid"
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(self.kind, self.code, message, details)
@@ -27,6 +27,11 @@ class DecisionRefused(KycError):
     """The application's status (or the four-eyes rule) does not allow this decision."""
 
     code = "kyc_decision_refused"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        # naming a bad field is input; otherwise the application's state refuses it
+        self.kind = "invalid" if {"field", "allowed"} & details.keys() else "conflict"
 
 
 class DocumentRefused(KycError):

@@ -28,6 +28,7 @@ from api.routers import (
     admin_auth,
     admin_brands,
     admin_staff,
+    admin_trading,
     auth,
     health,
     leads,
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         health, auth, market, accounts, trading, stream, leads, sms_webhooks, webhooks,
         admin_auth, admin_staff, admin_brands, admin_audit,
+        admin_trading,
         methods,  # last: OPTIONS for every path the others serve
     )  # fmt: skip
     for module in routers:

@@ -355,17 +355,27 @@ PERMISSIONS = {
     "brands.manage": "Change a brand's rules",
     "audit.read": "Read the audit trail of an entity",
     "audit.export": "Export one client's whole audit trail",
+    "trading.read": "See a trading account's admin state and the approval queue",
+    "trading.manage": "Change leverage, group, the trading switch; the dealer's closes",
+    "money.adjust": "Balance corrections, credit and bonuses; approve or reject another's",
 }
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "admin": tuple(PERMISSIONS),
-    "manager": ("staff.read", "brands.read", "audit.read"),
+    "manager": (
+        "staff.read",
+        "brands.read",
+        "audit.read",
+        "trading.read",
+        "trading.manage",
+        "money.adjust",
+    ),
     "compliance": ("staff.read", "brands.read", "audit.read", "audit.export"),
     "kyc_officer": ("brands.read",),
-    "finance": ("brands.read",),
+    "finance": ("brands.read", "trading.read", "money.adjust"),
     "sales": (),
     "retention": (),
     "support": (),
-    "dealer": ("brands.read",),
+    "dealer": ("brands.read", "trading.read", "trading.manage"),
     "ib_manager": (),
 }
 

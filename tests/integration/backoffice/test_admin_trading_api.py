@@ -197,7 +197,8 @@ def test_a_correction_above_the_threshold_waits_for_a_second_approver(
     assert api.get(f"{BASE}/requests", headers=checker).json() == []
 
     ((_, _, _, before, after),) = _audit(t, "trading.balance_correction.requested")
-    assert before is None and after["amount"] == "5000.00"
+    assert before is None
+    assert after["amount"] == "5000.00"
     ((actor, _, entity, before, after),) = _audit(t, "trading.balance_correction")
     assert (actor, entity) == (str(checker_member.id), str(aid))
     assert Decimal(before["account"]["balance"]) == Decimal(10_000)

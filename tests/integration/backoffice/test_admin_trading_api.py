@@ -181,7 +181,7 @@ def test_a_correction_above_the_threshold_waits_for_a_second_approver(
     assert asked.json()["status"] == "pending"
     assert _balance(t) == Decimal(10_000)
     queue = api.get(f"{BASE}/requests", headers=checker).json()
-    assert [(r["request_id"], Decimal(r["amount"])) for r in queue] == [("big", 5000)]
+    assert [(r["request_id"], Decimal(r["amount"])) for r in queue] == [("big", Decimal(5000))]
 
     own = api.post(f"{BASE}/requests/big/approve", headers=maker)
     assert (own.status_code, own.json()["error"]["code"]) == (403, "checker_is_maker")

@@ -35,6 +35,12 @@ from tests.integration.backoffice.support_staff import (
     staff_api,
     staff_settings,
 )
+from tests.integration.backoffice.support_trading import (
+    AcceptingCommands,
+    BrandAccount,
+    add_brand_account,
+    add_pending_request,
+)
 from warehouse.reference_data import ROLE_PERMISSIONS, ROLES
 
 UNGUARDED = ("/v1/admin/auth/", "/v1/admin/me")  # any staff session: log in, out, enrol, me
@@ -48,6 +54,10 @@ class World:
     brand_id: int
     staff_user_id: int
     client_id: int
+    # trading: an account of the client (in a group of the brand) with an open position, and
+    # a new pending admin request on it per call (each is decided once)
+    account: BrandAccount
+    pending_request: Callable[[], str]
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,41 @@ def _new_staff(world: World) -> dict[str, Any]:
     }
 
 
+def _rid(_: World) -> str:
+    return f"matrix-{next(_emails)}"
+
+
+_TRADING = "/v1/admin/trading"
+_TRADING_CASES = {
+    ("GET", _TRADING + "/accounts/{account_id}"): Case(),
+    ("PUT", _TRADING + "/accounts/{account_id}/leverage"): Case(
+        body=lambda w: {"request_id": _rid(w), "leverage": 50}
+    ),
+    ("PUT", _TRADING + "/accounts/{account_id}/group"): Case(
+        body=lambda w: {"request_id": _rid(w), "group": w.account.group}
+    ),
+    ("PUT", _TRADING + "/accounts/{account_id}/trading-enabled"): Case(
+        body=lambda w: {"request_id": _rid(w), "enabled": False}
+    ),
+    ("POST", _TRADING + "/positions/{position_id}/close"): Case(
+        body=lambda w: {"request_id": _rid(w)}
+    ),
+    ("POST", _TRADING + "/accounts/{account_id}/close-all"): Case(
+        body=lambda w: {"request_id": _rid(w)}
+    ),
+    **{
+        ("POST", _TRADING + "/accounts/{account_id}/" + kind): Case(
+            body=lambda w: {"request_id": _rid(w), "amount": "10.00"}
+        )
+        for kind in ("balance-corrections", "credit", "bonuses")
+    },
+    ("GET", _TRADING + "/requests"): Case(other_brand=None),
+    ("POST", _TRADING + "/requests/{request_id}/approve"): Case(),
+    ("POST", _TRADING + "/requests/{request_id}/reject"): Case(
+        body=lambda w: {"reason": "not justified"}
+    ),
+}
+
 # (method, path) -> how to call it; each area adds the rows of its routes
 CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/admin/staff"): Case(other_brand=None),
@@ -88,12 +133,16 @@ CASES: dict[tuple[str, str], Case] = {
         query=lambda w: {"entity_type": "client", "entity_id": str(w.client_id)}
     ),
     ("GET", "/v1/admin/audit/clients/{client_id}"): Case(),
+    **_TRADING_CASES,
 }
 PATH_VALUES: dict[str, Callable[[World], Any]] = {
     "brand_id": lambda w: w.brand_id,
     "staff_user_id": lambda w: w.staff_user_id,
     "client_id": lambda w: w.client_id,
     "role": lambda w: "support",
+    "account_id": lambda w: w.account.account_id,
+    "position_id": lambda w: w.account.position_id,
+    "request_id": lambda w: w.pending_request(),
 }
 
 
@@ -145,22 +194,27 @@ def matrix(
 ) -> Iterator[tuple[TestClient, dict[str, World]]]:
     del redis_client
     a, b = brand_id(seeded_db_url, "demo"), add_brand(seeded_db_url, "other")
-    worlds = {
-        name: World(
-            brand_id=brand,
-            staff_user_id=add_member(seeded_db_url, ["sales"], [brand], enrol=False).id,
-            client_id=add_client(seeded_db_url, brand, f"client-{name}@example.com"),
-        )
-        for name, brand in (("own", a), ("other", b))
-    }
+
+    def world(name: str, brand: int) -> World:
+        staff = add_member(seeded_db_url, ["sales"], [brand], enrol=False).id
+        client = add_client(seeded_db_url, brand, f"client-{name}@example.com")
+        account = add_brand_account(seeded_db_url, brand, client)
+        return World(
+            brand_id=brand, staff_user_id=staff, client_id=client, account=account,
+            pending_request=lambda: add_pending_request(seeded_db_url, staff, account.account_id),
+        )  # fmt: skip
+
+    worlds = {name: world(name, brand) for name, brand in (("own", a), ("other", b))}
     with staff_api(staff_settings(seeded_db_url, redis_url, tmp_path)) as api:
+        # the trading routes' commands: accepted, without an execution service
+        api.app.state.services.commands = AcceptingCommands()  # type: ignore[attr-defined]
         yield api, worlds
 
 
 def _call(api: TestClient, method: str, path: str, world: World, headers: dict[str, str]) -> Any:
     case = CASES[(method, path)]
-    values = {name: make(world) for name, make in PATH_VALUES.items()}
-    url = path.format(**{k: v for k, v in values.items() if "{" + k + "}" in path})
+    values = {k: make(world) for k, make in PATH_VALUES.items() if "{" + k + "}" in path}
+    url = path.format(**values)
     body = case.body(world)
     return api.request(method, url, params=case.query(world), json=body, headers=headers)
 

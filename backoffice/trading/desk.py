@@ -15,6 +15,7 @@ from backoffice.commands import ExecutionCommands
 from backoffice.trading import actions
 from backoffice.trading.accounts import BrandScope, load_account
 from backoffice.trading.requests import AdminRequest
+from backoffice.trading.rules import account_leverage_cap
 
 
 def leverage_cap(conn: psycopg.Connection[Any], account_id: int, brands: BrandScope) -> int | None:
@@ -29,13 +30,10 @@ def leverage_cap(conn: psycopg.Connection[Any], account_id: int, brands: BrandSc
         (account.account_id,),
     ).fetchone()
     assert row is not None
-    country, category = str(row[0]).upper(), str(row[1])
+    country, category = str(row[0]), str(row[1])
     if category != "retail":
         return None
-    rules = brand_rules(conn, account.brand_id)
-    groups = {group for _, group in rules.leverage_caps} | {"*"}
-    caps = [cap for g in groups if (cap := rules.leverage_cap(country, g)) is not None]
-    return max(caps) if caps else None
+    return account_leverage_cap(brand_rules(conn, account.brand_id), country)
 
 
 def threshold(conn: psycopg.Connection[Any], account_id: int, brands: BrandScope) -> Decimal:

@@ -37,9 +37,14 @@ def leverage_cap(conn: psycopg.Connection[Any], account_id: int, brands: BrandSc
 
 
 def threshold(conn: psycopg.Connection[Any], account_id: int, brands: BrandScope) -> Decimal:
-    """The maker-checker threshold of the account's brand."""
+    """The maker-checker threshold of the account's brand; for an account in another
+    currency than the threshold's, zero (every amount waits for a checker: the back office
+    converts no money to judge its size)."""
     account = load_account(conn, account_id, brands)
-    return brand_rules(conn, account.brand_id).maker_checker_threshold
+    rules = brand_rules(conn, account.brand_id)
+    if account.currency != rules.maker_checker_currency:
+        return Decimal(0)
+    return rules.maker_checker_threshold
 
 
 def change_leverage(

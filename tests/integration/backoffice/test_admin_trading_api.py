@@ -262,3 +262,24 @@ def test_an_unreachable_execution_service_answers_503(
     assert response.json()["error"]["code"] == "execution_unavailable"
     assert time.monotonic() - started < 30
     assert t.rows("SELECT count(*) FROM admin_requests") == [(0,)]
+
+
+def test_money_on_an_account_in_another_currency_than_the_threshold_always_waits(
+    t: Trading, api: TestClient, seeded_db_url: str
+) -> None:
+    with psycopg.connect(seeded_db_url) as conn:
+        group = create_group(conn, code="bo-eur")
+        conn.execute("UPDATE account_groups SET deposit_currency = 'EUR' WHERE id = %s",
+                     (group,))  # fmt: skip
+        row = conn.execute(
+            """INSERT INTO trading_accounts (login, client_id, account_group_id, kind, currency,
+                   balance) VALUES (987654, %s, %s, 'demo', 'EUR', 1000) RETURNING id""",
+            (t.account.client_id, group),
+        ).fetchone()
+    assert row is not None
+    eur_account = int(row[0])
+    finance = _headers(api, seeded_db_url, "finance")
+    small = {"request_id": "eur-1", "amount": "1.00"}  # the threshold is 1000 USD
+    asked = api.post(f"{BASE}/accounts/{eur_account}/credit", json=small, headers=finance)
+    assert (asked.status_code, asked.json()["status"]) == (202, "pending"), asked.text
+    assert asked.json()["currency"] == "EUR"

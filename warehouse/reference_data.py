@@ -355,9 +355,9 @@ PERMISSIONS = {
     "brands.manage": "Change a brand's rules",
     "audit.read": "Read the audit trail of an entity",
     "audit.export": "Export one client's whole audit trail",
-    "trading.read": "See a trading account's admin state and the approval queue",
+    "trading.read": "See a trading account's admin state and its open positions",
     "trading.manage": "Change leverage, group, the trading switch; the dealer's closes",
-    "money.adjust": "Balance corrections, credit and bonuses; approve or reject another's",
+    "money.adjust": "Balance corrections, credit, bonuses; the queue; decide another's",
 }
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "admin": tuple(PERMISSIONS),

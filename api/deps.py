@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from api.accounts import Accounts, OwnedAccount
 from api.auth import Authenticator, Principal
+from api.backoffice import RouteCommands
 from api.errors import ApiError, invalid, unauthorized
 from api.execution_client import ExecutionClient
 from api.history import History
@@ -22,7 +23,6 @@ from api.ratelimit import Limit, RateLimiter
 from api.readiness import Readiness
 from api.schemas import ID_MAX, AwareDatetime
 from api.streams import Hub
-from backoffice.commands import ExecutionCommands
 from brokerstack.settings import ApiSettings, Settings
 
 
@@ -44,7 +44,7 @@ class Services:
     # (a ``with db.connection() as conn:`` block is one transaction) and the execution service
     root: Settings
     db: ConnectionPool
-    commands: ExecutionCommands  # api.backoffice.RouteCommands
+    commands: RouteCommands
 
     @property
     def request_limit(self) -> Limit:

@@ -31,6 +31,7 @@ from api.routers import (
     admin_crm,
     admin_kyc,
     admin_staff,
+    admin_trading,
     auth,
     health,
     leads,
@@ -146,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         health, auth, market, accounts, trading, stream, leads, sms_webhooks, webhooks,
         admin_auth, admin_staff, admin_brands, admin_audit,
-        admin_kyc, admin_aml, admin_crm,
+        admin_kyc, admin_aml, admin_crm, admin_trading,
         methods,  # last: OPTIONS for every path the others serve
     )  # fmt: skip
     for module in routers:

@@ -9,8 +9,11 @@ execution service through this process's asynchronous client on the event loop.
 from __future__ import annotations
 
 import anyio.from_thread
+from redis.exceptions import RedisError
 
+from api.errors import ApiError
 from api.execution_client import ExecutionClient
+from backoffice.commands import ExecutionUnavailable
 from execution import contracts
 
 
@@ -19,4 +22,13 @@ class RouteCommands:
         self._client = client
 
     def execute(self, command: contracts.Command) -> contracts.Reply:
-        return anyio.from_thread.run(self._client.send, command, "request id")
+        """The service's reply; `ExecutionUnavailable` when none comes in time or Redis cannot
+        be reached (the back office's functions roll back and the route answers 503)."""
+        try:
+            return anyio.from_thread.run(self._client.send, command, "request id")
+        except ApiError as error:
+            if error.status != 504:
+                raise
+            raise ExecutionUnavailable(error.message) from error
+        except RedisError as error:
+            raise ExecutionUnavailable(f"the command stream is unreachable: {error}") from error

@@ -27,11 +27,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
 from api.deps import ServicesDep
-from api.errors import ApiError, unauthorized
+from api.errors import REJECT_STATUS, ApiError, unauthorized
 from api.security import ALGORITHM, ISSUER, signing_key
 from backoffice.audit import Actor
+from backoffice.commands import ExecutionUnavailable
 from backoffice.errors import Refused
 from backoffice.staff import BrandScope, OpenedSession, session_access
+from backoffice.trading.errors import ExecutionRefused, TradingActionError
+from execution.contracts import RejectCode
 from warehouse.reference_data import PERMISSIONS
 
 STAFF_AUDIENCE: Final = "brokerstack-staff"
@@ -179,6 +182,34 @@ async def _refused(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=_REFUSAL_STATUS[exc.kind])
 
 
+async def _trading_refused(_: Request, exc: Exception) -> JSONResponse:
+    """A trading admin action refused: by a back-office rule (its own status; a 422 says
+    ``source`` "backoffice"), or by the execution service (its reject code's status)."""
+    assert isinstance(exc, TradingActionError)
+    status, source = exc.status, "backoffice"
+    if isinstance(exc, ExecutionRefused):
+        source = "execution"
+        if exc.code in RejectCode._value2member_map_:
+            status = REJECT_STATUS.get(RejectCode(exc.code), exc.status)
+        status = 409 if status >= 500 else status  # the service answered: not our fault
+    details = {**exc.details, "source": source}
+    body = {"error": {"code": exc.code, "message": exc.message, "details": details}}
+    return JSONResponse(body, status_code=status)
+
+
+async def _execution_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    body = {
+        "error": {
+            "code": "execution_unavailable",
+            "message": str(exc) or "the execution service did not answer",
+            "details": {"retry": True},
+        }
+    }
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+
 def install(app: FastAPI) -> None:
     """Back-office refusals answer in the api's one error body."""
     app.add_exception_handler(Refused, _refused)
+    app.add_exception_handler(TradingActionError, _trading_refused)
+    app.add_exception_handler(ExecutionUnavailable, _execution_unavailable)

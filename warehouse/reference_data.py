@@ -362,20 +362,24 @@ PERMISSIONS = {
     "aml.manage": "Assign, note and decide AML cases",
     "crm.read": "See leads, tasks and a client's timeline",
     "crm.manage": "Move and reassign leads, convert them, add tasks and notes",
+    "trading.read": "See a trading account's admin state and its open positions",
+    "trading.manage": "Change leverage, group, the trading switch; the dealer's closes",
+    "money.adjust": "Balance corrections, credit, bonuses; the queue; decide another's",
 }
 _KYC = ("kyc.read", "kyc.decide")
 _AML = ("aml.read", "aml.manage")
 _CRM = ("crm.read", "crm.manage")
+_TRADING = ("trading.read", "trading.manage")
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "admin": tuple(PERMISSIONS),
-    "manager": ("staff.read", "brands.read", "audit.read", *_CRM),
+    "manager": ("staff.read", "brands.read", "audit.read", *_CRM, *_TRADING, "money.adjust"),
     "compliance": ("staff.read", "brands.read", "audit.read", "audit.export", *_KYC, *_AML),
     "kyc_officer": ("brands.read", *_KYC),
-    "finance": ("brands.read",),
+    "finance": ("brands.read", "trading.read", "money.adjust"),
     "sales": _CRM,
     "retention": _CRM,
     "support": ("crm.read",),
-    "dealer": ("brands.read",),
+    "dealer": ("brands.read", *_TRADING),
     "ib_manager": (),
 }
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from backoffice.brands.rules import ANY, BrandRules
 from backoffice.trading.errors import InvalidAmount, LeverageAboveCap
 from execution import contracts as c
 
@@ -27,6 +28,15 @@ def check_leverage(leverage: int | None, cap: int | None) -> None:
         raise LeverageAboveCap(
             f"leverage 1:{leverage} is above the 1:{cap} cap", {"leverage": leverage, "cap": cap}
         )
+
+
+def account_leverage_cap(rules: BrandRules, country: str) -> int | None:
+    """The cap on a retail account's own leverage: the highest the brand lets a client of
+    `country` have on any symbol group (the execution service holds each symbol to its own
+    group's cap); None where the brand caps nothing."""
+    groups = {group for _, group in rules.leverage_caps} | {ANY}
+    caps = [cap for g in groups if (cap := rules.leverage_cap(country, g)) is not None]
+    return max(caps) if caps else None
 
 
 def needs_approval(amount: Decimal, threshold: Decimal | None) -> bool:

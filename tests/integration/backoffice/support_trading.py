@@ -14,7 +14,10 @@ from typing import Any
 import psycopg
 import redis
 
+from backoffice.audit import Actor
 from backoffice.commands import RedisCommands
+from backoffice.trading.actions import balance_correction
+from execution import contracts as c
 from execution.service.client import CommandClient
 from execution.service.loop import LoopOptions
 from tests.integration.execution.conftest import Desk, launch
@@ -70,3 +73,64 @@ def trading(
         running.stop()
         commands.close()
         client.close()
+
+
+# --- for the access matrix: a brand's trading objects, no execution service ----------------
+
+
+class AcceptingCommands:
+    """An execution service that accepts every command and changes nothing (the access
+    matrix asks who may act, not what acting does)."""
+
+    def execute(self, command: c.Command) -> c.Reply:
+        return c.Accepted(request_id=command.request_id)
+
+
+@dataclass(frozen=True)
+class BrandAccount:
+    group: str  # the code of a group of the brand
+    account_id: int
+    position_id: int  # open
+
+
+def add_brand_account(db_url: str, brand_id: int, client_id: int) -> BrandAccount:
+    """A professional group of the brand, an account of the client in it, an open position."""
+    code = f"matrix-{brand_id}-{next(_serial)}"
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            """INSERT INTO account_groups (brand_id, code, name, account_kind, deposit_currency,
+                   leverage, margin_call_level, stop_out_level, position_mode, client_category,
+                   negative_balance_protection, routing_policy_id)
+               SELECT %s, %s, %s, 'demo', 'USD', 100, 100, 50, 'netting', 'professional', true,
+                      id FROM routing_policies WHERE code = 'demo-internal'
+               RETURNING id""",
+            (brand_id, code, code),
+        ).fetchone()
+        assert row is not None
+        account = conn.execute(
+            """INSERT INTO trading_accounts (login, client_id, account_group_id, kind, currency,
+                   balance)
+               VALUES (%s, %s, %s, 'demo', 'USD', 1000) RETURNING id""",
+            (next(_serial) + os.getpid() * 10_000 + 5_000_000, client_id, row[0]),
+        ).fetchone()
+        assert account is not None
+        position = conn.execute(
+            """INSERT INTO positions (trading_account_id, instrument_id, side, volume,
+                   open_price, opened_at)
+               SELECT %s, id, 'BUY', 0.01, 64000, now() FROM instruments WHERE symbol = 'BTCUSD'
+               RETURNING id""",
+            (account[0],),
+        ).fetchone()
+        assert position is not None
+    return BrandAccount(code, int(account[0]), int(position[0]))
+
+
+def add_pending_request(db_url: str, maker_id: int, account_id: int) -> str:
+    """A balance correction above the threshold waiting for a checker; its request id."""
+    request_id = f"pending-{account_id}-{next(_serial)}"
+    with psycopg.connect(db_url) as conn:
+        balance_correction(
+            conn, AcceptingCommands(), Actor.staff(maker_id), None, request_id=request_id,
+            account_id=account_id, amount=Decimal(5000), comment="", threshold=Decimal(1000),
+        )  # fmt: skip
+    return request_id

@@ -42,6 +42,12 @@ from tests.integration.backoffice.support_staff import (
     staff_api,
     staff_settings,
 )
+from tests.integration.backoffice.support_trading import (
+    AcceptingCommands,
+    BrandAccount,
+    add_brand_account,
+    add_pending_request,
+)
 from warehouse.reference_data import ROLE_PERMISSIONS, ROLES
 
 UNGUARDED = ("/v1/admin/auth/", "/v1/admin/me")  # any staff session: log in, out, enrol, me
@@ -55,6 +61,10 @@ class World:
     brand_id: int
     staff_user_id: int
     client_id: int
+    # trading: an account of the client (in a group of the brand) with an open position, and
+    # a new pending admin request on it per call (each is decided once)
+    account: BrandAccount
+    pending_request: Callable[[], str]
     # the staff queues' objects (KYC, AML, CRM); `fresh(kind)` makes a new one for the routes
     # that move it on for good (a decision, a stage), so every role's call finds it waiting
     owner_id: int = 0  # a sales member who owns cases, leads and tasks (never disabled here)
@@ -86,6 +96,41 @@ def _new_staff(world: World) -> dict[str, Any]:
         "brand_ids": [world.brand_id],
     }
 
+
+def _rid(_: World) -> str:
+    return f"matrix-{next(_emails)}"
+
+
+_TRADING = "/v1/admin/trading"
+_TRADING_CASES = {
+    ("GET", _TRADING + "/accounts/{account_id}"): Case(),
+    ("PUT", _TRADING + "/accounts/{account_id}/leverage"): Case(
+        body=lambda w: {"request_id": _rid(w), "leverage": 50}
+    ),
+    ("PUT", _TRADING + "/accounts/{account_id}/group"): Case(
+        body=lambda w: {"request_id": _rid(w), "group": w.account.group}
+    ),
+    ("PUT", _TRADING + "/accounts/{account_id}/trading-enabled"): Case(
+        body=lambda w: {"request_id": _rid(w), "enabled": False}
+    ),
+    ("POST", _TRADING + "/positions/{position_id}/close"): Case(
+        body=lambda w: {"request_id": _rid(w)}
+    ),
+    ("POST", _TRADING + "/accounts/{account_id}/close-all"): Case(
+        body=lambda w: {"request_id": _rid(w)}
+    ),
+    **{
+        ("POST", _TRADING + "/accounts/{account_id}/" + kind): Case(
+            body=lambda w: {"request_id": _rid(w), "amount": "10.00"}
+        )
+        for kind in ("balance-corrections", "credit", "bonuses")
+    },
+    ("GET", _TRADING + "/requests"): Case(other_brand=None),
+    ("POST", _TRADING + "/requests/{request_id}/approve"): Case(),
+    ("POST", _TRADING + "/requests/{request_id}/reject"): Case(
+        body=lambda w: {"reason": "not justified"}
+    ),
+}
 
 # (method, path) -> how to call it; each area adds the rows of its routes
 CASES: dict[tuple[str, str], Case] = {
@@ -144,6 +189,7 @@ CASES: dict[tuple[str, str], Case] = {
             "due_at": "2030-01-02T09:00:00Z", "lead_id": w.lead_id})),
         ("POST", "/tasks/{task_id}/close", Case(body=lambda w: {"status": "done"})),
     )},
+    **_TRADING_CASES,
 }  # fmt: skip
 PATH_VALUES: dict[str, Callable[[World], Any]] = {
     "brand_id": lambda w: w.brand_id,
@@ -155,6 +201,9 @@ PATH_VALUES: dict[str, Callable[[World], Any]] = {
     "case_id": lambda w: w.aml_case_id,
     "lead_id": lambda w: w.lead_id,
     "task_id": lambda w: w.task_id,
+    "account_id": lambda w: w.account.account_id,
+    "position_id": lambda w: w.account.position_id,
+    "request_id": lambda w: w.pending_request(),
 }
 
 
@@ -210,6 +259,8 @@ def matrix(
     worlds = {name: _world(seeded_db_url, settings, name, brand)
               for name, brand in (("own", a), ("other", b))}  # fmt: skip
     with staff_api(settings) as api:
+        # the trading routes' commands: accepted, without an execution service
+        api.app.state.services.commands = AcceptingCommands()  # type: ignore[attr-defined]
         yield api, worlds
 
 
@@ -220,12 +271,15 @@ def _world(db: str, settings: Settings, name: str, brand: int) -> World:
     copy_kyc_levels(db, brand)
     waiting = waiting_application(db, settings, brand)
     lead = add_lead(db, brand)
+    account = add_brand_account(db, brand, client)
     makers: dict[str, Callable[[], int]] = {
         "kyc_application": lambda: waiting_application(db, settings, brand).application_id,
         "aml_case": lambda: alert_case(db, client, owner=owner),
         "lead": lambda: add_lead(db, brand),
     }
-    return World(brand_id=brand, staff_user_id=staff, client_id=client, owner_id=owner,
+    return World(brand_id=brand, staff_user_id=staff, client_id=client, account=account,
+                 pending_request=lambda: add_pending_request(db, staff, account.account_id),
+                 owner_id=owner,
                  kyc_application_id=waiting.application_id, kyc_document_id=waiting.document_id,
                  aml_case_id=alert_case(db, client), lead_id=lead,
                  task_id=add_task(db, brand, owner, lead),
@@ -234,8 +288,8 @@ def _world(db: str, settings: Settings, name: str, brand: int) -> World:
 
 def _call(api: TestClient, method: str, path: str, world: World, headers: dict[str, str]) -> Any:
     case = CASES[(method, path)]
-    values = {name: make(world) for name, make in PATH_VALUES.items()} | case.path(world)
-    url = path.format(**{k: v for k, v in values.items() if "{" + k + "}" in path})
+    values = {k: make(world) for k, make in PATH_VALUES.items() if "{" + k + "}" in path}
+    url = path.format(**(values | case.path(world)))
     body = case.body(world)
     return api.request(method, url, params=case.query(world), json=body, headers=headers)
 

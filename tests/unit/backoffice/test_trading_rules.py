@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from backoffice.brands.rules import BrandRules
 from backoffice.trading import errors
 from backoffice.trading.rules import (
+    account_leverage_cap,
     check_amount,
     check_leverage,
     command_from_json,
@@ -17,6 +19,7 @@ from backoffice.trading.rules import (
     needs_approval,
 )
 from execution import contracts as c
+from warehouse.reference_data import ROLE_PERMISSIONS, ROLES_REQUIRING_2FA
 
 
 @pytest.mark.parametrize(("leverage", "cap"), [(None, 30), (1, 30), (30, 30), (500, None)])
@@ -88,3 +91,29 @@ def test_a_push_id_names_the_change_it_pushes() -> None:
         flags_request_id(5, 2, 1, True, 10),  # another account
     ]
     assert len({first, *others}) == 5
+
+
+def _brand(caps: dict[tuple[str, str], int]) -> BrandRules:
+    return BrandRules(
+        brand_id=1, code="demo", allowed_countries=frozenset(), blocked_countries=frozenset(),
+        maker_checker_threshold=Decimal(1000), maker_checker_currency="USD",
+        mail_from_name="Demo", mail_from_address="no-reply@demo.test", kyc_level_for_deposit=1,
+        kyc_level_for_live_account=1, kyc_level_for_trading=2, leverage_caps=caps,
+    )  # fmt: skip
+
+
+def test_an_accounts_cap_is_the_highest_its_country_has_on_any_symbol_group() -> None:
+    esma = {("DE", "fx-major"): 30, ("DE", "crypto"): 2, ("FR", "fx-major"): 30}
+    assert account_leverage_cap(_brand(esma), "DE") == 30
+    assert account_leverage_cap(_brand(esma), "de") == 30
+    assert account_leverage_cap(_brand(esma), "US") is None  # the brand caps nothing there
+    # a rule for any symbol group of the country, or for any country, counts too
+    assert account_leverage_cap(_brand({**esma, ("DE", "*"): 50}), "DE") == 50
+    assert account_leverage_cap(_brand({("*", "crypto"): 2, ("*", "*"): 20}), "US") == 20
+
+
+def test_the_roles_that_act_on_trading_accounts_need_a_second_factor() -> None:
+    acting = {"trading.manage", "money.adjust"}
+    holders = {role for role, held in ROLE_PERMISSIONS.items() if acting & set(held)}
+    assert holders == {"admin", "manager", "dealer", "finance"}
+    assert holders <= ROLES_REQUIRING_2FA

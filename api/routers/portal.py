@@ -22,12 +22,12 @@ from backoffice.clients import accounts, kyc, profile, registration
 from backoffice.clients.forms import (
     DocumentKind,
     EmailVerification,
+    FormSide,
     PasswordChange,
     ProfileChange,
     Registration,
     ResetConfirm,
     ResetRequest,
-    Side,
 )
 
 router = APIRouter(prefix="/v1/portal", tags=["portal"], responses=ERROR_RESPONSES)
@@ -249,12 +249,20 @@ def upload_document(
     principal: AnyPrincipal,
     kind: Annotated[DocumentKind, Form(description="Document kind")],
     file: Annotated[UploadFile, File(description="The document's file")],
-    side: Annotated[Side | None, Form(description="front or back (id cards, licences)")] = None,
+    side: Annotated[
+        FormSide, Form(description="front or back (id cards, licences); empty: no side")
+    ] = "",
 ) -> DocumentOut:
     data = file.file.read(services.root.backoffice.documents_max_bytes + 1)
     with services.db.connection() as conn:
         stored = kyc.upload(
-            conn, services.root, principal.client_id, kind, side, file.filename or "", data
+            conn,
+            services.root,
+            principal.client_id,
+            kind,
+            side or None,
+            file.filename or "",
+            data,
         )
     return DocumentOut(
         document_id=stored.id, application_id=stored.application_id, kind=stored.kind,

@@ -53,6 +53,7 @@ DocumentKind = Literal[
     "proof_of_address", "other",
 ]  # fmt: skip
 Side = Literal["front", "back"]
+FormSide = Literal["front", "back", ""]  # a form field cannot be null: empty for no side
 
 
 class _Form(BaseModel):

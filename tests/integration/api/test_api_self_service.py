@@ -68,7 +68,10 @@ def mailed_token(db_url: str, email: str, template: str) -> str:
 
 
 def login(api: TestClient, email: str, password: str = PASSWORD) -> httpx.Response:
-    return api.post("/v1/auth/token", data={"username": email, "password": password})
+    response: httpx.Response = api.post(
+        "/v1/auth/token", data={"username": email, "password": password}
+    )
+    return response
 
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
@@ -292,12 +295,13 @@ def upload(
     content_type: str = "image/png",
 ) -> httpx.Response:  # fmt: skip
     fields = {"kind": kind, **({"side": side} if side else {})}
-    return api.post(
+    response: httpx.Response = api.post(
         "/v1/portal/kyc/documents",
         headers=headers,
         data=fields,
         files={"file": ("scan.bin", data, content_type)},
     )
+    return response
 
 
 def test_documents_are_checked_stored_with_their_checksum_and_counted(

@@ -135,6 +135,7 @@ class AccountOut(_Out):
     group: str
     currency: str
     balance: Decimal
+    leverage: int | None = Field(description="The account's own leverage; null: its group's")
 
 
 # --- registration and credentials -----------------------------------------------------------
@@ -314,4 +315,5 @@ def open_account(services: ServicesDep, principal: Session, body: OpenAccount) -
     return AccountOut(
         account_id=opened.account_id, login=opened.login, kind=opened.kind, group=opened.group,
         currency=opened.currency, balance=opened.balance,
+        leverage=opened.leverage,
     )  # fmt: skip

@@ -19,6 +19,7 @@ import psycopg
 from backoffice import audit
 from backoffice.audit import Actor
 from backoffice.brands import brand_rules
+from backoffice.brands.rules import ANY
 from backoffice.commands import ExecutionCommands, ExecutionUnavailable
 from backoffice.errors import Refused
 from backoffice.kyc import levels
@@ -38,6 +39,7 @@ class OpenedAccount:
     group: str
     currency: str
     balance: Decimal
+    leverage: int | None  # None: the group's
 
 
 def _refuse(code: str, message: str, kind: Literal["forbidden", "conflict"] = "forbidden",
@@ -69,11 +71,12 @@ def open_account(
     conn: psycopg.Connection[Any], commands: ExecutionCommands, client_id: int, kind: Kind
 ) -> OpenedAccount:
     row = conn.execute(
-        "SELECT brand_id, status FROM clients WHERE id = %s FOR UPDATE", (client_id,)
+        "SELECT brand_id, status, country, category FROM clients WHERE id = %s FOR UPDATE",
+        (client_id,),
     ).fetchone()
     if row is None or row[1] != "active":
         raise _refuse("client_inactive", "the client is not active")
-    brand_id = int(row[0])
+    brand_id, country, category = int(row[0]), str(row[2]), str(row[3])
     if kind == "live":
         check_live_allowed(conn, client_id)
     count = conn.execute(
@@ -84,29 +87,35 @@ def open_account(
     if count is not None and count[0] >= MAX_OPEN_PER_KIND:
         raise _refuse("too_many_accounts", f"at most {MAX_OPEN_PER_KIND} open {kind} accounts",
                       "conflict")  # fmt: skip
-    group_id = brand_rules(conn, brand_id).default_group(kind)
+    rules = brand_rules(conn, brand_id)
+    group_id = rules.default_group(kind)
     if group_id is None:
         raise _refuse("no_default_group", f"the brand opens no {kind} accounts", "conflict")
     group = conn.execute(
-        "SELECT code, deposit_currency FROM account_groups WHERE id = %s", (group_id,)
+        "SELECT code, deposit_currency, leverage FROM account_groups WHERE id = %s", (group_id,)
     ).fetchone()
     assert group is not None
     code, currency = str(group[0]), str(group[1])
+    # a retail client of a capped jurisdiction starts at the brand's cap, not the group's
+    cap = rules.leverage_cap(country, ANY) if category == "retail" else None
+    leverage = cap if cap is not None and cap < int(group[2]) else None
     opened = conn.execute(
-        """INSERT INTO trading_accounts (login, client_id, account_group_id, kind, currency)
-           VALUES (nextval('trading_account_logins'), %s, %s, %s, %s) RETURNING id, login""",
-        (client_id, group_id, kind, currency),
+        """INSERT INTO trading_accounts (login, client_id, account_group_id, kind, currency,
+                                         leverage)
+           VALUES (nextval('trading_account_logins'), %s, %s, %s, %s, %s) RETURNING id, login""",
+        (client_id, group_id, kind, currency, leverage),
     ).fetchone()
     assert opened is not None
     account_id, login = int(opened[0]), int(opened[1])
     audit.record(conn, Actor.client(client_id), "trading_account.opened", "trading_account",
-                 account_id, None, {"kind": kind, "group": code, "login": login})  # fmt: skip
+                 account_id, None, {"kind": kind, "group": code, "login": login,
+                                    "leverage": leverage})  # fmt: skip
     balance = Decimal(0)
     if kind == "demo":
         # the execution service loads the account on its first command: it must be committed
         conn.commit()
         balance = fund_demo(commands, account_id, DEMO_BALANCE)
-    return OpenedAccount(account_id, login, kind, code, currency, balance)
+    return OpenedAccount(account_id, login, kind, code, currency, balance, leverage)
 
 
 def fund_demo(commands: ExecutionCommands, account_id: int, amount: Decimal) -> Decimal:

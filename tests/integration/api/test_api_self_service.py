@@ -382,10 +382,16 @@ def test_a_live_account_waits_for_the_email_and_the_kyc_level(
     upload(portal, headers, "passport", PNG, "front")
     upload(portal, headers, "selfie", JPEG, content_type="image/jpeg")
     approve_kyc(seeded_db_url, "live@example.com")  # no restart: the next request sees it
+    with psycopg.connect(seeded_db_url) as conn:  # the brand caps retail leverage in CZ
+        conn.execute(
+            "INSERT INTO brand_leverage_caps (brand_id, country, symbol_group, max_leverage)"
+            " SELECT id, 'CZ', '*', 20 FROM brands WHERE code = 'demo'"
+        )
     opened = portal.post("/v1/portal/accounts", headers=headers, json={"kind": "live"})
     assert opened.status_code == 201, opened.text
     assert opened.json()["kind"] == "live"
     assert opened.json()["group"] == "retail-eu-hedging"
+    assert opened.json()["leverage"] == 20
     listed = portal.get("/v1/accounts", headers=headers).json()
     assert [a["id"] for a in listed] == [opened.json()["account_id"]]
 

@@ -37,6 +37,7 @@ from api.routers import (
     leads,
     market,
     methods,
+    portal,
     sms_webhooks,
     stream,
     trading,
@@ -140,13 +141,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(errors.known_query_only)],
     )
-    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    # a KYC document (and its multipart framing) may be larger than any other request
+    upload_limit = root.backoffice.documents_max_bytes + 64 * 1024
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=config.max_body_bytes,
+        larger={portal.DOCUMENTS_PATH: max(upload_limit, config.max_body_bytes)},
+    )
     app.add_middleware(RequestObservability)  # outermost: 413s and errors get an id too
     errors.install(app)
     staff_auth.install(app)
     routers = (
         health, auth, market, accounts, trading, stream, leads, sms_webhooks, webhooks,
-        admin_auth, admin_staff, admin_brands, admin_audit,
+        portal, admin_auth, admin_staff, admin_brands, admin_audit,
         admin_kyc, admin_aml, admin_crm, admin_trading,
         methods,  # last: OPTIONS for every path the others serve
     )  # fmt: skip

@@ -245,7 +245,11 @@ def _groups(
                   g.level_mode, g.margin_call_level, g.stop_out_level,
                   g.margin_call_blocks_new_exposure, g.position_mode, g.client_category,
                   g.negative_balance_protection, g.routing_policy_id, g.commission_plan_id,
-                  g.max_positions, g.max_orders_per_second, b.kyc_level_for_trading
+                  g.max_positions, g.max_orders_per_second,
+                  -- the brand's KYC ladder says which level trades (the one the portal and
+                  -- the back office read); the old per-brand column only without a ladder
+                  COALESCE((SELECT min(k.level) FROM kyc_levels k
+                            WHERE k.brand_id = b.id AND k.trading), b.kyc_level_for_trading)
            FROM account_groups g JOIN brands b ON b.id = g.brand_id
            WHERE g.enabled ORDER BY g.id"""
     ):

@@ -31,26 +31,39 @@ def _pushed(db_url: str, client_id: int) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
+def _trading_level(db_url: str) -> int:
+    """The lowest level of the demo brand's KYC ladder that trades (a plain query)."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            """SELECT min(k.level) FROM kyc_levels k JOIN brands b ON b.id = k.brand_id
+               WHERE b.code = 'demo' AND k.trading"""
+        ).fetchone()
+    assert row is not None
+    assert row[0] is not None
+    return int(row[0])
+
+
 def test_a_raised_kyc_level_lets_the_next_order_through_at_once(
     seeded_db_url: str, redis_url: str
 ) -> None:
     assert CLIENT_FLAGS_JOB in JOBS
-    # the demo brand trades live accounts from level 2; the client has level 1
-    with trading(seeded_db_url, redis_url, kind="live", kyc_level=1) as t:
+    # the demo brand's ladder trades from one level; the client is a level below it
+    needed = _trading_level(seeded_db_url)
+    with trading(seeded_db_url, redis_url, kind="live", kyc_level=needed - 1) as t:
         aid, cid = t.account.account_id, t.account.client_id
         refused = t.desk.client.request(place("before", aid, "buy", "0.01"))
         assert isinstance(refused, c.Rejected)
         assert refused.code is c.RejectCode.KYC_NOT_APPROVED
         assert _round(seeded_db_url, t.commands) == 1  # first look: what it holds, pushed
-        assert _pushed(seeded_db_url, cid) == [(1, "active", 1)]
+        assert _pushed(seeded_db_url, cid) == [(needed - 1, "active", 1)]
 
         with psycopg.connect(seeded_db_url) as conn:  # what the KYC review does
-            conn.execute("UPDATE clients SET kyc_level = 2 WHERE id = %s", (cid,))
+            conn.execute("UPDATE clients SET kyc_level = %s WHERE id = %s", (needed, cid))
         assert _round(seeded_db_url, t.commands) == 1
 
         accepted = t.desk.client.request(place("after", aid, "buy", "0.01"))
         assert isinstance(accepted, c.Accepted), accepted
-        assert _pushed(seeded_db_url, cid) == [(2, "active", 2)]
+        assert _pushed(seeded_db_url, cid) == [(needed, "active", 2)]
         assert _round(seeded_db_url, t.commands) == 0  # nothing changed since
 
         with psycopg.connect(seeded_db_url) as conn:  # suspended: no account trades

@@ -11,12 +11,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Principal
 from api.deps import AnyPrincipal, ServicesDep
 from api.errors import ERROR_RESPONSES, ApiError
+from api.formats import money
 from api.ratelimit import Limit
 from backoffice.clients import accounts, kyc, profile, registration
 from backoffice.clients.forms import (
@@ -29,6 +30,7 @@ from backoffice.clients.forms import (
     ResetConfirm,
     ResetRequest,
 )
+from backoffice.clients.tokens import TOKEN_PATTERN
 
 router = APIRouter(prefix="/v1/portal", tags=["portal"], responses=ERROR_RESPONSES)
 
@@ -163,6 +165,18 @@ def verify_email(services: ServicesDep, body: EmailVerification) -> ProfileOut:
     return ProfileOut.model_validate(found, from_attributes=True)
 
 
+@router.get(
+    "/verify-email",
+    response_model=ProfileOut,
+    summary="Confirm the e-mail address (the mailed link)",
+    description="What the link in the verification mail opens: the same as the POST.",
+)
+def verify_email_link(
+    services: ServicesDep, token: Annotated[str, Query(pattern=TOKEN_PATTERN)]
+) -> ProfileOut:
+    return verify_email(services, EmailVerification(token=token))
+
+
 @router.post(
     "/verify-email/resend",
     response_model=Accepted,
@@ -273,7 +287,13 @@ def upload_document(
 
 
 def _level(level: object) -> LevelOut:
-    return LevelOut.model_validate(level, from_attributes=True)
+    out = LevelOut.model_validate(level, from_attributes=True)
+    if out.deposit_limit is None:
+        return out
+    # the warehouse keeps eight decimals; the client reads it in the currency's own digits
+    return out.model_copy(
+        update={"deposit_limit": money(out.deposit_limit, out.deposit_limit_currency)}
+    )
 
 
 @router.get("/kyc", response_model=KycStatusOut, summary="Your KYC level and what is missing")

@@ -61,12 +61,20 @@ def brand_by_code(conn: psycopg.Connection[Any], code: str) -> int:
     return int(row[0])
 
 
+def public_url(settings: Settings) -> str:
+    """Where clients' links point: the configured address, else this stack's api."""
+    configured = settings.backoffice.public_url.rstrip("/")
+    return configured or f"http://{settings.host}:{settings.api_port}"
+
+
 def verification_link(settings: Settings, token: str) -> str:
-    return f"{settings.backoffice.public_url.rstrip('/')}/verify-email?token={token}"
+    # the api's GET confirms it, so the link works before any portal page exists
+    return f"{public_url(settings)}/v1/portal/verify-email?token={token}"
 
 
 def reset_link(settings: Settings, token: str) -> str:
-    return f"{settings.backoffice.public_url.rstrip('/')}/reset-password?token={token}"
+    # the token goes to POST /v1/portal/password-reset/confirm with the new password
+    return f"{public_url(settings)}/reset-password?token={token}"
 
 
 def send_verification(conn: psycopg.Connection[Any], settings: Settings, client_id: int) -> int:

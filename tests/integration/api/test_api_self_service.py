@@ -132,7 +132,8 @@ def test_registration_mails_a_link_that_verifies_once(
     recipient, subject, text, state = mail[0]
     assert (recipient, state) == ("new.client@example.com", "queued")
     assert "Demo Brokerage" in subject
-    assert "https://portal.example/verify-email?token=" in text
+    link = re.search(r"https://portal\.example(/v1/portal/verify-email\?token=\S+)", text)
+    assert link is not None, text
     # the token is kept only as its digest
     token = mailed_token(seeded_db_url, "new.client@example.com", "verification")
     digest = scalar(seeded_db_url, "SELECT token_sha256 FROM client_tokens WHERE client_id = %s",
@@ -141,7 +142,7 @@ def test_registration_mails_a_link_that_verifies_once(
 
     headers = bearer(login(portal, "new.client@example.com").json())
     assert portal.get("/v1/portal/profile", headers=headers).json()["email_verified"] is False
-    verified = portal.post("/v1/portal/verify-email", json={"token": token})
+    verified = portal.get(link[1])  # the mailed link, opened
     assert verified.status_code == 200, verified.text
     assert verified.json()["email_verified"] is True
     again = portal.post("/v1/portal/verify-email", json={"token": token})
@@ -312,6 +313,9 @@ def test_documents_are_checked_stored_with_their_checksum_and_counted(
     assert status["level"]["name"] == "registered"
     assert status["level"]["live_accounts"] is False
     assert {m["requirement"] for m in status["missing"]} == {"identity", "selfie"}
+    # the next level's limit as the seeded ladder has it, in the currency's two digits
+    assert (status["next_level"]["deposit_limit"], status["next_level"]["deposit_limit_currency"]) \
+        == ("2000.00", "USD")  # fmt: skip
 
     stored = upload(portal, headers, "passport", PNG, "front")
     assert stored.status_code == 201, stored.text

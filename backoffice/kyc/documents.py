@@ -34,6 +34,12 @@ MAGIC = (
 )
 KINDS = frozenset({*(k for kinds in levels.REQUIREMENTS.values() for k in kinds), "other"})
 SIDES = frozenset({"front", "back"})
+# the sides each kind of the requirements shows (a selfie or a bill has none); "other": any
+KIND_SIDES: dict[str, frozenset[str | None]] = {
+    kind: frozenset(sides)
+    for kinds in levels.REQUIREMENTS.values()
+    for kind, sides in kinds.items()
+}
 # the documents reviewed again (and re-uploaded) while their application is still open
 _UPLOADABLE = ("created", "resubmission_requested")
 
@@ -113,6 +119,11 @@ def store_document(
                               allowed=sorted(KINDS))  # fmt: skip
     if side is not None and side not in SIDES:
         raise DocumentRefused(f"unknown side {side!r}", field="side", allowed=sorted(SIDES))
+    sides = KIND_SIDES.get(kind)
+    if sides is not None and side not in sides:
+        named = sorted(s for s in sides if s is not None)
+        shown = f"shows the side {' or '.join(named)}" if named else "has no side"
+        raise DocumentRefused(f"a {kind} {shown}", field="side", allowed=named)
     if country is not None and not (len(country) == 2 and country.isascii() and country.isupper()):
         raise DocumentRefused("country is an ISO 3166 alpha-2 code", field="country")
     limit = settings.backoffice.documents_max_bytes

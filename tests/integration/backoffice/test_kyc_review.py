@@ -144,10 +144,15 @@ def test_documents_are_kept_by_content_with_their_digest_and_bad_ones_refused(
     client = add_client(seeded_db_url, "docs@example.com")
     with psycopg.connect(seeded_db_url) as conn:
         stored = store_document(conn, settings, client, "passport", "front", "p.png", PNG, "DE")
-        for kind, data in (("passport", b"GIF89a...."), ("passport", PNG + b"x" * 11 * 2**20),
-                           ("tax_return", PNG)):  # fmt: skip
+        for kind, side, data in (
+            ("passport", "front", b"GIF89a...."),
+            ("passport", "front", PNG + b"x" * 11 * 2**20),
+            ("tax_return", "front", PNG),
+            ("selfie", "front", PNG + b"y"),  # a selfie has no side: it would never count
+            ("passport", "back", PNG + b"z"),  # a passport shows its photo page only
+        ):
             with pytest.raises(DocumentRefused):
-                store_document(conn, settings, client, kind, "front", "x", data)
+                store_document(conn, settings, client, kind, side, "x", data)
     path = tmp_path / "kyc-documents" / hashlib.sha256(PNG).hexdigest()
     assert path.read_bytes() == PNG
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Principal
 from api.deps import AnyPrincipal, ServicesDep
-from api.errors import ERROR_RESPONSES, ApiError
+from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.formats import money
 from api.ratelimit import Limit
 from backoffice.clients import accounts, kyc, profile, registration
@@ -300,6 +300,10 @@ def _level(level: object) -> LevelOut:
 def kyc_status(services: ServicesDep, principal: AnyPrincipal) -> KycStatusOut:
     with services.db.connection() as conn:
         found = kyc.status(conn, principal.client_id)
+    return _status_out(found)
+
+
+def _status_out(found: kyc.KycStatus) -> KycStatusOut:
     standing = found.standing
     return KycStatusOut(
         level=_level(standing.level),
@@ -316,6 +320,20 @@ def kyc_status(services: ServicesDep, principal: AnyPrincipal) -> KycStatusOut:
         application_status=found.application_status,
         target_level=found.target_level,
     )
+
+
+@router.post(
+    "/kyc/submit",
+    response_model=KycStatusOut,
+    summary="Send your documents for verification",
+    description="Once nothing is missing (409 kyc_documents_missing lists what is): the "
+    "documents go to the verification provider, whose decision raises your level.",
+    responses={503: {"model": ErrorBody, "description": "The provider cannot be reached"}},
+)
+def submit_kyc(services: ServicesDep, principal: Session) -> KycStatusOut:
+    with services.db.connection() as conn:
+        found = kyc.submit(conn, services.root, principal.client_id)
+    return _status_out(found)
 
 
 # --- trading accounts -----------------------------------------------------------------------

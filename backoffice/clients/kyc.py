@@ -10,8 +10,9 @@ from typing import Any
 import psycopg
 
 from backoffice.errors import Refused
-from backoffice.kyc import documents, levels
-from backoffice.kyc.errors import DocumentRefused, KycError, NotFound
+from backoffice.kyc import documents, levels, submission
+from backoffice.kyc.errors import DocumentRefused, KycError, NotFound, ProviderError
+from backoffice.kyc.provider import KycProvider
 from brokerstack.settings import Settings
 
 
@@ -26,6 +27,9 @@ def refusal(exc: KycError) -> Refused:
             **{k: v for k, v in exc.details.items() if k != "field"},
         }  # fmt: skip
         return Refused("invalid", exc.code, exc.message, details)
+    if isinstance(exc, ProviderError):
+        message = "the verification service cannot be reached; try again in a minute"
+        return Refused("unavailable", exc.code, message, {"source": "backoffice", "retry": True})
     if isinstance(exc, NotFound) and "not found" in exc.message:
         return Refused("not_found", exc.code, exc.message, {"source": "backoffice"})
     return Refused("conflict", exc.code, exc.message, {"source": "backoffice"})
@@ -66,3 +70,21 @@ def status(conn: psycopg.Connection[Any], client_id: int) -> KycStatus:
     ).fetchone()
     application_id, application_status, target = row or (None, None, None)
     return KycStatus(standing, application_id, application_status, target)
+
+
+def submit(conn: psycopg.Connection[Any], settings: Settings, client_id: int) -> KycStatus:
+    """Send the client's application to the KYC provider once nothing is missing: its
+    applicant, the documents not sent yet and a request to check (the answer comes back as the
+    provider's webhooks). Refused, with what is missing, before then."""
+    try:
+        standing = levels.client_standing(conn, client_id)
+        if standing.missing:
+            needed = [m.requirement for m in standing.missing]
+            raise Refused("conflict", "kyc_documents_missing",
+                          f"upload these documents first: {', '.join(needed)}",
+                          {"missing": needed, "source": "backoffice"})  # fmt: skip
+        with KycProvider.from_settings(settings) as provider:
+            submission.submit_application(conn, settings, provider, client_id)
+    except KycError as exc:
+        raise refusal(exc) from exc
+    return status(conn, client_id)

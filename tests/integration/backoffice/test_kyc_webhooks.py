@@ -23,6 +23,7 @@ from brokerstack.services.ports import free_port
 from brokerstack.settings import Settings
 from tests.integration.backoffice.support_kyc import (
     PDF,
+    PNG,
     Simulator,
     add_client,
     api_on,
@@ -234,3 +235,43 @@ def test_the_provider_retries_through_our_outage_and_the_event_is_applied_once(
     assert application_of(seeded_db_url, client)[0] == "approved"
     assert audits(seeded_db_url, "kyc.level") == 1
     assert level_of(seeded_db_url, client) == 1
+
+
+def test_a_client_sends_the_documents_from_the_portal_and_the_green_review_raises_the_level(
+    seeded_db_url: str, sim: Simulator, api: str
+) -> None:
+    email, password = "portal.kyc@example.com", "a long enough password"
+    with httpx.Client(base_url=api) as http:
+        registered = http.post("/v1/portal/register", json={
+            "brand": "demo", "email": email, "password": password, "full_name": "Pia Portal",
+            "country": "DE", "birth_date": "1988-02-03", "language": "de"})  # fmt: skip
+        assert registered.status_code == 201, registered.text
+        client = registered.json()["client_id"]
+        tokens = http.post("/v1/auth/token", data={"username": email, "password": password})
+        headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+
+        def upload(kind: str, side: str | None, data: bytes) -> None:
+            form = {"kind": kind} | ({"side": side} if side else {})
+            sent = http.post("/v1/portal/kyc/documents", data=form, headers=headers,
+                             files={"file": (f"{kind}.png", data, "image/png")})  # fmt: skip
+            assert sent.status_code == 201, sent.text
+
+        upload("passport", "front", PNG)
+        early = http.post("/v1/portal/kyc/submit", headers=headers)
+        assert early.status_code == 409, early.text
+        assert early.json()["error"]["details"]["missing"] == ["selfie"]
+        assert sim.deliveries()["attempts"] == []  # nothing went to the provider
+
+        upload("selfie", None, PNG + b"s")
+        sent = http.post("/v1/portal/kyc/submit", headers=headers)
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["application_status"] == "submitted"
+        applicant = scalar(seeded_db_url, "SELECT provider_applicant_id FROM kyc_applications"
+                           " WHERE client_id = %s", client)  # fmt: skip
+        sim.review(applicant, "GREEN")
+        sim.wait_delivered(3)
+        assert drain(seeded_db_url) == 3
+        status = http.get("/v1/portal/kyc", headers=headers).json()
+    assert status["application_status"] == "approved"
+    assert status["level"]["level"] == level_of(seeded_db_url, client) == 1
+    assert status["level"]["live_accounts"] is True

@@ -18,7 +18,7 @@ import redis
 import schemathesis
 from hypothesis import HealthCheck, settings
 from pydantic import PostgresDsn, RedisDsn
-from schemathesis import CheckContext, HookContext, Response, checks
+from schemathesis import HookContext, checks
 from schemathesis.generation.case import Case
 from schemathesis.schemas import BaseSchema
 
@@ -28,31 +28,7 @@ from tests.conftest import _create_database, _drop_database, with_database
 from tests.integration.api.conftest import make_settings
 from tests.integration.api.servers import serve, trading_processes
 from tests.integration.api.support import add_client
-
-
-def positive_data_acceptance(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-    """schemathesis' check that schema-valid input is accepted, less the refusals no schema can
-    foresee: the execution service judging a well-formed trade against the instrument, the
-    account and the market (its reject code, ``details.source`` "execution"), and the back
-    office judging well-formed input against the warehouse (a brand's countries, a wrong
-    current password, an unknown token, a document's content: ``details.source``
-    "backoffice")."""
-    if response.status_code == 422:
-        error = response.json().get("error", {})
-        if error.get("details", {}).get("source") in ("execution", "backoffice"):
-            return None
-    accepted: bool | None = checks.positive_data_acceptance(ctx, response, case)
-    return accepted
-
-
-CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_schema_conformance,
-    positive_data_acceptance,
-    checks.negative_data_rejection,
-]
+from tests.integration.fuzz_checks import CHECKS
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ import redis
 import schemathesis
 from hypothesis import HealthCheck, settings
 from pydantic import PostgresDsn, RedisDsn
-from schemathesis import CheckContext, Response, checks
 from schemathesis.generation.case import Case
 from schemathesis.schemas import BaseSchema
 
@@ -29,27 +28,7 @@ from brokerstack.settings import Settings
 from tests.conftest import _create_database, _drop_database, with_database
 from tests.integration.api.servers import serve
 from tests.integration.backoffice.support_staff import add_member, current_code, staff_settings
-
-
-def positive_data_acceptance(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-    """Schema-valid input is accepted, less what a back-office rule refuses (an unknown role,
-    a group of another kind: ``details.source`` "backoffice")."""
-    if response.status_code == 422:
-        error = response.json().get("error", {})
-        if error.get("details", {}).get("source") == "backoffice":
-            return None
-    accepted: bool | None = checks.positive_data_acceptance(ctx, response, case)
-    return accepted
-
-
-CHECKS = [
-    checks.not_a_server_error,
-    checks.status_code_conformance,
-    checks.content_type_conformance,
-    checks.response_schema_conformance,
-    positive_data_acceptance,
-    checks.negative_data_rejection,
-]
+from tests.integration.fuzz_checks import CHECKS
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from backoffice.aml.case_states import (
 )
 from backoffice.aml.errors import AmlError
 from backoffice.audit import Actor, record
+from backoffice.staff.access import works_for
 
 CaseKind = Literal["sanctions_hit", "pep", "monitoring_alert"]
 _SYSTEM = Actor.system("aml")
@@ -131,13 +132,9 @@ def assign(
     """Give the case an owner; an open case goes under review."""
     case = _case(conn, brand_ids, case_id, lock=True)
     status = after_assignment(case.status)
-    if (
-        conn.execute(
-            "SELECT 1 FROM staff_users WHERE id = %s AND enabled", (staff_user_id,)
-        ).fetchone()
-        is None
-    ):
-        raise AmlError("unknown_staff_user", f"no enabled staff user {staff_user_id}")
+    if not works_for(conn, staff_user_id, case.brand_id):
+        message = f"no enabled staff user {staff_user_id} works for the case's brand"
+        raise AmlError("unknown_staff_user", message)
     conn.execute(
         "UPDATE aml_cases SET owner_staff_user_id = %s, status = %s, updated_at = now()"
         " WHERE id = %s",

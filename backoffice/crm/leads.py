@@ -26,6 +26,7 @@ from backoffice.crm.events import staff_id, write_event
 from backoffice.crm.site_keys import brand_for_site_key
 from backoffice.crm.stages import Stage, StageRefused, check_move
 from backoffice.crm.submission import LeadSubmission
+from backoffice.staff.access import works_for
 
 CAPTURE = Actor.system("lead-capture")
 REGISTRATION = Actor.system("registration")
@@ -276,11 +277,7 @@ def reassign_lead(
     lead = _scoped(conn, lead_id, brand_ids)
     if owner_staff_user_id is None:
         return _assign(conn, actor, lead, _facts(lead))
-    if not conn.execute(
-        "SELECT 1 FROM staff_users WHERE id = %s AND enabled"
-        " AND (brand_id IS NULL OR brand_id = %s)",
-        (owner_staff_user_id, lead.brand_id),
-    ).fetchone():
+    if not works_for(conn, owner_staff_user_id, lead.brand_id):
         raise NotFound("staff user", owner_staff_user_id)
     _set_owner(conn, actor, lead, owner_staff_user_id, {"rule_id": None, "pool": "manual"})
     return owner_staff_user_id

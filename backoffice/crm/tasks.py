@@ -15,6 +15,7 @@ from backoffice import audit
 from backoffice.audit import Actor
 from backoffice.crm.errors import NotFound, Refused
 from backoffice.crm.events import Subject, resolve_subject, staff_id
+from backoffice.staff.access import works_for
 
 TaskStatus = Literal["open", "done", "cancelled"]
 
@@ -98,11 +99,7 @@ def create_task(
     """A staff member's task about a client or lead of their brands, for a staff member of
     that brand."""
     subject = resolve_subject(conn, brand_ids, client_id, lead_id)
-    if not conn.execute(
-        "SELECT 1 FROM staff_users WHERE id = %s AND enabled"
-        " AND (brand_id IS NULL OR brand_id = %s)",
-        (owner_staff_user_id, subject.brand_id),
-    ).fetchone():
+    if not works_for(conn, owner_staff_user_id, subject.brand_id):
         raise NotFound("staff user", owner_staff_user_id)
     text = text.strip()
     if not 1 <= len(text) <= 500:

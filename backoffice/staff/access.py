@@ -97,3 +97,13 @@ def session_access(
         mfa=bool(row[1]),
         session_id=session_id,
     )
+
+
+def works_for(conn: psycopg.Connection[Any], staff_user_id: int, brand_id: int) -> bool:
+    """Whether an enabled staff member works for the brand (what an owner of one of the
+    brand's cases, leads or tasks must: a member of another brand would be handed clients it
+    may not see)."""
+    enabled = conn.execute(
+        "SELECT enabled FROM staff_users WHERE id = %s", (staff_user_id,)
+    ).fetchone()
+    return bool(enabled and enabled[0]) and grants(conn, staff_user_id).brands.allows(brand_id)

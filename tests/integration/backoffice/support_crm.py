@@ -47,6 +47,12 @@ def add_staff(
         (brand, email, email.split("@")[0].title(), enabled),
     ).fetchone()
     assert row is not None
+    # the brands the member works for: the one given, else every brand there is
+    conn.execute(
+        "INSERT INTO staff_brand_scopes (staff_user_id, brand_id)"
+        " SELECT %s, id FROM brands WHERE %s::bigint IS NULL OR id = %s",
+        (row[0], brand, brand),
+    )
     for role in roles:
         conn.execute("INSERT INTO roles (code) VALUES (%s) ON CONFLICT DO NOTHING", (role,))
         conn.execute(

@@ -70,6 +70,11 @@ def _staff(conn: psycopg.Connection[Any], email: str = "mlro@example.com") -> in
         (email,),
     ).fetchone()
     assert row is not None
+    # an owner of a case works for the client's brand
+    conn.execute(
+        "INSERT INTO staff_brand_scopes (staff_user_id, brand_id) SELECT %s, id FROM brands",
+        (row[0],),
+    )
     return int(row[0])
 
 

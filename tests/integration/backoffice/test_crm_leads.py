@@ -11,7 +11,13 @@ import pytest
 
 from backoffice.audit import Actor
 from backoffice.crm.errors import NotFound, Refused
-from backoffice.crm.leads import capture_lead, convert_lead, move_lead, record_first_deposit
+from backoffice.crm.leads import (
+    capture_lead,
+    convert_lead,
+    move_lead,
+    reassign_lead,
+    record_first_deposit,
+)
 from backoffice.crm.notes import add_note
 from backoffice.crm.submission import LeadSubmission
 from backoffice.crm.tasks import create_task, list_tasks
@@ -165,3 +171,24 @@ def test_conversion_brings_the_leads_history_onto_the_clients_timeline(seeded_db
     assert page.items[0].summary == "Stage registered -> funded"
     assert page.items[-1].summary == "Lead captured (webinar)"
     assert (owner, task.subject, stage) == ((sam,), "Call back", ("funded",))
+
+
+def test_a_lead_or_task_goes_only_to_a_member_of_its_brand(seeded_db_url: str) -> None:
+    with psycopg.connect(seeded_db_url) as conn:
+        demo = brand_id(conn)
+        other = add_brand(conn, "elsewhere")
+        ours = add_staff(conn, "ours@b.example", brand=demo)
+        theirs = add_staff(conn, "theirs@b.example", brand=other)
+        # as `staff add` and the admin routes make members: brands in staff_brand_scopes only
+        conn.execute("UPDATE staff_users SET brand_id = NULL WHERE id IN (%s, %s)", (ours, theirs))
+    lead = capture(seeded_db_url, demo, email="bo@x.example", source="web")
+    due = datetime.now(UTC) + timedelta(days=1)
+    with psycopg.connect(seeded_db_url) as conn:
+        # another brand's member would be handed a client it may not see
+        with pytest.raises(NotFound):
+            reassign_lead(conn, Actor.staff(ours), lead, theirs, brand_ids=[demo, other])
+        with pytest.raises(NotFound):
+            create_task(conn, Actor.staff(ours), theirs, "Call", due, lead_id=lead,
+                        brand_ids=[demo, other])  # fmt: skip
+        assert reassign_lead(conn, Actor.staff(ours), lead, ours, brand_ids=[demo]) == ours
+    assert owners(seeded_db_url, [lead]) == [ours]

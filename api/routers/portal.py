@@ -352,6 +352,6 @@ def open_account(services: ServicesDep, principal: Session, body: OpenAccount) -
         opened = accounts.open_account(conn, services.commands, principal.client_id, body.kind)
     return AccountOut(
         account_id=opened.account_id, login=opened.login, kind=opened.kind, group=opened.group,
-        currency=opened.currency, balance=opened.balance,
+        currency=opened.currency, balance=money(opened.balance, opened.currency),
         leverage=opened.leverage,
     )  # fmt: skip

@@ -28,7 +28,7 @@ from tests.conftest import _create_database, _drop_database, with_database
 from tests.integration.api.conftest import make_settings
 from tests.integration.api.servers import serve, trading_processes
 from tests.integration.api.support import add_client
-from tests.integration.fuzz_checks import CHECKS
+from tests.integration.fuzz_checks import CHECKS, unsent_extras
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,10 @@ def _one_key(headers: Any, body: Any) -> bool:
 
 
 @schema.parametrize()
-@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+# derandomize: the same examples on every run, so what passes here passes in CI
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
 def test_no_server_errors_and_no_schema_violations(
     case: Case[Any], fuzz_target: FuzzTarget
 ) -> None:
@@ -125,7 +128,8 @@ def test_no_server_errors_and_no_schema_violations(
         path["account_id"] = fuzz_target.account_id
     # schemathesis counts a number sent as the only element of ?symbols= as schema-violating,
     # but on the wire it is the same text as a valid symbol (the list is symbols, not numbers).
-    excluded = [checks.negative_data_rejection] if case.operation.label == "GET /v1/quotes" else []
+    quotes = case.operation.label == "GET /v1/quotes"
+    excluded = [checks.negative_data_rejection] if quotes else unsent_extras(case)
     headers = fuzz_target.headers
     if case.path.startswith("/v1/portal/"):
         # the portal's credential and account routes take a login session, not an API key:

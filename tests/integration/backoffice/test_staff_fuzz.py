@@ -28,7 +28,7 @@ from brokerstack.settings import Settings
 from tests.conftest import _create_database, _drop_database, with_database
 from tests.integration.api.servers import serve
 from tests.integration.backoffice.support_staff import add_member, current_code, staff_settings
-from tests.integration.fuzz_checks import CHECKS
+from tests.integration.fuzz_checks import CHECKS, unsent_extras
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,10 @@ schema: BaseSchema = (
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+# derandomize: the same examples on every run, so what passes here passes in CI
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_server_errors_and_no_schema_violations(
     case: Case[Any], fuzz_target: FuzzTarget
 ) -> None:
     case.call_and_validate(base_url=fuzz_target.base_url, headers=fuzz_target.headers,
-                           checks=CHECKS)  # fmt: skip
+                           checks=CHECKS, excluded_checks=unsent_extras(case))  # fmt: skip

@@ -163,6 +163,8 @@ class BackofficeSettings(SettingsBase):
     kyc_simulator_port: Port = 9191
     # KYC documents: a folder under the data folder, or an S3-compatible bucket (s3://bucket)
     documents_url: str | None = None
+    # an S3-compatible service other than AWS for an s3:// documents_url (MinIO, Ceph, ...)
+    documents_s3_endpoint: str | None = None
     documents_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # lead capture from the brands' websites: per visitor address
     lead_submissions_per_second: float = Field(default=0.2, gt=0)

@@ -1,30 +1,24 @@
 """KYC documents: checked (PDF, JPEG or PNG by their first bytes, never by the name or the
 declared type; no larger than ``documents_max_bytes``), stored by content (``<folder>/<sha256>``,
-readable by the owner only), and recorded with their SHA-256 on the client's open application.
-
-The folder is ``<data folder>/kyc-documents`` unless ``documents_url`` names another
-(``file:///path`` or a plain path). An ``s3://`` bucket needs an S3 client library this
-installation does not have; such a setting is refused with a clear error.
+readable by the owner only) in a folder or an S3-compatible bucket
+(:mod:`backoffice.kyc.document_store`), and recorded with their SHA-256 on the client's open
+application.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 
 from backoffice.audit import Actor, record
 from backoffice.kyc import applications, levels
-from backoffice.kyc.errors import DocumentRefused, NotFound
-from brokerstack.errors import ConfigError
+from backoffice.kyc.document_store import ContentMissing, StoreUnavailable, document_store
+from backoffice.kyc.errors import DocumentRefused, DocumentsUnavailable, NotFound
 from brokerstack.settings import Settings
 
 MAGIC = (
@@ -63,43 +57,16 @@ def content_type_of(data: bytes) -> str:
     raise DocumentRefused("only PDF, JPEG and PNG documents are taken", field="data")
 
 
-def documents_folder(settings: Settings) -> Path:
-    url = settings.backoffice.documents_url
-    if not url:
-        folder = settings.data_path / "kyc-documents"
-    else:
-        parts = urlsplit(url)
-        if parts.scheme == "s3":
-            raise ConfigError(
-                "BROKERSTACK_BACKOFFICE_DOCUMENTS_URL names an S3 bucket; storing there needs "
-                "an S3 client (boto3), which is not installed: set a folder instead"
-            )
-        folder = Path(parts.path if parts.scheme == "file" else url)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
-
-
-def write_content(folder: Path, data: bytes) -> str:
-    """Store ``data`` under its SHA-256 (once: the same bytes again change nothing)."""
-    digest = hashlib.sha256(data).hexdigest()
-    target = folder / digest
-    if not target.exists():
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".incoming-")
-        try:
-            os.fchmod(handle, 0o600)
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, target)  # readers never see half a file
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    return digest
+def content_lock(conn: psycopg.Connection[Any], digest: str) -> None:
+    """Hold the content ``digest`` until the transaction ends: an upload of the same bytes and
+    the purge removing them take turns (the purge sees the upload's row, or the upload
+    writes the bytes again)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (f"kyc:{digest}",))
 
 
 def read_content(settings: Settings, storage_ref: str) -> bytes:
-    return (documents_folder(settings) / storage_ref.removeprefix("sha256:")).read_bytes()
+    """The bytes of a stored document (:class:`ContentMissing` if they are gone)."""
+    return document_store(settings).get(storage_ref.removeprefix("sha256:"))
 
 
 def store_document(
@@ -133,7 +100,12 @@ def store_document(
     application = applications.open_application(conn, client_id)
     if application.status not in _UPLOADABLE:
         raise DocumentRefused(f"the application is {application.status}: wait for its review")
-    digest = write_content(documents_folder(settings), data)
+    digest = hashlib.sha256(data).hexdigest()
+    content_lock(conn, digest)
+    try:
+        document_store(settings).put(digest, data)
+    except StoreUnavailable as exc:
+        raise DocumentsUnavailable(f"documents cannot be stored now: {exc}") from exc
     storage_ref = f"sha256:{digest}"
     row = conn.execute(
         """INSERT INTO kyc_documents (application_id, kind, country, storage_ref, sha256, side,
@@ -186,8 +158,10 @@ def read_document(
         raise NotFound(f"document {document_id} not found")
     try:
         data = read_content(settings, row[5])
-    except FileNotFoundError:
+    except ContentMissing:
         raise NotFound(f"document {document_id} is no longer stored") from None
+    except StoreUnavailable as exc:
+        raise DocumentsUnavailable(f"documents cannot be read now: {exc}") from exc
     if hashlib.sha256(data).digest() != bytes(row[6]):
         raise DocumentRefused(f"document {document_id} does not match its recorded SHA-256")
     record(conn, actor, "kyc.document.viewed", "kyc_document", row[0], None,

@@ -60,3 +60,10 @@ class ProviderError(KycError):
 
     code = "kyc_provider_error"
     kind = "unavailable"
+
+
+class DocumentsUnavailable(KycError):
+    """The documents' store (a bucket) could not be reached or refused the request."""
+
+    code = "kyc_documents_unavailable"
+    kind = "unavailable"

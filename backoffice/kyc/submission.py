@@ -14,7 +14,8 @@ import psycopg
 
 from backoffice.audit import Actor
 from backoffice.kyc import applications, documents, levels, states
-from backoffice.kyc.errors import DecisionRefused
+from backoffice.kyc.document_store import ContentMissing, StoreUnavailable
+from backoffice.kyc.errors import DecisionRefused, DocumentsUnavailable
 from backoffice.kyc.provider import KycProvider
 from brokerstack.settings import Settings
 
@@ -42,7 +43,15 @@ def submit_application(
             (applicant_id, application.id),
         )
     for document_id, kind, side, country, filename, content_type, storage_ref in unsent:
-        content = documents.read_content(settings, storage_ref)
+        try:
+            content = documents.read_content(settings, storage_ref)
+        except ContentMissing:
+            raise DecisionRefused(
+                f"document {document_id} is no longer stored: upload it again",
+                document_id=document_id,
+            ) from None
+        except StoreUnavailable as exc:
+            raise DocumentsUnavailable(f"documents cannot be read now: {exc}") from exc
         sent = provider.add_document(
             applicant_id, kind, side, country, filename or f"{kind}.bin", content, content_type
         )

@@ -13,6 +13,7 @@ from backoffice.audit.export import export_client
 from backoffice.audit.retention import purge as purge_expired
 from backoffice.audit.verify import chain_length, verify_chain
 from backoffice.errors import Refused
+from backoffice.kyc.content_removal import remove_purged_content
 from brokerstack.cli.console import console, errors, operator_errors
 from brokerstack.errors import BrokerstackError
 from brokerstack.services import database
@@ -62,8 +63,14 @@ def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="list, remove nothing")] = False,
 ) -> None:
     """Remove the records whose retention period has ended, and record what was removed."""
-    with database(load_settings()) as url, psycopg.connect(url) as conn:
-        report = purge_expired(conn, dry_run=dry_run)
+    settings = load_settings()
+    with database(settings) as url:
+        with psycopg.connect(url) as conn:
+            report = purge_expired(conn, dry_run=dry_run)
+        if not dry_run:
+            with psycopg.connect(url) as conn:
+                contents = remove_purged_content(conn, settings)
+            console.print(f"removed {contents} stored document contents")
     verb = "would remove" if dry_run else "removed"
     for item in report.removed:
         console.print(f"{verb} {item.kind}: {item.entity_type} {item.entity_id} of client "

@@ -159,9 +159,9 @@ def test_documents_are_kept_by_content_with_their_digest_and_bad_ones_refused(
     kept = scalar(seeded_db_url, "SELECT encode(sha256, 'hex') FROM kyc_documents")
     assert kept == stored.sha256 == hashlib.sha256(PNG).hexdigest()
     assert int(scalar(seeded_db_url, "SELECT count(*) FROM kyc_documents")) == 1
-    s3 = settings.model_copy(update={"backoffice": BackofficeSettings(documents_url="s3://kyc")})
-    with psycopg.connect(seeded_db_url) as conn, pytest.raises(ConfigError):
-        store_document(conn, s3, client, "selfie", None, "s.png", PNG)
+    ftp = settings.model_copy(update={"backoffice": BackofficeSettings(documents_url="ftp://x")})
+    with psycopg.connect(seeded_db_url) as conn, pytest.raises(ConfigError, match="S3 bucket"):
+        store_document(conn, ftp, client, "selfie", None, "s.png", PNG)
 
 
 def test_an_overdue_review_or_an_expired_document_sends_the_client_back_to_review(

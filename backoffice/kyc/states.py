@@ -7,7 +7,8 @@ the request to resubmit. Webhooks arrive late, twice and out of order; each carr
 provider's time, and the application keeps the time of the event that set its status, so:
 
 - an event older than the current status is stale and changes nothing (a late
-  ``applicantPending`` never undoes the review that followed it);
+  ``applicantPending`` never undoes the review that followed it); one of the same time moves
+  the status forward only;
 - approved and rejected are final for webhooks (only staff review or a lapse opens a new
   application, see :mod:`backoffice.kyc.lapses`);
 - an event that would move a status backwards changes nothing.
@@ -93,11 +94,15 @@ def apply_event(state: ReviewState, event: ProviderEvent) -> Transition:
         return Transition("final", state.status)
     if target is None or target == state.status:
         return Transition("unchanged", state.status)
-    newer = state.changed_at is None or event.at > state.changed_at
-    if not newer:
+    if state.changed_at is not None and event.at < state.changed_at:
         return Transition("stale", state.status)
     if state.status == "resubmission_requested" and target == "in_review":
-        return Transition("applied", target)  # the client's new round is being reviewed
+        # the client's new round is being reviewed: only an event after the request says so
+        if state.changed_at is None or event.at > state.changed_at:
+            return Transition("applied", target)
+        return Transition("stale", state.status)
+    # an event of the same time as the current status moves it forward only (providers stamp
+    # to the millisecond, and a quick check sends pending and reviewed in the same one)
     if _RANK[target] > _RANK[state.status]:
         return Transition("applied", target)
     return Transition("stale", state.status)

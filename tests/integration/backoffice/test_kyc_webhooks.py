@@ -97,6 +97,21 @@ def test_green_review_approves_and_raises_the_level_once(
     assert scalar(seeded_db_url, "SELECT audit_log_first_broken()") is None
 
 
+def test_the_stacks_quick_check_approves_without_an_officer(
+    seeded_db_url: str, settings: Settings, sim: Simulator, api: str
+) -> None:
+    # `brokerstack up` runs the simulator passing every check at once: pending and reviewed
+    # leave within the same millisecond, and the review must still count
+    sim.configure(rule="green")
+    client = add_client(seeded_db_url, "quick@example.com")
+    upload_identity(seeded_db_url, settings, client)
+    submit(seeded_db_url, settings, client)
+    sim.wait_delivered(3)
+    assert drain(seeded_db_url) == 3
+    assert application_of(seeded_db_url, client)[0] == "approved"
+    assert level_of(seeded_db_url, client) == 1
+
+
 def test_a_forged_or_changed_body_is_refused_and_nothing_is_kept_a_replay_adds_nothing(
     seeded_db_url: str, settings: Settings, sim: Simulator, api: str
 ) -> None:

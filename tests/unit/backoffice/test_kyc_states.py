@@ -53,6 +53,15 @@ def test_a_late_pending_after_the_review_never_undoes_it() -> None:
         assert state.status == expected
 
 
+def test_events_of_the_same_millisecond_move_forward_only() -> None:
+    # the provider's quick check: pending and reviewed stamped with the same time
+    assert run([created(0), pending(1), reviewed(1, "GREEN")]).status == "approved"
+    assert run([created(0), reviewed(1, "GREEN"), pending(1)]).status == "approved"
+    assert run([pending(1), reviewed(1, "RED", "RETRY")]).status == "resubmission_requested"
+    # a request to resubmit is not undone by a pending of its own time
+    assert run([reviewed(1, "RED", "RETRY"), pending(1)]).status == "resubmission_requested"
+
+
 def test_a_stale_event_is_named_so() -> None:
     state = ReviewState("resubmission_requested", at(5))
     assert states.apply_event(state, pending(3)) == states.Transition(

@@ -4,10 +4,10 @@ the store — unless another document still refers to the same bytes (content is
 its SHA-256), which is recorded as ``shared`` and removed when that one is purged.
 
 The worker's hourly ``kyc-content-removal`` job (and ``brokerstack retention purge``, right
-after its purge) does it. Each purged document gets one ``kyc_document_content_removals`` row, so a round interrupted
-between the commit and the store (or refused by an unreachable bucket) is finished by the
-next, and nothing is removed twice. An upload of the same bytes and the removal take turns on
-the content's lock (:func:`backoffice.kyc.documents.content_lock`).
+after its purge) does it. Each purged document gets one ``kyc_document_content_removals``
+row, so a round interrupted between the commit and the store (or refused by an unreachable
+bucket) is finished by the next, and nothing is removed twice. An upload of the same bytes
+and the removal take turns on the content's lock (:func:`backoffice.kyc.documents.content_lock`).
 """
 
 from __future__ import annotations

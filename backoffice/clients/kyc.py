@@ -4,6 +4,7 @@ the level reached, what it allows, the open application and the documents still 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ from backoffice.kyc import documents, levels, submission
 from backoffice.kyc.errors import DocumentRefused, KycError, NotFound, ProviderError
 from backoffice.kyc.provider import KycProvider
 from brokerstack.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def refusal(exc: KycError) -> Refused:
@@ -27,8 +30,14 @@ def refusal(exc: KycError) -> Refused:
             **{k: v for k, v in exc.details.items() if k != "field"},
         }  # fmt: skip
         return Refused("invalid", exc.code, exc.message, details)
-    if isinstance(exc, ProviderError):
-        message = "the verification service cannot be reached; try again in a minute"
+    if exc.kind == "unavailable":
+        # what failed is the operators' to read (logged); the client learns to try again
+        log.warning("KYC refused a client's request, %s: %s", exc.code, exc.message)
+        message = (
+            "the verification service cannot be reached; try again in a minute"
+            if isinstance(exc, ProviderError)
+            else "documents cannot be stored right now; try again in a minute"
+        )
         return Refused("unavailable", exc.code, message, {"source": "backoffice", "retry": True})
     if isinstance(exc, NotFound) and "not found" in exc.message:
         return Refused("not_found", exc.code, exc.message, {"source": "backoffice"})

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from backoffice.audit import Actor
 from backoffice.kyc import applications
+from brokerstack.services.ports import free_port
 from brokerstack.settings import Settings
 from tests.integration.api.conftest import make_settings
 from tests.integration.api.servers import serve, trading_processes
@@ -352,6 +353,30 @@ def test_documents_are_checked_stored_with_their_checksum_and_counted(
     assert status["application_status"] == "created"
     assert status["target_level"] == 1
     assert scalar(seeded_db_url, "SELECT count(*) FROM kyc_documents") == 2
+
+
+def test_an_unreachable_documents_bucket_is_a_503_to_try_again_and_nothing_is_kept(
+    seeded_db_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    del redis_client
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")  # credentials found: the endpoint is what fails
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    settings = portal_settings(seeded_db_url, redis_url, tmp_path)
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    office = settings.backoffice.model_copy(
+        update={"documents_url": "s3://kyc-documents", "documents_s3_endpoint": closed}
+    )
+    with TestClient(create_app(settings.model_copy(update={"backoffice": office}))) as api:
+        headers = registered(api, seeded_db_url, "bucket@example.com")
+        refused = upload(api, headers, "passport", PNG, "front")
+    assert refused.status_code == 503, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "kyc_documents_unavailable"
+    assert error["details"]["retry"] is True
+    assert closed.split("//")[1] not in refused.text  # the client is not shown our network
+    assert scalar(seeded_db_url, "SELECT count(*) FROM kyc_documents") == 0
 
 
 # --- accounts -------------------------------------------------------------------------------

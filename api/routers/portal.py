@@ -137,7 +137,7 @@ class AccountOut(_Out):
     group: str
     currency: str
     balance: Decimal
-    leverage: int | None = Field(description="The account's own leverage; null: its group's")
+    leverage: int = Field(description="The account's leverage (1:N): its own, or its group's")
 
 
 # --- registration and credentials -----------------------------------------------------------

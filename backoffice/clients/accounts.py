@@ -39,7 +39,7 @@ class OpenedAccount:
     group: str
     currency: str
     balance: Decimal
-    leverage: int | None  # None: the group's
+    leverage: int  # the account's own, or its group's
 
 
 def _refuse(code: str, message: str, kind: Literal["forbidden", "conflict"] = "forbidden",
@@ -115,7 +115,8 @@ def open_account(
         # the execution service loads the account on its first command: it must be committed
         conn.commit()
         balance = fund_demo(commands, account_id, DEMO_BALANCE)
-    return OpenedAccount(account_id, login, kind, code, currency, balance, leverage)
+    effective = leverage if leverage is not None else int(group[2])
+    return OpenedAccount(account_id, login, kind, code, currency, balance, effective)
 
 
 def fund_demo(commands: ExecutionCommands, account_id: int, amount: Decimal) -> Decimal:

@@ -451,6 +451,10 @@ def test_a_new_client_opens_a_demo_account_and_trades_on_it(
             "USD",
         )
         assert Decimal(account["balance"]) == Decimal(10_000)
+        # no cap for the client's country: the group's own leverage, shown as a number
+        assert account["leverage"] == scalar(
+            seeded_db_url, "SELECT leverage FROM account_groups WHERE code = 'demo-usd'"
+        )
         account_id = account["account_id"]
         wait_for_price(base, headers)
         placed = httpx.post(

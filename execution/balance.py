@@ -28,7 +28,9 @@ def apply_balance_operation(
             )
         if not cmd.wallet_id:
             return Rejected(request_id=rid, code=RejectCode.MALFORMED, message="wallet_id required")
-        counterpart = f"wallet:{cmd.wallet_id}"
+        # the back office moves the money between the wallet and the brand's transit account
+        # (a pending transfer it posts or voids on this reply): the core's side is transit's
+        counterpart = "transit"
         if kind is BalanceKind.WITHDRAWAL:
             valuation = value_account(account, ctx.book(group), ctx.converter)
             free = valuation.free_margin if valuation is not None else None

@@ -35,7 +35,7 @@ from execution.units import VOLUME_DIGITS, optional_decimal, to_decimal, units_t
 
 @dataclass(frozen=True, slots=True)
 class LedgerLeg:
-    ledger_account: str  # e.g. "wallet:<id>", "trading:<account>", "credit:<brand>"
+    ledger_account: str  # e.g. "trading:<account>", "transit", "credit:<brand>"
     amount: Decimal  # positive credits the ledger account, negative debits it
     currency: str
 

@@ -18,6 +18,7 @@ from brokerstack.cli import (
     fix,
     imports,
     leads,
+    ledger,
     migrations,
     pipelines,
     replay,
@@ -50,6 +51,7 @@ app.add_typer(audit.retention)  # retention purge
 app.add_typer(sanctions.app)  # sanctions load
 app.add_typer(automations.app)  # automations dry-run
 app.add_typer(leads.app)  # leads site-key
+app.add_typer(ledger.app)  # ledger check
 
 
 def main() -> None:

@@ -37,6 +37,8 @@ _COUNTERPARTS = {
     c.BalanceKind.SWAP: "revenue_swap",
     c.BalanceKind.WRITE_OFF: "negative_balance_writeoff",
 }
+# The brand's accounts a leg may name directly, one per currency.
+_BROKER_ACCOUNTS = {*_COUNTERPARTS.values(), "transit"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +70,6 @@ class LedgerAccounts:
                 conn, name, "trading_account", info.currency, info.brand_id, owner.client_id,
                 int(key),
             )  # fmt: skip
-        elif kind == "wallet":
-            found = self._find(
-                conn, "SELECT ledger_account_id FROM wallets WHERE id = %s", int(key)
-            )
-            ledger_id = found or self._create(
-                conn, name, "client_wallet", info.currency, info.brand_id, owner.client_id
-            )
         elif kind == "trading-credit":
             ledger_id = self._create(conn, name, "bonus_credit", info.currency, info.brand_id)
         elif kind == "credit":
@@ -212,7 +207,7 @@ def _leg_account(
     leg: LedgerLeg,
     change: c.BalanceChange,
 ) -> int:
-    if leg.ledger_account in _COUNTERPARTS.values():
+    if leg.ledger_account in _BROKER_ACCOUNTS:
         group = accounts.owners[change.account_id].group
         return accounts.broker(conn, leg.ledger_account, group)
     return accounts.resolve(conn, leg.ledger_account, change.account_id)

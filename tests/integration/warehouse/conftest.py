@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -59,3 +60,10 @@ def account(seeded_db_url: str) -> Account:
                 conn, "SELECT id FROM ledger_accounts WHERE code = 'demo:client_money_bank:EUR'"
             ),
         )
+
+
+@pytest.fixture
+def conn(seeded_db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection to a fresh seeded database."""
+    with psycopg.connect(seeded_db_url, autocommit=True) as connection:
+        yield connection

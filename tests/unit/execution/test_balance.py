@@ -46,7 +46,7 @@ def test_deposit_is_a_balance_change_and_a_balanced_ledger_transfer(desk: Desk) 
     assert transfer.request_id == "r1"
     assert {(leg.ledger_account, leg.amount) for leg in transfer.legs} == {
         ("trading:1", D("250.50")),
-        ("wallet:w1", D("-250.50")),
+        ("transit", D("-250.50")),
     }
 
 

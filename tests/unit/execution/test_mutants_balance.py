@@ -105,7 +105,7 @@ def test_a_deposit_is_recorded_with_its_entry_time_comment_and_ledger(desk: Desk
     assert (ledger.request_id, ledger.account_id, ledger.kind, ledger.time) == (
         "b1", 1, DEPOSIT, desk.now,
     )  # fmt: skip
-    assert legs(outcome) == {("trading:1", D("250.50"), "USD"), ("wallet:w7", D("-250.50"), "USD")}
+    assert legs(outcome) == {("trading:1", D("250.50"), "USD"), ("transit", D("-250.50"), "USD")}
     second = of_type(operation(desk, "b2", DEPOSIT, "1", "w7"), c.BalanceChange)[0]
     assert second.entry_id > change.entry_id
 
@@ -114,7 +114,7 @@ def test_the_whole_balance_of_an_account_without_positions_may_be_withdrawn(desk
     operation(desk, "b1", DEPOSIT, "100", "w1")
     outcome = operation(desk, "b2", WITHDRAWAL, "100", "w1")
     assert accepted(outcome).balance == D("0.00")
-    assert legs(outcome) == {("trading:1", D(-100), "USD"), ("wallet:w1", D(100), "USD")}
+    assert legs(outcome) == {("trading:1", D(-100), "USD"), ("transit", D(100), "USD")}
 
 
 def test_credit_is_not_withdrawable_even_as_free_margin(desk: Desk) -> None:

@@ -9,11 +9,13 @@ from backoffice.comms.delivery import OUTBOX
 from backoffice.crm.automation_job import RETENTION_AUTOMATIONS
 from backoffice.kyc.jobs import KYC_JOBS
 from backoffice.trading.flags import CLIENT_FLAGS_JOB
+from backoffice.wallets.trading_transfers import RECOVERY_JOB as WALLET_TRANSFERS
 from backoffice.worker import Job
 
 JOBS: list[Job] = [
     *KYC_JOBS,
     CLIENT_FLAGS_JOB,
+    WALLET_TRANSFERS,
     OUTBOX,
     *AML_JOBS,
     RETENTION_AUTOMATIONS,

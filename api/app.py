@@ -37,6 +37,7 @@ from api.routers import (
     leads,
     market,
     methods,
+    payments,
     portal,
     sms_webhooks,
     stream,
@@ -45,6 +46,7 @@ from api.routers import (
 )
 from api.security import signing_key
 from api.streams import Hub
+from backoffice.payments.providers import providers as psp_providers
 from brokerstack.settings import Settings, load_settings
 from warehouse.db import libpq_url
 
@@ -123,11 +125,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             db=backoffice_pool,
             commands=RouteCommands(execution),
             pool=pool,
+            psps=psp_providers(root),
         )
         try:
             yield
         finally:
             await hub.stop()
+            for psp in app.state.services.psps.values():
+                psp.close()
             await execution.stop()
             await redis.aclose()
             candle_pool.close()
@@ -152,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     staff_auth.install(app)
     routers = (
-        health, auth, market, accounts, trading, stream, leads, sms_webhooks, webhooks,
+        health, auth, market, accounts, trading, stream, leads, sms_webhooks, webhooks, payments,
         portal, admin_auth, admin_staff, admin_brands, admin_audit,
         admin_kyc, admin_aml, admin_crm, admin_trading,
         methods,  # last: OPTIONS for every path the others serve

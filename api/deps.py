@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -23,6 +24,7 @@ from api.ratelimit import Limit, RateLimiter
 from api.readiness import Readiness
 from api.schemas import ID_MAX, AwareDatetime
 from api.streams import Hub
+from backoffice.payments.providers import Provider
 from brokerstack.settings import ApiSettings, Settings
 
 
@@ -47,6 +49,8 @@ class Services:
     commands: RouteCommands
     # the api's own asynchronous connections (autocommit), for a hot route doing one statement
     pool: AsyncConnectionPool
+    # the PSPs by name (the card provider and its siblings), for deposits and their webhooks
+    psps: Mapping[str, Provider]
 
     @property
     def request_limit(self) -> Limit:

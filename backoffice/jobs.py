@@ -8,12 +8,14 @@ from backoffice.audit.retention import PURGE_JOB
 from backoffice.comms.delivery import OUTBOX
 from backoffice.crm.automation_job import RETENTION_AUTOMATIONS
 from backoffice.kyc.jobs import KYC_JOBS
+from backoffice.payments.processing import INBOX_JOB as PAYMENTS_INBOX
 from backoffice.trading.flags import CLIENT_FLAGS_JOB
 from backoffice.wallets.trading_transfers import RECOVERY_JOB as WALLET_TRANSFERS
 from backoffice.worker import Job
 
 JOBS: list[Job] = [
     *KYC_JOBS,
+    PAYMENTS_INBOX,
     CLIENT_FLAGS_JOB,
     WALLET_TRANSFERS,
     OUTBOX,

@@ -1,5 +1,6 @@
 """The back-office processes ``brokerstack up`` runs: the worker, and the local stand-ins for
-third parties that are not configured (the mail sink, the KYC and SMS simulators)."""
+third parties that are not configured (the mail sink, the KYC, SMS and card PSP
+simulators)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,21 @@ def backoffice_processes(settings: Settings, env: dict[str, str]) -> list[Proces
                     env=env,
                     ready_port=(host, kyc_port),
                     ops_url=f"http://{host}:{settings.backoffice.kyc_simulator_ops_port}",
+                )
+            ]
+        ),
+        *(
+            []
+            if settings.backoffice.card_psp_url
+            else [
+                ProcessSpec(
+                    name="card-psp-simulator",
+                    argv=brokerstack_run("card-psp-simulator"),
+                    endpoint="card PSP simulator http://"
+                    f"{host}:{settings.backoffice.card_psp_simulator_port}",
+                    env=env,
+                    ready_port=(host, settings.backoffice.card_psp_simulator_port),
+                    ops_url=f"http://{host}:{settings.backoffice.card_psp_simulator_ops_port}",
                 )
             ]
         ),

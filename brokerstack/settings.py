@@ -161,6 +161,13 @@ class BackofficeSettings(SettingsBase):
     kyc_secret_key: SecretStr = SecretStr("simulator-secret-key")
     kyc_webhook_secret: SecretStr = SecretStr("simulator-webhook-secret")
     kyc_simulator_port: Port = 9191
+    # the card PSP: a Stripe-shaped provider (hosted payment page, signed webhooks), or the
+    # local simulator; the secret key authenticates our calls, the webhook secret its events
+    card_psp_url: str | None = None
+    card_psp_secret_key: SecretStr = SecretStr("sk_test_simulator")
+    card_psp_webhook_secret: SecretStr = SecretStr("whsec_simulator")
+    card_psp_simulator_port: Port = 9193
+    card_psp_simulator_ops_port: Port = 9198
     # KYC documents: a folder under the data folder, or an S3-compatible bucket (s3://bucket)
     documents_url: str | None = None
     # an S3-compatible service other than AWS for an s3:// documents_url (MinIO, Ceph, ...)

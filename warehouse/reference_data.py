@@ -430,7 +430,14 @@ BROKER_LEDGER_KINDS = (
     "negative_balance_writeoff",
     "broker_equity",
 )
-PSPS = ("stub-psp",)
+PSPS = ("stub-psp", "card-sim")
+# The demo brand's deposit methods: the card PSP's simulator (a hosted page with 3-D Secure),
+# its fee a percentage plus a fixed part in the payment's currency.
+PSP_METHODS: list[Row] = [
+    {"provider": "card-sim", "method": "card", "currencies": ["USD", "EUR", "GBP"],
+     "priority": 10, "fee_percent": D("0.029"), "fee_fixed": D("0.30"),
+     "min_amount": D(10), "max_amount": D(10000)},
+]  # fmt: skip
 
 # The demo brand's KYC ladder (domain.md): what each level unlocks and what reaching it needs.
 KYC_LEVELS: list[Row] = [

@@ -61,6 +61,8 @@ def seed(conn: psycopg.Connection[Any], today: date | None = None) -> None:
         _insert(conn, "kyc_levels", ({**row, "brand_id": brand_id} for row in ref.KYC_LEVELS),
                 ["brand_id", "level"])  # fmt: skip
         _seed_brand_rules(conn, brand_id)
+        _insert(conn, "psp_methods", ({**row, "brand_id": brand_id} for row in ref.PSP_METHODS),
+                ["brand_id", "provider", "method"])  # fmt: skip
 
 
 def _seed_holiday_calendars(conn: psycopg.Connection[Any]) -> set[str]:

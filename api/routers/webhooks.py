@@ -15,6 +15,7 @@ from api.deps import Services
 from api.errors import ApiError, ErrorBody
 from backoffice.kyc import errors as kyc_errors
 from backoffice.kyc.intake import store_webhook, verify_webhook
+from backoffice.payments import intake as payment_intake
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -81,3 +82,42 @@ async def kyc_webhook(
         "status": "duplicate" if received.duplicate else "stored",
         "event_id": received.event_id,
     }
+
+
+@router.post(
+    "/psp/{provider}",
+    summary="A PSP's webhook (signed with Stripe-Signature: t=...,v1=...)",
+    responses={
+        400: {"model": ErrorBody, "description": "Signature missing, malformed, not matching "
+              "the body, or older than 300 s; the delivery is kept for review"},
+        404: {"model": ErrorBody, "description": "No such provider"},
+    },
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["id", "type"],
+            "properties": {"id": {"type": "string"}, "type": {"type": "string"},
+                           "data": {"type": "object"}}}}}},
+        "parameters": [
+            {"name": "Stripe-Signature", "in": "header", "required": True,
+             "schema": {"type": "string"}, "description": "t=<unix time>,v1=<HMAC-SHA256 hex>"},
+        ],
+    },
+)  # fmt: skip
+async def psp_webhook(
+    body: RawBody,
+    request: Request,
+    provider: Annotated[str, Path(max_length=32, pattern="^[a-z0-9_-]+$")],
+) -> dict[str, str]:
+    services: Services = request.app.state.services
+    try:
+        event_id, event_type, signature = payment_intake.verify(
+            services.psps, provider, body, request.headers
+        )
+    except payment_intake.WebhookRefused as exc:
+        async with services.pool.connection() as conn:
+            await payment_intake.keep_refusal(conn, exc.refusal)
+        raise ApiError(400, f"signature_{exc.refusal.reason}", str(exc)) from None
+    async with services.pool.connection() as conn:
+        received = await payment_intake.store(conn, provider, event_id, event_type, body,
+                                              signature)  # fmt: skip
+    return {"status": "duplicate" if received.duplicate else "stored", "event_id": event_id}

@@ -175,6 +175,20 @@ def kyc_simulator(
     _run("kyc-simulator", start)
 
 
+@app.command("card-psp-simulator")
+@operator_errors
+def card_psp_simulator(
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="default: the card PSP simulator port")
+    ] = None,
+    ops_port: OpsPort = None,
+) -> None:
+    """A stand-in for the card PSP (Stripe's shape): hosted page, 3-D Secure, signed webhooks."""
+    from backoffice.payments.card_simulator import serve
+
+    _run("card-psp-simulator", lambda settings: serve(settings, port, ops_port))
+
+
 @app.command("lp-simulator")
 @operator_errors
 def lp_simulator(

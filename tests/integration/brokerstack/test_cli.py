@@ -28,11 +28,13 @@ def workdir() -> Iterator[Path]:
         yield Path(folder)
 
 
-# the back office's worker and stand-ins (mail sink, SMS and KYC simulators)
+# the back office's worker and stand-ins (mail sink, SMS, KYC and card PSP simulators)
 BACKOFFICE_PORTS = ("WORKER_OPS_PORT", "SMTP_SINK_PORT", "SMTP_SINK_OPS_PORT",
                     "SMS_SIMULATOR_PORT", "SMS_SIMULATOR_OPS_PORT", "KYC_SIMULATOR_PORT",
-                    "KYC_SIMULATOR_OPS_PORT")  # fmt: skip
-BACKOFFICE = ("backoffice-worker", "smtp-sink", "sms-simulator", "kyc-simulator")
+                    "KYC_SIMULATOR_OPS_PORT", "CARD_PSP_SIMULATOR_PORT",
+                    "CARD_PSP_SIMULATOR_OPS_PORT")  # fmt: skip
+BACKOFFICE = ("backoffice-worker", "smtp-sink", "sms-simulator", "kyc-simulator",
+              "card-psp-simulator")  # fmt: skip
 
 
 def _env(workdir: Path, **overrides: str) -> dict[str, str]:

@@ -178,16 +178,19 @@ def test_up_starts_the_stand_ins_only_where_nothing_is_configured() -> None:
     def names(config: BackofficeSettings) -> list[str]:
         return [spec.name for spec in backoffice_processes(Settings(backoffice=config), {})]
 
-    stand_ins = ["backoffice-worker", "smtp-sink", "sms-simulator", "kyc-simulator"]
+    stand_ins = ["backoffice-worker", "smtp-sink", "sms-simulator", "kyc-simulator",
+                 "card-psp-simulator"]  # fmt: skip
     assert names(BackofficeSettings()) == stand_ins
     configured = BackofficeSettings(
         smtp_url="smtps://mail.example",
         sms_url="https://api.twilio.com",
         kyc_url="https://api.sumsub.com",
+        card_psp_url="https://api.stripe.com",
     )
     assert names(configured) == ["backoffice-worker"]
     assert names(BackofficeSettings(sms_url="https://api.twilio.com")) == [
         "backoffice-worker",
         "smtp-sink",
         "kyc-simulator",
+        "card-psp-simulator",
     ]

@@ -1,0 +1,284 @@
+"""A stand-in for the card PSP (``brokerstack run card-psp-simulator``), speaking Stripe's shape.
+
+* ``POST /v1/checkout/sessions`` (``Authorization: Bearer <secret key>``, form-encoded, an
+  ``Idempotency-Key`` answered with the first session) creates a checkout session and its
+  payment intent and answers the hosted page's URL;
+* ``GET /pay/{session}`` is the hosted page (a card form); ``POST`` takes the card: test card
+  numbers decide what happens, as Stripe's do — ``4242 4242 4242 4242`` pays,
+  ``4000 0027 6000 3184`` asks for 3-D Secure first (``/3ds/{session}``, where ``1234``
+  authenticates and anything else fails), ``4000 0000 0000 0002`` is declined;
+* the outcome goes to our webhook endpoint as signed events (``Stripe-Signature: t=..,v1=..``,
+  signed at each delivery attempt, retried with a doubling backoff until answered 2xx):
+  ``payment_intent.requires_action``, then ``payment_intent.succeeded`` or
+  ``payment_intent.payment_failed``; the browser goes back to the session's success or cancel
+  URL. Our return redirect proves nothing: only the signed event credits.
+
+Tests steer it through ``/_sim``: the webhook URL, duplicate deliveries, and the delivery log.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, Form, Header, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from backoffice.payments import signatures
+from brokerstack.ops import OpsServer, Readiness
+from brokerstack.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/v1/webhooks/psp/card-sim"
+PAYS = "4242424242424242"
+NEEDS_3DS = "4000002760003184"
+DECLINED = "4000000000000002"
+THREE_DS_CODE = "1234"
+
+
+def default_callback(settings: Settings) -> str:
+    return f"http://{settings.host}:{settings.api_port}{WEBHOOK_PATH}"
+
+
+@dataclass
+class Deliveries:
+    """Signed webhooks on a thread of their own, retried until answered 2xx."""
+
+    secret: str
+    callback_url: str
+    duplicates: int = 1
+    log_entries: list[dict[str, Any]] = field(default_factory=list)
+    _queue: list[tuple[float, int, bytes, str]] = field(default_factory=list)
+    _wake: threading.Condition = field(default_factory=threading.Condition)
+    _stopped: bool = False
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="psp-webhooks", daemon=True).start()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+
+    def emit(self, event: dict[str, Any]) -> None:
+        body = json.dumps(event, separators=(",", ":")).encode()
+        with self._wake:
+            for _ in range(self.duplicates):
+                self._queue.append((time.monotonic(), 0, body, event["type"]))
+            self._wake.notify_all()
+
+    def idle(self) -> bool:
+        with self._wake:
+            return not self._queue
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=5.0) as http:
+            while True:
+                with self._wake:
+                    while not self._stopped and not any(
+                        due <= time.monotonic() for due, *_ in self._queue
+                    ):
+                        self._wake.wait(0.05)
+                    if self._stopped:
+                        return
+                    item = next(i for i in self._queue if i[0] <= time.monotonic())
+                    self._queue.remove(item)
+                _, attempts, body, kind = item
+                header = signatures.sign(self.secret, body, int(time.time()))
+                try:
+                    status: int | None = http.post(self.callback_url, content=body, headers={
+                        "Content-Type": "application/json", signatures.SIGNATURE_HEADER: header,
+                    }).status_code  # fmt: skip
+                except httpx.HTTPError as exc:
+                    log.info("webhook %s not delivered (%s)", kind, exc)
+                    status = None
+                with self._wake:
+                    self.log_entries.append({"type": kind, "attempt": attempts + 1,
+                                             "status": status})  # fmt: skip
+                    if (status is None or not 200 <= status < 300) and attempts < 30:
+                        pause = min(0.2 * 2**attempts, 5.0)
+                        self._queue.append((time.monotonic() + pause, attempts + 1, body, kind))
+
+
+@dataclass
+class Session:
+    id: str
+    intent: str
+    amount: int
+    currency: str
+    metadata: dict[str, str]
+    success_url: str
+    cancel_url: str
+    status: str = "open"  # open, requires_action, succeeded, failed
+
+
+def create_simulator(settings: Settings, callback_url: str | None = None) -> FastAPI:
+    config = settings.backoffice
+    secret_key = config.card_psp_secret_key.get_secret_value()
+    webhooks = Deliveries(config.card_psp_webhook_secret.get_secret_value(),
+                          callback_url or default_callback(settings))  # fmt: skip
+    sessions: dict[str, Session] = {}
+    by_key: dict[str, str] = {}
+    lock = threading.Lock()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        webhooks.start()
+        try:
+            yield
+        finally:
+            webhooks.stop()
+
+    app = FastAPI(title="card PSP simulator", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.webhooks = webhooks
+    app.state.sessions = sessions
+
+    def event(kind: str, session: Session, **extra: Any) -> None:
+        webhooks.emit({
+            "id": f"evt_{uuid.uuid4().hex[:24]}", "object": "event", "type": kind,
+            "created": int(time.time()), "livemode": False,
+            "data": {"object": {
+                "id": session.intent, "object": "payment_intent", "amount": session.amount,
+                "amount_received": session.amount if kind.endswith("succeeded") else 0,
+                "currency": session.currency, "status": session.status,
+                "metadata": session.metadata, **extra,
+            }},
+        })  # fmt: skip
+
+    @app.post("/v1/checkout/sessions")
+    async def create_session(
+        request: Request,
+        authorization: str = Header(default=""),
+        idempotency_key: str | None = Header(default=None),
+    ) -> JSONResponse:
+        if authorization != f"Bearer {secret_key}":
+            return JSONResponse({"error": {"type": "authentication_error"}}, 401)
+        form = await request.form()
+        base = str(request.base_url).rstrip("/")
+        with lock:
+            if idempotency_key and idempotency_key in by_key:
+                return JSONResponse(_session_out(sessions[by_key[idempotency_key]], base))
+            try:
+                amount = int(str(form["amount"]))
+                session = Session(
+                    f"cs_test_{uuid.uuid4().hex[:24]}", f"pi_{uuid.uuid4().hex[:24]}", amount,
+                    str(form["currency"]).lower(),
+                    {k[9:-1]: str(v) for k, v in form.items() if k.startswith("metadata[")},
+                    str(form["success_url"]), str(form["cancel_url"]),
+                )  # fmt: skip
+            except (KeyError, ValueError):
+                return JSONResponse({"error": {"type": "invalid_request_error"}}, 400)
+            if amount <= 0:
+                return JSONResponse({"error": {"type": "invalid_request_error"}}, 400)
+            sessions[session.id] = session
+            if idempotency_key:
+                by_key[idempotency_key] = session.id
+        return JSONResponse(_session_out(session, base))
+
+    @app.get("/pay/{session_id}", response_class=HTMLResponse)
+    def hosted_page(session_id: str) -> HTMLResponse:
+        session = sessions.get(session_id)
+        if session is None:
+            return HTMLResponse("<h1>No such checkout session</h1>", 404)
+        amount = f"{session.amount / 100:.2f} {session.currency.upper()}"
+        return HTMLResponse(_PAGE.format(title=f"Pay {html.escape(amount)}", body=f"""
+            <form method="post"><label>Card number <input name="card" id="card"
+            autocomplete="cc-number" required></label><label>Expiry <input name="expiry"
+            id="expiry" value="12/34"></label><label>CVC <input name="cvc" id="cvc"
+            value="123"></label><button id="pay" type="submit">Pay {html.escape(amount)}</button>
+            </form>"""))  # fmt: skip
+
+    @app.post("/pay/{session_id}")
+    def pay(session_id: str, card: str = Form(...)) -> Any:
+        session = sessions.get(session_id)
+        if session is None or session.status not in ("open", "failed"):
+            return HTMLResponse("<h1>This checkout session is closed</h1>", 409)
+        number = card.replace(" ", "")
+        if number == NEEDS_3DS:
+            session.status = "requires_action"
+            event("payment_intent.requires_action", session)
+            return RedirectResponse(f"/3ds/{session.id}", 303)
+        if number == PAYS:
+            return _finish(session, True)
+        return _finish(session, False, "card_declined")
+
+    @app.get("/3ds/{session_id}", response_class=HTMLResponse)
+    def challenge(session_id: str) -> HTMLResponse:
+        if session_id not in sessions:
+            return HTMLResponse("<h1>No such checkout session</h1>", 404)
+        return HTMLResponse(_PAGE.format(title="3-D Secure", body="""
+            <p>Your bank asks you to confirm this payment. Enter the code we sent you.</p>
+            <form method="post"><label>Code <input name="code" id="code" required></label>
+            <button id="confirm" type="submit">Confirm</button></form>"""))  # fmt: skip
+
+    @app.post("/3ds/{session_id}")
+    def authenticate(session_id: str, code: str = Form(...)) -> Any:
+        session = sessions.get(session_id)
+        if session is None or session.status != "requires_action":
+            return HTMLResponse("<h1>Nothing to confirm</h1>", 409)
+        ok = code.strip() == THREE_DS_CODE
+        return _finish(session, ok, None if ok else "authentication_failed")
+
+    def _finish(session: Session, paid: bool, error: str | None = None) -> RedirectResponse:
+        session.status = "succeeded" if paid else "failed"
+        if paid:
+            event("payment_intent.succeeded", session)
+            return RedirectResponse(session.success_url, 303)
+        event("payment_intent.payment_failed", session,
+              last_payment_error={"code": error, "message": error})  # fmt: skip
+        return RedirectResponse(session.cancel_url, 303)
+
+    @app.post("/_sim/config")
+    async def configure(request: Request) -> dict[str, Any]:
+        body = await request.json()
+        if "callback_url" in body:
+            webhooks.callback_url = str(body["callback_url"])
+        if "duplicates" in body:
+            webhooks.duplicates = int(body["duplicates"])
+        return {"callback_url": webhooks.callback_url, "duplicates": webhooks.duplicates}
+
+    @app.get("/_sim/deliveries")
+    def deliveries() -> dict[str, Any]:
+        return {"idle": webhooks.idle(), "deliveries": list(webhooks.log_entries)}
+
+    return app
+
+
+def _session_out(session: Session, base: str) -> dict[str, Any]:
+    return {"id": session.id, "object": "checkout.session", "payment_intent": session.intent,
+            "url": f"{base}/pay/{session.id}", "amount_total": session.amount,
+            "currency": session.currency, "status": session.status}  # fmt: skip
+
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto}}label{{display:block;
+margin:.6rem 0}}input{{width:100%;padding:.4rem}}button{{padding:.5rem 1rem}}</style></head>
+<body><p><strong>Card PSP simulator</strong> (test mode)</p><h1>{title}</h1>{body}</body></html>"""
+
+
+def serve(settings: Settings, port: int | None = None, ops_port: int | None = None) -> int:
+    """Serve until SIGTERM or SIGINT, with ``/health`` and ``/ready`` on its ops port."""
+    config = settings.backoffice
+    app = create_simulator(settings)
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=settings.host, port=port or config.card_psp_simulator_port, log_level="warning",
+    ))  # fmt: skip
+    readiness = Readiness(checks={"http": lambda: None if server.started else "starting"})
+    ops = OpsServer(settings.host, ops_port or config.card_psp_simulator_ops_port, readiness)
+    ops.start()
+    try:
+        server.run()
+    finally:
+        ops.stop()
+    return 0

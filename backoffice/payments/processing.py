@@ -1,0 +1,197 @@
+"""Applying the PSP events the inbox holds (the worker's ``payments.inbox`` job).
+
+Rows are claimed ``FOR UPDATE SKIP LOCKED``; each is applied — the payment's new state, its
+``payment_events`` row naming the inbox event, and on success the ledger's credit keyed by the
+payment (``payment:<id>:credit``) — and marked processed in one transaction. A worker killed
+half-way leaves the row unprocessed and nothing of it applied; the next round applies it once.
+
+States move forward only: a late or repeated event never undoes a later state (a declined
+attempt followed by a successful one ends succeeded; a success is never failed afterwards).
+The credit is what the PSP says it received (a crypto payer may send another amount than
+asked), less nothing: the PSP's fee is the broker's cost (``psp_fees``), not the client's.
+The first successful deposit of a client is its FTD.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from backoffice.audit import Actor, record
+from backoffice.crm.events import write_event
+from backoffice.payments.events import payment_event
+from backoffice.payments.providers import Provider, PspEvent, providers
+from backoffice.wallets.accounts import broker_account
+from backoffice.worker import Job, JobContext
+from warehouse import ledger
+
+log = logging.getLogger(__name__)
+
+ACTOR = Actor.system("payments")
+BATCH = 200
+MAX_ATTEMPTS = 10
+_RANK = {"created": 0, "pending": 1, "requires_action": 2, "failed": 3, "canceled": 3,
+         "succeeded": 4, "refunded": 5, "chargeback": 5}  # fmt: skip
+
+
+def psp_clearing(conn: psycopg.Connection[Any], brand_id: int, psp: str, currency: str) -> int:
+    """The brand's clearing account at ``psp`` in ``currency`` (created on first use)."""
+    params = {"brand": brand_id, "psp": psp, "ccy": currency}
+    find = """SELECT a.id FROM ledger_accounts a JOIN brands b ON b.id = %(brand)s
+              WHERE a.code = b.code || ':psp_clearing:' || %(psp)s || ':' || %(ccy)s"""
+    row = conn.execute(find, params).fetchone()
+    if row is None:
+        conn.execute(
+            """INSERT INTO ledger_accounts (code, kind, currency, brand_id, psp)
+               SELECT b.code || ':psp_clearing:' || %(psp)s || ':' || %(ccy)s, 'psp_clearing',
+                      %(ccy)s, b.id, %(psp)s
+               FROM brands b WHERE b.id = %(brand)s ON CONFLICT (code) DO NOTHING""",
+            params,
+        )
+        row = conn.execute(find, params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def process_inbox(
+    conn: psycopg.Connection[Any], known: Mapping[str, Provider], limit: int = BATCH
+) -> int:
+    """Apply up to ``limit`` unprocessed PSP events (in the caller's transaction)."""
+    rows = conn.execute(
+        """SELECT id, provider, raw_body FROM webhook_inbox
+           WHERE processed_at IS NULL AND provider = ANY(%s) AND attempts < %s
+           ORDER BY received_at, id LIMIT %s FOR UPDATE SKIP LOCKED""",
+        (list(known), MAX_ATTEMPTS, limit),
+    ).fetchall()
+    for inbox_id, name, raw_body in rows:
+        try:
+            with conn.transaction():
+                note = apply_event(conn, inbox_id, name, known[name].parse(bytes(raw_body)))
+        except (ValueError, KeyError, TypeError, ledger.LedgerError, psycopg.DataError,
+                psycopg.IntegrityError) as exc:  # fmt: skip
+            note, done = f"{type(exc).__name__}: {exc}", False
+            log.warning("PSP event %s not applied: %s", inbox_id, note)
+        else:
+            done = True
+        conn.execute(
+            """UPDATE webhook_inbox
+               SET processed_at = CASE WHEN %s THEN now() END, attempts = attempts + 1,
+                   last_error = %s
+               WHERE id = %s""",
+            (done, note, inbox_id),
+        )
+    return len(rows)
+
+
+def apply_event(
+    conn: psycopg.Connection[Any], inbox_id: int, psp: str, event: PspEvent
+) -> str | None:
+    """Apply one event; a note when it changes nothing."""
+    row = conn.execute(
+        """SELECT id, client_id, brand_id, wallet_id, status, amount, currency, fee, direction
+           FROM payments WHERE psp = %s AND psp_payment_id = %s FOR UPDATE""",
+        (psp, event.psp_payment_id),
+    ).fetchone()
+    if row is None and event.payment_id is not None:
+        # our update after the PSP's answer may not have happened (a crash): our id is in
+        # the event's metadata
+        row = conn.execute(
+            """SELECT id, client_id, brand_id, wallet_id, status, amount, currency, fee,
+                      direction
+               FROM payments WHERE id = %s AND psp = %s AND psp_payment_id IS NULL
+               FOR UPDATE""",
+            (event.payment_id, psp),
+        ).fetchone()
+        if row is not None:
+            conn.execute("UPDATE payments SET psp_payment_id = %s WHERE id = %s",
+                         (event.psp_payment_id, row[0]))  # fmt: skip
+    if row is None:
+        return f"no payment of ours for {psp} {event.psp_payment_id}"
+    payment_id, client_id, brand_id, wallet_id, status, amount, currency, fee, direction = row
+    if _RANK.get(event.status, -1) <= _RANK[status]:
+        payment_event(conn, payment_id, f"ignored:{event.status}", {"event": event.event_id,
+               "status": status}, inbox_id)  # fmt: skip
+        return f"{event.status} after {status}: ignored"
+    if direction != "deposit" or event.status not in (
+        "requires_action",
+        "succeeded",
+        "failed",
+        "canceled",
+        "pending",
+    ):
+        return f"{event.status} of a {direction}: not handled yet"
+    changes: dict[str, Any] = {"status": event.status}
+    if event.status == "succeeded":
+        if event.currency is not None and event.currency != currency:
+            raise ValueError(f"paid in {event.currency}, asked in {currency}")
+        received = event.amount if event.amount is not None else amount
+        changes |= _credit(conn, payment_id, client_id, brand_id, wallet_id, psp, received,
+                           currency, fee, event)  # fmt: skip
+    elif event.status in ("failed", "canceled"):
+        changes["failure"] = event.failure or event.status
+    assignments = ", ".join(f"{k} = %({k})s" for k in changes)
+    conn.execute(f"UPDATE payments SET {assignments}, updated_at = now() WHERE id = %(id)s",
+                 {**changes, "id": payment_id})  # fmt: skip
+    facts = {
+        "payment_id": payment_id,
+        "status": event.status,
+        "amount": str(amount),
+        "currency": currency,
+        **{k: str(v) for k, v in changes.items() if k != "status"},
+    }
+    payment_event(conn, payment_id, event.status, {"event": event.event_id}, inbox_id)
+    record(conn, ACTOR, f"payment.deposit_{event.status}", "payment", payment_id,
+           {"status": status}, facts)  # fmt: skip
+    write_event(conn, f"payment.deposit_{event.status}", client_id=client_id, payload=facts,
+                occurred_at=event.at)  # fmt: skip
+    return None
+
+
+def _credit(
+    conn: psycopg.Connection[Any],
+    payment_id: int,
+    client_id: int,
+    brand_id: int,
+    wallet_id: int,
+    psp: str,
+    received: Decimal,
+    currency: str,
+    fee: Decimal,
+    event: PspEvent,
+) -> dict[str, Any]:
+    wallet = conn.execute("SELECT ledger_account_id FROM wallets WHERE id = %s",
+                          (wallet_id,)).fetchone()  # fmt: skip
+    assert wallet is not None
+    clearing = psp_clearing(conn, brand_id, psp, currency)
+    entries = [ledger.Entry(wallet[0], -received), ledger.Entry(clearing, received - fee)]
+    if fee:
+        entries.append(ledger.Entry(broker_account(conn, brand_id, "psp_fees", currency), fee))
+    [posted] = ledger.post(conn, [ledger.Transfer(
+        f"payment:{payment_id}:credit", currency, "deposit", tuple(entries),
+        description=f"deposit {payment_id} via {psp} ({event.psp_payment_id})",
+        created_by="payments", at=event.at,
+    )])  # fmt: skip
+    first = conn.execute(
+        "SELECT NOT EXISTS (SELECT 1 FROM payments WHERE client_id = %s AND is_ftd)",
+        (client_id,),
+    ).fetchone()
+    return {"received_amount": received, "ledger_transfer_id": posted.transfer_id,
+            "succeeded_at": event.at, "is_ftd": bool(first and first[0])}  # fmt: skip
+
+
+def _run(context: JobContext) -> int:
+    known = providers(context.settings)
+    try:
+        with context.connection() as conn:
+            return process_inbox(conn, known)
+    finally:
+        for provider in known.values():
+            provider.close()
+
+
+# a PSP's confirmation credits the wallet within about a second
+INBOX_JOB = Job("payments.inbox", 1.0, _run)

@@ -1,10 +1,11 @@
 """Converting money between a client's own wallets: a quote at the live rate less the brand's
 markup, good for :data:`QUOTE_FOR`, then its confirmation, one all-or-none ledger batch.
 
-The rate is the mid of the execution service's client prices for the brand's default live
-group (what the client would trade at), read from the hashes it publishes into: a pair's own
-symbol, its inverse, or a cross through the dollar (:mod:`backoffice.wallets.fx`). A symbol off
-quotes or priced longer ago than ``max_age`` gives no rate, and no quote is made on it.
+The rate is the mid of the execution service's client prices of currency pairs (forex
+instruments: a wallet never holds gold or coins) for the brand's default live group (what the
+client would trade at), read from the hashes it publishes into: a pair's own symbol, its
+inverse, or a cross through the dollar (:mod:`backoffice.wallets.fx`). A symbol off quotes or
+priced longer ago than ``max_age`` gives no rate, and no quote is made on it.
 
 Confirming posts, under the keys ``fx-quote:<id>:sell`` and ``fx-quote:<id>:buy``:
 
@@ -177,7 +178,11 @@ def _mid_rate(
     symbols = fx.symbols_for(sell, buy)
     listed = [
         str(r[0])
-        for r in conn.execute("SELECT symbol FROM instruments WHERE symbol = ANY(%s)", (symbols,))
+        for r in conn.execute(
+            """SELECT symbol FROM instruments
+               WHERE symbol = ANY(%s) AND asset_class = 'forex'""",
+            (symbols,),
+        )
     ]
     # the same search over every listed symbol at any price: could a rate ever be found?
     if fx.mid_rate({s: (Decimal(1), Decimal(1)) for s in listed}, sell, buy) is None:

@@ -202,6 +202,8 @@ def test_refused_quotes_write_nothing(conn: psycopg.Connection[Any], prices: red
         assert ask(amount=amount) == ("invalid", "validation_error"), amount
     assert ask(amount="100.01") == ("conflict", "insufficient_funds")
     assert ask(to="CHF") == ("invalid", "validation_error")  # no instrument prices CHF
+    put_price(prices, "XAUUSD", "2400.00", "2400.50")
+    assert ask(to="XAU") == ("invalid", "validation_error")  # gold is no wallet's currency
     assert ask(wallet=theirs) == ("not_found", "not_found")
     assert ask(amount="0.01") == ("invalid", "validation_error")  # 0.00796 EUR: nothing
     # a price the service says is off quotes, one too old, or none at all: try again

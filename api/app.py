@@ -42,6 +42,7 @@ from api.routers import (
     sms_webhooks,
     stream,
     trading,
+    wallets,
     webhooks,
 )
 from api.security import signing_key
@@ -158,7 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     staff_auth.install(app)
     routers = (
         health, auth, market, accounts, trading, stream, leads, sms_webhooks, webhooks, payments,
-        portal, admin_auth, admin_staff, admin_brands, admin_audit,
+        portal, wallets, admin_auth, admin_staff, admin_brands, admin_audit,
         admin_kyc, admin_aml, admin_crm, admin_trading,
         methods,  # last: OPTIONS for every path the others serve
     )  # fmt: skip

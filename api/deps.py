@@ -123,6 +123,16 @@ async def _trader(principal: Identified) -> Principal:
 
 
 AnyPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def _session(principal: AnyPrincipal) -> Principal:
+    if principal.key_id is not None:
+        raise ApiError(403, "forbidden", "API keys cannot change credentials; log in instead")
+    return principal
+
+
+# a login session's principal (the portal's credential, account and money routes), no API key
+Session = Annotated[Principal, Depends(_session)]
 Reader = Annotated[Principal, Depends(_reader)]
 Trader = Annotated[Principal, Depends(_trader)]
 AccountId = Annotated[int, Path(ge=1, le=ID_MAX, description="Trading account id.")]

@@ -14,15 +14,9 @@ from typing import Annotated
 
 from pydantic import PlainSerializer, WithJsonSchema
 
-# Minor-unit digits of the deposit currencies that do not use cents: the execution core's table
-# (execution/service/reference.py, which the api may not import); a test keeps the two equal.
-_CURRENCY_DIGITS = {"JPY": 0, "KRW": 0, "HUF": 0, "BHD": 3, "KWD": 3}
+from warehouse.reference_data import currency_digits
 
 DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
-
-
-def currency_digits(currency: str) -> int:
-    return _CURRENCY_DIGITS.get(currency, 2)
 
 
 def fixed(value: Decimal, digits: int) -> Decimal:

@@ -417,6 +417,15 @@ RETENTION_YEARS = {
     ("*", "audit"): 7,
 }
 
+# Minor-unit digits of the currencies that do not use cents (every other has 2): the one table
+# the execution core, the back office and the api write and round money with.
+CURRENCY_DIGITS = {"JPY": 0, "KRW": 0, "HUF": 0, "BHD": 3, "KWD": 3}
+
+
+def currency_digits(currency: str) -> int:
+    return CURRENCY_DIGITS.get(currency, 2)
+
+
 LEDGER_CURRENCIES = ("USD", "EUR")
 BROKER_LEDGER_KINDS = (
     "client_money_bank",

@@ -14,9 +14,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import Principal
-from api.deps import AnyPrincipal, ServicesDep
-from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
+from api.deps import AnyPrincipal, ServicesDep, Session
+from api.errors import ERROR_RESPONSES, ErrorBody
 from api.formats import money
 from api.ratelimit import Limit
 from backoffice.clients import accounts, kyc, profile, registration
@@ -43,15 +42,6 @@ async def _per_address(request: Request, services: ServicesDep) -> None:
     address = request.client.host if request.client else "unknown"
     limit = max(_UNAUTHENTICATED, services.request_limit, key=lambda lim: lim.burst)
     await services.limiter.check([(f"rl:portal:{address}", limit)], "portal requests")
-
-
-def _session(principal: AnyPrincipal) -> Principal:
-    if principal.key_id is not None:
-        raise ApiError(403, "forbidden", "API keys cannot change credentials; log in instead")
-    return principal
-
-
-Session = Annotated[Principal, Depends(_session)]
 
 
 class _Out(BaseModel):

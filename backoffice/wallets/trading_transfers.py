@@ -304,6 +304,18 @@ def transfer(
     return advance(conn, commands, started.id)
 
 
+def client_transfers(
+    conn: psycopg.Connection[Any], client_id: int, limit: int = 100
+) -> list[WalletTransfer]:
+    """The client's transfers, the newest first."""
+    rows = conn.execute(
+        f"""SELECT {_COLUMNS} FROM wallet_transfers WHERE client_id = %s
+            ORDER BY created_at DESC, id DESC LIMIT %s""",
+        (client_id, limit),
+    ).fetchall()
+    return [_transfer(r) for r in rows]
+
+
 def recover(
     conn: psycopg.Connection[Any],
     commands: ExecutionCommands,

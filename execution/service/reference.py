@@ -22,6 +22,7 @@ from execution.groups import AccountGroup, Accounting, LevelMode, Markup
 from execution.instruments import CalcMode, Instrument, SwapMode
 from execution.routing import RouteAction, RoutingRule
 from execution.sessions import TradingSessions, Window
+from warehouse.reference_data import currency_digits
 
 _CALC_MODES = {
     "FOREX": CalcMode.FOREX,
@@ -42,8 +43,6 @@ _ACTIONS = {
     "REJECT": RouteAction.REJECT,
     "REQUOTE": RouteAction.REQUOTE,
 }
-# Minor-unit digits of deposit currencies that do not use cents.
-_CURRENCY_DIGITS = {"JPY": 0, "KRW": 0, "HUF": 0, "BHD": 3, "KWD": 3}
 # Toxicity scores are fractions in the warehouse and integer percent in the core.
 TOXICITY_SCALE = 100
 _DEFAULT_STALENESS_MS = 1000
@@ -68,10 +67,6 @@ class Reference:
     lp_ids: dict[str, int] = field(default_factory=dict)
     groups: dict[str, GroupInfo] = field(default_factory=dict)  # by group name (code)
     group_names: dict[int, str] = field(default_factory=dict)  # account_groups.id -> name
-
-
-def currency_digits(currency: str) -> int:
-    return _CURRENCY_DIGITS.get(currency, 2)
 
 
 def toxicity(score: Decimal | None) -> int:

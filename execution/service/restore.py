@@ -17,10 +17,11 @@ from execution import contracts as c
 from execution.core import Core, CoreConfig
 from execution.lp import LpOrder, Purpose
 from execution.service.ledger import AccountOwner
-from execution.service.reference import Reference, currency_digits, toxicity
+from execution.service.reference import Reference, toxicity
 from execution.snapshot import AccountRow, OrderRow, PositionRow, Snapshot
 from execution.state import Order
 from execution.units import decimal_to_int, lots_to_units
+from warehouse.reference_data import currency_digits
 
 log = logging.getLogger(__name__)
 

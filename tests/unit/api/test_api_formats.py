@@ -1,5 +1,5 @@
 """Figures the api answers with: plain notation, no negative zero, the digits of the currency,
-symbol or volume step; and the same minor units as the execution core."""
+symbol or volume step."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from api.formats import SymbolDigits, currency_digits, fixed, money, plain
+from api.formats import SymbolDigits, fixed, money, plain
 from api.schemas import Deal
-from execution.service.reference import currency_digits as core_currency_digits
 
 
 @pytest.mark.parametrize(
@@ -33,14 +32,6 @@ def test_money_uses_the_currencys_minor_units() -> None:
     assert format(money(D("1234.50000000"), "USD"), "f") == "1234.50"
     assert format(money(D("1234.00000000"), "JPY"), "f") == "1234"
     assert format(money(D("1.23400000"), "KWD"), "f") == "1.234"
-
-
-@pytest.mark.parametrize(
-    "currency", ["USD", "EUR", "GBP", "CHF", "JPY", "KRW", "HUF", "BHD", "KWD"]
-)
-def test_minor_units_are_the_execution_cores(currency: str) -> None:
-    # The api cannot import the core's table; this keeps the copy honest.
-    assert currency_digits(currency) == core_currency_digits(currency)
 
 
 def test_volume_digits_follow_the_step_and_plain_drops_trailing_zeros() -> None:

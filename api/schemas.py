@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -18,12 +19,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from api.decimals import PRICE, Lots, Price
+from api.decimals import PRICE, DecimalGrammar, Lots, Price
 from api.formats import Fixed
 from api.idempotency import KEY_PATTERN
 from execution.contracts import DealEntry, OrderState, OrderType, Side, TimeInForce
@@ -31,6 +33,15 @@ from execution.contracts import DealEntry, OrderState, OrderType, Side, TimeInFo
 # Ids are bigints. OpenAPI states a maximum as a JSON number, which FastAPI writes as a float:
 # 2**63 - 1 would read as 2**63, so the bound is the largest float below it (2**63 - 1024).
 ID_MAX = 2**63 - 1024
+# money a client moves (a deposit, a conversion, a transfer), as decimal text: the currency
+# judges the decimals (JPY none, USD two), so the grammar allows up to eight
+AMOUNT = DecimalGrammar(integer_digits=15, fraction_digits=8, example="100.00")
+Amount = Annotated[
+    Decimal,
+    PlainValidator(AMOUNT.parse, json_schema_input_type=str),
+    WithJsonSchema(AMOUNT.json_schema()),
+]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
 
 Id = Annotated[int, Field(ge=1, le=ID_MAX)]
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,31}$", examples=["EURUSD"])]

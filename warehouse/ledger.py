@@ -18,8 +18,9 @@ client's wallet (money the broker owes) holds a negative sum, and a deposit cred
 * :func:`check` recomputes every stored balance and hold from entries and open pending
   transfers, and reports what differs (``brokerstack ledger check``).
 
-The execution service journals its trading postings through :func:`journal_parts`, the same
-rows in one statement of its batch.
+The execution service journals its trading postings through :func:`journal_parts`: the same
+rows, as parts of the one statement its batch commits (its keys are its own entry ids, never
+reused, and its trading accounts are not guarded: their balance is the execution core's).
 """
 
 from __future__ import annotations
@@ -410,6 +411,42 @@ def _post(
     return [
         Posted(new[t.key], t.key, False) if t.key in new else Posted(old[t.key], t.key, True)
         for t in transfers
+    ]
+
+
+def journal_parts(
+    keys: list[str],
+    currencies: list[str],
+    kinds: list[str],
+    descriptions: list[str],
+    times: list[datetime],
+    entry_keys: list[str],
+    entry_accounts: list[int],
+    entry_amounts: list[Decimal],
+) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """Transfers and their entries as two named parts (``transfers_new``, ``entries_new``) of a
+    caller's one statement: a key already posted posts nothing. For a writer that checks its
+    own balances (the execution core) and never touches a guarded account."""
+    return [
+        (
+            "transfers_new",
+            """INSERT INTO ledger_transfers (idempotency_key, currency, kind, description,
+                                             created_by, created_at)
+               SELECT k, cur, kind, d, 'execution', at
+               FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[])
+                    AS t(k, cur, kind, d, at)
+               ON CONFLICT (idempotency_key) DO NOTHING
+               RETURNING id, idempotency_key, currency""",
+            (keys, currencies, kinds, descriptions, times),
+        ),
+        (
+            "entries_new",
+            """INSERT INTO ledger_entries (transfer_id, ledger_account_id, currency, amount)
+               SELECT t.id, e.acc, t.currency, e.amount
+               FROM unnest(%b::text[], %b::bigint[], %s::numeric[]) AS e(k, acc, amount)
+               JOIN transfers_new t ON t.idempotency_key = e.k""",
+            (entry_keys, entry_accounts, "{" + ",".join(map(str, entry_amounts)) + "}"),
+        ),
     ]
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import AnyPrincipal, ServicesDep
 from api.errors import ERROR_RESPONSES
 from api.formats import money
+from api.schemas import Amount, Currency
 from backoffice.clients.registration import public_url
 from backoffice.payments import deposits
 
@@ -26,8 +27,8 @@ RETURN_PATH = "/v1/portal/deposits/return"
 class DepositIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2, examples=["250.00"])
-    currency: str = Field(pattern="^[A-Z]{3}$", examples=["USD"])
+    amount: Amount
+    currency: Currency
     method: Literal["card"] = "card"
     idempotency_key: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
 
@@ -86,9 +87,11 @@ def list_deposits(
 
 @router.get(
     "/return",
-    response_class=HTMLResponse,
+    response_model=None,
+    responses={200: {"description": "A page saying the deposit is being confirmed",
+                     "content": {"text/html": {"schema": {"type": "string"}}}}},
     summary="Where the PSP's page sends you back (the deposit's state is at /{payment_id})",
-)
+)  # fmt: skip
 def returned(
     payment_id: Annotated[int, Query(ge=1)],
     outcome: Annotated[Literal["success", "cancel"], Query()],

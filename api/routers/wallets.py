@@ -8,32 +8,22 @@ maps its result; money is written at its currency's minor units, rates without t
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.backoffice import RoutePrices
-from api.decimals import DecimalGrammar
 from api.deps import AnyPrincipal, ServicesDep, Session
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.formats import Fixed, money, plain
 from api.idempotency import KEY_PATTERN
-from api.schemas import ID_MAX
+from api.schemas import ID_MAX, Amount, Currency
 from backoffice.wallets import conversions, trading_transfers
 from backoffice.wallets.accounts import WalletBalance, wallet_balances
 
 router = APIRouter(prefix="/v1/portal/wallets", tags=["wallets"], responses=ERROR_RESPONSES)
 
-# money a client moves: the wallet's currency judges the decimals (JPY none, USD two)
-AMOUNT = DecimalGrammar(integer_digits=15, fraction_digits=8, example="100.00")
-Amount = Annotated[
-    Decimal,
-    PlainValidator(AMOUNT.parse, json_schema_input_type=str),
-    WithJsonSchema(AMOUNT.json_schema()),
-]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
 # in a body the OpenAPI bound is a float: keep it one a float holds exactly
 BODY_ID_MAX = 2**53
 QuoteId = Annotated[int, Path(ge=1, le=ID_MAX, description="Quote id.")]

@@ -23,6 +23,7 @@ from brokerstack.times import to_datetime
 from execution import contracts as c
 from execution.records import LedgerLeg, LedgerTransfer
 from execution.service.reference import Reference
+from warehouse.ledger import journal_parts
 
 _TRANSFER_KINDS = {
     c.BalanceKind.DEPOSIT: "trading_deposit",
@@ -166,39 +167,12 @@ def prepare_postings(
 
 
 def transfer_statements(postings: Postings) -> list[tuple[str, str, tuple[Any, ...]]]:
-    """The transfers and their entries as two named parts of the journal's statement (a key
-    already posted posts nothing)."""
-    return [
-        (
-            "transfers_new",
-            """INSERT INTO ledger_transfers (idempotency_key, currency, kind, description,
-                                             created_by, created_at)
-               SELECT k, cur, kind, d, 'execution', at
-               FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[])
-                    AS t(k, cur, kind, d, at)
-               ON CONFLICT (idempotency_key) DO NOTHING
-               RETURNING id, idempotency_key, currency""",
-            (
-                postings.keys,
-                postings.currencies,
-                postings.kinds,
-                postings.descriptions,
-                postings.times,
-            ),
-        ),
-        (
-            "entries_new",
-            """INSERT INTO ledger_entries (transfer_id, ledger_account_id, currency, amount)
-               SELECT t.id, e.acc, t.currency, e.amount
-               FROM unnest(%b::text[], %b::bigint[], %s::numeric[]) AS e(k, acc, amount)
-               JOIN transfers_new t ON t.idempotency_key = e.k""",
-            (
-                postings.entry_keys,
-                postings.entry_accounts,
-                "{" + ",".join(map(str, postings.entry_amounts)) + "}",
-            ),
-        ),
-    ]
+    """The transfers and their entries as named parts of the journal's statement (a key
+    already posted posts nothing): the ledger's own rows, written by its journal form."""
+    return journal_parts(
+        postings.keys, postings.currencies, postings.kinds, postings.descriptions,
+        postings.times, postings.entry_keys, postings.entry_accounts, postings.entry_amounts,
+    )  # fmt: skip
 
 
 def _leg_account(

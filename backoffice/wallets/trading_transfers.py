@@ -164,8 +164,9 @@ def _hold(
             description=f"to trading account {trading_account_id}",
         ))  # fmt: skip
     except ledger.InsufficientFunds as exc:
-        raise _refused("insufficient_funds", "the wallet has not that much available",
-                       available=str(exc.details["available"])) from exc  # fmt: skip
+        left = exc.details["available"].quantize(Decimal("0.01"))
+        raise _refused("insufficient_funds", f"your {currency} wallet has {left:f} {currency} "
+                       "available", available=f"{left:f}", currency=currency) from exc  # fmt: skip
     except ledger.IdempotencyConflict as exc:
         raise _refused("idempotency_conflict", "this key was used for another transfer") from exc
     return pending.id

@@ -116,6 +116,7 @@ def test_refusals_move_nothing(live: Trading, conn: Any) -> None:
     with pytest.raises(Refused) as refused:
         saga.transfer(conn, live.commands, cid, aid, "to_trading", D("100.01"), "too-much")
     assert refused.value.code == "insufficient_funds"
+    assert refused.value.message == "your USD wallet has 100.00 USD available"
     for bad in (D(0), D("-5"), D("1.001")):
         with pytest.raises(Refused):
             saga.transfer(conn, live.commands, cid, aid, "to_trading", bad, f"bad-{bad}")

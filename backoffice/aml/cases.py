@@ -31,7 +31,7 @@ from backoffice.aml.errors import AmlError
 from backoffice.audit import Actor, record
 from backoffice.staff.access import works_for
 
-CaseKind = Literal["sanctions_hit", "pep", "monitoring_alert"]
+CaseKind = Literal["sanctions_hit", "pep", "monitoring_alert", "chargeback"]
 _SYSTEM = Actor.system("aml")
 
 
@@ -206,14 +206,16 @@ def decide(
 def open_screening_case(
     conn: psycopg.Connection[Any],
     client_id: int,
-    match_id: int,
+    match_id: int | None,
     kind: CaseKind,
     subject_key: str,
     *,
     block: bool,
+    reason: str = "sanctions_hit",
 ) -> int | None:
-    """The case for a screening match, once per client and listed entry (a match already
-    cased — even cleared — opens nothing); with ``block`` the client is suspended."""
+    """The case for a screening match (or, without one, another subject: a disputed payment),
+    once per client and subject (a subject already cased — even cleared — opens nothing); with
+    ``block`` the client is suspended, for ``reason``."""
     row = conn.execute(
         """INSERT INTO aml_cases (client_id, kind, screening_match_id, subject_key)
            VALUES (%s, %s, %s, %s)
@@ -233,8 +235,16 @@ def open_screening_case(
     record(conn, _SYSTEM, "aml.case_opened", "aml_case", case_id, None, after)
     _timeline(conn, _SYSTEM, client_id, "aml.case_opened", {"case_id": case_id, **after})
     if block:
-        _block(conn, client_id, case_id)
+        _block(conn, client_id, case_id, reason)
     return case_id
+
+
+def open_chargeback_case(
+    conn: psycopg.Connection[Any], client_id: int, payment_id: int
+) -> int | None:
+    """A PSP took a deposit back: a case for compliance, the client suspended until decided."""
+    return open_screening_case(conn, client_id, None, "chargeback", f"chargeback:{payment_id}",
+                               block=True, reason="chargeback")  # fmt: skip
 
 
 def open_alert_cases(conn: psycopg.Connection[Any], limit: int = 500) -> int:
@@ -355,7 +365,9 @@ def _changed(
     _timeline(conn, actor, case.client_id, action, {"case_id": case.id, **after})
 
 
-def _block(conn: psycopg.Connection[Any], client_id: int, case_id: int) -> None:
+def _block(
+    conn: psycopg.Connection[Any], client_id: int, case_id: int, reason: str = "sanctions_hit"
+) -> None:
     status = conn.execute(
         "SELECT status FROM clients WHERE id = %s FOR UPDATE", (client_id,)
     ).fetchone()
@@ -372,14 +384,14 @@ def _block(conn: psycopg.Connection[Any], client_id: int, case_id: int) -> None:
             "client",
             client_id,
             {"status": "active"},
-            {"status": "suspended", "reason": "sanctions_hit", "case_id": case_id},
+            {"status": "suspended", "reason": reason, "case_id": case_id},
         )
         _timeline(
             conn,
             _SYSTEM,
             client_id,
             "client.suspended",
-            {"reason": "sanctions_hit", "case_id": case_id},
+            {"reason": reason, "case_id": case_id},
         )
     elif not _other_blocking_cases(conn, client_id, case_id):
         return  # suspended or closed for a reason of its own: not this case's to lift

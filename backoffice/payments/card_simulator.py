@@ -13,7 +13,8 @@
   ``payment_intent.payment_failed``; the browser goes back to the session's success or cancel
   URL. Our return redirect proves nothing: only the signed event credits.
 
-Tests steer it through ``/_sim``: the webhook URL, duplicate deliveries, and the delivery log.
+Tests steer it through ``/_sim``: the webhook URL, duplicate deliveries, a refund or a
+chargeback of a paid intent (``/_sim/payments/{intent}/refund|dispute``), and the delivery log.
 """
 
 from __future__ import annotations
@@ -247,6 +248,25 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
         if "duplicates" in body:
             webhooks.duplicates = int(body["duplicates"])
         return {"callback_url": webhooks.callback_url, "duplicates": webhooks.duplicates}
+
+    @app.post("/_sim/payments/{intent}/{what}")
+    def take_back(intent: str, what: str) -> Any:
+        """A refund or a chargeback (``dispute``) of a paid intent: the PSP's event about it."""
+        session = next((x for x in sessions.values() if x.intent == intent), None)
+        if session is None or session.status != "succeeded" or what not in ("refund", "dispute"):
+            return JSONResponse({"error": {"type": "invalid_request_error"}}, 400)
+        kind = "charge.refunded" if what == "refund" else "charge.dispute.created"
+        webhooks.emit({
+            "id": f"evt_{uuid.uuid4().hex[:24]}", "object": "event", "type": kind,
+            "created": int(time.time()), "livemode": False,
+            "data": {"object": {
+                "id": f"{'ch' if what == 'refund' else 'dp'}_{uuid.uuid4().hex[:24]}",
+                "object": "charge" if what == "refund" else "dispute",
+                "payment_intent": intent, "amount": session.amount,
+                "currency": session.currency, "metadata": session.metadata,
+            }},
+        })  # fmt: skip
+        return {"intent": intent, "event": kind}
 
     @app.get("/_sim/deliveries")
     def deliveries() -> dict[str, Any]:

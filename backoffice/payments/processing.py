@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 
+from backoffice.aml.cases import open_chargeback_case
 from backoffice.audit import Actor, record
 from backoffice.crm.events import write_event
 from backoffice.payments.events import payment_event
@@ -116,14 +117,10 @@ def apply_event(
         payment_event(conn, payment_id, f"ignored:{event.status}", {"event": event.event_id,
                "status": status}, inbox_id)  # fmt: skip
         return f"{event.status} after {status}: ignored"
-    if direction != "deposit" or event.status not in (
-        "requires_action",
-        "succeeded",
-        "failed",
-        "canceled",
-        "pending",
-    ):
+    if direction != "deposit":
         return f"{event.status} of a {direction}: not handled yet"
+    if event.status in ("refunded", "chargeback") and status != "succeeded":
+        return f"{event.status} of a deposit that was {status}: nothing to take back"
     changes: dict[str, Any] = {"status": event.status}
     if event.status == "succeeded":
         if event.currency is not None and event.currency != currency:
@@ -133,6 +130,8 @@ def apply_event(
                            currency, fee, event)  # fmt: skip
     elif event.status in ("failed", "canceled"):
         changes["failure"] = event.failure or event.status
+    elif event.status in ("refunded", "chargeback"):
+        _take_back(conn, payment_id, client_id, brand_id, wallet_id, psp, currency, event)
     assignments = ", ".join(f"{k} = %({k})s" for k in changes)
     conn.execute(f"UPDATE payments SET {assignments}, updated_at = now() WHERE id = %(id)s",
                  {**changes, "id": payment_id})  # fmt: skip
@@ -181,6 +180,59 @@ def _credit(
     ).fetchone()
     return {"received_amount": received, "ledger_transfer_id": posted.transfer_id,
             "succeeded_at": event.at, "is_ftd": bool(first and first[0])}  # fmt: skip
+
+
+def _take_back(
+    conn: psycopg.Connection[Any],
+    payment_id: int,
+    client_id: int,
+    brand_id: int,
+    wallet_id: int,
+    psp: str,
+    currency: str,
+    event: PspEvent,
+) -> None:
+    """The PSP took the deposit back (the client's refund, or a chargeback): a new reversing
+    transfer, never an edit. The wallet gives what it has available; the rest becomes the
+    client's debt (``client_receivable``), never a negative wallet. A chargeback also opens a
+    case and suspends the client."""
+    credited = conn.execute(
+        "SELECT received_amount FROM payments WHERE id = %s", (payment_id,)
+    ).fetchone()
+    assert credited is not None
+    amount = min(event.amount or credited[0], credited[0])
+    wallet = conn.execute("SELECT ledger_account_id FROM wallets WHERE id = %s",
+                          (wallet_id,)).fetchone()  # fmt: skip
+    assert wallet is not None
+    available = ledger.available(conn, wallet[0]) or Decimal(0)
+    taken = min(max(available, Decimal(0)), amount)
+    entries = [ledger.Entry(psp_clearing(conn, brand_id, psp, currency), -amount)]
+    if taken:
+        entries.append(ledger.Entry(wallet[0], taken))
+    if amount - taken:
+        entries.append(ledger.Entry(_receivable(conn, client_id, brand_id, currency),
+                                    amount - taken))  # fmt: skip
+    kind = "chargeback" if event.status == "chargeback" else "refund"
+    ledger.post(conn, [ledger.Transfer(
+        f"payment:{payment_id}:{kind}", currency, kind, tuple(entries),
+        description=f"{kind} of deposit {payment_id} via {psp}", created_by="payments",
+        at=event.at,
+    )])  # fmt: skip
+    if event.status == "chargeback":
+        open_chargeback_case(conn, client_id, payment_id)
+
+
+def _receivable(conn: psycopg.Connection[Any], client_id: int, brand_id: int,
+                currency: str) -> int:  # fmt: skip
+    code = f"client:{client_id}:receivable:{currency}"
+    conn.execute(
+        """INSERT INTO ledger_accounts (code, kind, currency, brand_id, client_id)
+           VALUES (%s, 'client_receivable', %s, %s, %s) ON CONFLICT (code) DO NOTHING""",
+        (code, currency, brand_id, client_id),
+    )
+    row = conn.execute("SELECT id FROM ledger_accounts WHERE code = %s", (code,)).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def _run(context: JobContext) -> int:

@@ -237,3 +237,54 @@ def test_forged_changed_expired_and_replayed_webhooks_are_refused_and_kept(
     assert [r[0] for r in kept] == ["mismatch", "expired", "missing", "malformed", "mismatch"]
     assert bytes(kept[-1][1]) == changed  # the raw bytes, as received
     assert stored == (1,)
+
+
+def test_a_chargeback_takes_what_the_wallet_has_and_the_rest_is_the_clients_debt(
+    world: tuple[str, str, Settings, Party], seeded_db_url: str
+) -> None:
+    api, sim, settings, client = world
+    auth = token(api, client)
+    paid = deposit(api, auth, "100.00", "to-dispute").json()
+    pay(paid["redirect_url"], PAYS)
+    wait_delivered(sim, 1)
+    apply_events(settings, seeded_db_url)
+    with psycopg.connect(seeded_db_url) as conn:
+        # the client spends 70.00 of it (a payout, as the ledger sees it)
+        wallet, intent = conn.execute(
+            """SELECT w.ledger_account_id, p.psp_payment_id FROM payments p
+               JOIN wallets w ON w.id = p.wallet_id WHERE p.id = %s""",
+            (paid["payment_id"],),
+        ).fetchone() or (None, None)
+        psp = conn.execute("SELECT id FROM ledger_accounts "
+                           "WHERE code = 'demo:psp_clearing:stub-psp:USD'").fetchone()  # fmt: skip
+        assert psp is not None
+        ledger.post(conn, [ledger.move("spent", "USD", "withdrawal", wallet, psp[0], D(70))])
+    assert httpx.post(f"{sim}/_sim/payments/{intent}/dispute").status_code == 200
+    wait_delivered(sim, 2)
+    apply_events(settings, seeded_db_url)
+    apply_events(settings, seeded_db_url)  # a second round finds nothing to do
+    shown = httpx.get(f"{api}/v1/portal/deposits/{paid['payment_id']}", headers=auth).json()
+    assert shown["status"] == "chargeback"
+    assert wallet_balance(seeded_db_url, client.client_id) == 0  # 30.00 taken, not -70.00
+    with psycopg.connect(seeded_db_url) as conn:
+        owed = conn.execute(
+            """SELECT sum(e.amount) FROM ledger_entries e JOIN ledger_accounts a
+               ON a.id = e.ledger_account_id
+               WHERE a.kind = 'client_receivable' AND a.client_id = %s""",
+            (client.client_id,),
+        ).fetchone()
+        case = conn.execute(
+            "SELECT kind, status, client_blocked FROM aml_cases WHERE client_id = %s",
+            (client.client_id,),
+        ).fetchall()
+        status = conn.execute("SELECT status FROM clients WHERE id = %s",
+                              (client.client_id,)).fetchone()  # fmt: skip
+        taken_back = conn.execute(
+            "SELECT count(*) FROM ledger_transfers WHERE idempotency_key = %s",
+            (f"payment:{paid['payment_id']}:chargeback",),
+        ).fetchone()
+        assert ledger.check(conn).ok
+    assert owed == (D("70.00"),)
+    assert case == [("chargeback", "open", True)]
+    assert status == ("suspended",)
+    assert taken_back == (1,)

@@ -30,6 +30,7 @@ from api.routers import (
     admin_brands,
     admin_crm,
     admin_kyc,
+    admin_payments,
     admin_staff,
     admin_trading,
     auth,
@@ -44,6 +45,7 @@ from api.routers import (
     trading,
     wallets,
     webhooks,
+    withdrawals,
 )
 from api.security import signing_key
 from api.streams import Hub
@@ -159,8 +161,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     staff_auth.install(app)
     routers = (
         health, auth, market, accounts, trading, stream, leads, sms_webhooks, webhooks, payments,
-        portal, wallets, admin_auth, admin_staff, admin_brands, admin_audit,
-        admin_kyc, admin_aml, admin_crm, admin_trading,
+        portal, wallets, withdrawals, admin_auth, admin_staff, admin_brands, admin_audit,
+        admin_kyc, admin_aml, admin_crm, admin_trading, admin_payments,
         methods,  # last: OPTIONS for every path the others serve
     )  # fmt: skip
     for module in routers:

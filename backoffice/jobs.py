@@ -9,6 +9,7 @@ from backoffice.comms.delivery import OUTBOX
 from backoffice.crm.automation_job import RETENTION_AUTOMATIONS
 from backoffice.kyc.jobs import KYC_JOBS
 from backoffice.payments.processing import INBOX_JOB as PAYMENTS_INBOX
+from backoffice.payments.withdrawals import PAYOUT_JOB as PAYOUTS
 from backoffice.trading.flags import CLIENT_FLAGS_JOB
 from backoffice.wallets.trading_transfers import RECOVERY_JOB as WALLET_TRANSFERS
 from backoffice.worker import Job
@@ -16,6 +17,7 @@ from backoffice.worker import Job
 JOBS: list[Job] = [
     *KYC_JOBS,
     PAYMENTS_INBOX,
+    PAYOUTS,
     CLIENT_FLAGS_JOB,
     WALLET_TRANSFERS,
     OUTBOX,

@@ -365,6 +365,8 @@ PERMISSIONS = {
     "trading.read": "See a trading account's admin state and its open positions",
     "trading.manage": "Change leverage, group, the trading switch; the dealer's closes",
     "money.adjust": "Balance corrections, credit, bonuses; the queue; decide another's",
+    "payments.read": "See withdrawals waiting for approval and clients' payments",
+    "payments.approve": "Approve or reject withdrawals (four eyes above the threshold)",
 }
 _KYC = ("kyc.read", "kyc.decide")
 _AML = ("aml.read", "aml.manage")
@@ -375,7 +377,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "manager": ("staff.read", "brands.read", "audit.read", *_CRM, *_TRADING, "money.adjust"),
     "compliance": ("staff.read", "brands.read", "audit.read", "audit.export", *_KYC, *_AML),
     "kyc_officer": ("brands.read", *_KYC),
-    "finance": ("brands.read", "trading.read", "money.adjust"),
+    "finance": ("brands.read", "trading.read", "money.adjust", "payments.read", "payments.approve"),
     "sales": _CRM,
     "retention": _CRM,
     "support": ("crm.read",),

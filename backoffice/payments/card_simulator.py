@@ -131,6 +131,8 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
                           callback_url or default_callback(settings))  # fmt: skip
     sessions: dict[str, Session] = {}
     by_key: dict[str, str] = {}
+    payouts_by_key: dict[str, dict[str, Any]] = {}
+    outcomes = {"payout": "paid"}
     lock = threading.Lock()
 
     @asynccontextmanager
@@ -186,6 +188,40 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
             if idempotency_key:
                 by_key[idempotency_key] = session.id
         return JSONResponse(_session_out(session, base))
+
+    @app.post("/v1/payouts")
+    async def create_payout(
+        request: Request,
+        authorization: str = Header(default=""),
+        idempotency_key: str | None = Header(default=None),
+    ) -> JSONResponse:
+        """A payout (to the card of a deposit): answered at once, then ``payout.paid`` or, as
+        ``/_sim/config`` says, ``payout.failed``."""
+        if authorization != f"Bearer {secret_key}":
+            return JSONResponse({"error": {"type": "authentication_error"}}, 401)
+        form = await request.form()
+        with lock:
+            if idempotency_key and idempotency_key in payouts_by_key:
+                return JSONResponse(payouts_by_key[idempotency_key])
+            try:
+                amount = int(str(form["amount"]))
+                payout = {"id": f"po_{uuid.uuid4().hex[:24]}", "object": "payout",
+                          "amount": amount, "currency": str(form["currency"]).lower(),
+                          "destination": str(form.get("destination") or ""),
+                          "metadata": {k[9:-1]: str(v) for k, v in form.items()
+                                       if k.startswith("metadata[")}}  # fmt: skip
+            except (KeyError, ValueError):
+                return JSONResponse({"error": {"type": "invalid_request_error"}}, 400)
+            if idempotency_key:
+                payouts_by_key[idempotency_key] = payout
+        outcome = outcomes["payout"]
+        webhooks.emit({
+            "id": f"evt_{uuid.uuid4().hex[:24]}", "object": "event",
+            "type": "payout.paid" if outcome == "paid" else "payout.failed",
+            "created": int(time.time()), "livemode": False,
+            "data": {"object": {**payout, "status": outcome}},
+        })  # fmt: skip
+        return JSONResponse({**payout, "status": "pending"})
 
     @app.get("/pay/{session_id}", response_class=HTMLResponse)
     def hosted_page(session_id: str) -> HTMLResponse:
@@ -247,7 +283,10 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
             webhooks.callback_url = str(body["callback_url"])
         if "duplicates" in body:
             webhooks.duplicates = int(body["duplicates"])
-        return {"callback_url": webhooks.callback_url, "duplicates": webhooks.duplicates}
+        if body.get("payout") in ("paid", "failed"):
+            outcomes["payout"] = str(body["payout"])
+        return {"callback_url": webhooks.callback_url, "duplicates": webhooks.duplicates,
+                "payout": outcomes["payout"]}  # fmt: skip
 
     @app.post("/_sim/payments/{intent}/{what}")
     def take_back(intent: str, what: str) -> Any:

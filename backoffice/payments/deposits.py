@@ -103,10 +103,10 @@ def check_limit(conn: psycopg.Connection[Any], client_id: int, amount: Decimal,
     ).fetchall()
     totals: dict[str, Decimal] = {str(r[0]): Decimal(r[1]) for r in rows}
     totals[currency] = totals.get(currency, Decimal(0)) + amount
-    used = sum((_convert(conn, total, ccy, limit_ccy) for ccy, total in totals.items()),
+    used = sum((convert(conn, total, ccy, limit_ccy) for ccy, total in totals.items()),
                Decimal(0))  # fmt: skip
     if used > level.deposit_limit:
-        spent = used - _convert(conn, amount, currency, limit_ccy)
+        spent = used - convert(conn, amount, currency, limit_ccy)
         remaining = max(level.deposit_limit - spent, Decimal(0))
         raise _refuse("forbidden", "deposit_limit",
                       f"your KYC level allows deposits up to {_cents(level.deposit_limit)} "
@@ -119,7 +119,7 @@ def _cents(amount: Decimal) -> str:
     return f"{amount.quantize(Decimal('0.01'), ROUND_DOWN):f}"
 
 
-def _convert(conn: psycopg.Connection[Any], amount: Decimal, ccy: str, to: str) -> Decimal:
+def convert(conn: psycopg.Connection[Any], amount: Decimal, ccy: str, to: str) -> Decimal:
     if ccy == to:
         return amount
     rates = dict(conn.execute(

@@ -24,9 +24,10 @@ import psycopg
 from backoffice.aml.cases import open_chargeback_case
 from backoffice.audit import Actor, record
 from backoffice.crm.events import write_event
+from backoffice.payments import withdrawals
 from backoffice.payments.events import payment_event
 from backoffice.payments.providers import Provider, PspEvent, providers
-from backoffice.wallets.accounts import broker_account
+from backoffice.wallets.accounts import broker_account, psp_clearing
 from backoffice.worker import Job, JobContext
 from warehouse import ledger
 
@@ -37,25 +38,6 @@ BATCH = 200
 MAX_ATTEMPTS = 10
 _RANK = {"created": 0, "pending": 1, "requires_action": 2, "failed": 3, "canceled": 3,
          "succeeded": 4, "refunded": 5, "chargeback": 5}  # fmt: skip
-
-
-def psp_clearing(conn: psycopg.Connection[Any], brand_id: int, psp: str, currency: str) -> int:
-    """The brand's clearing account at ``psp`` in ``currency`` (created on first use)."""
-    params = {"brand": brand_id, "psp": psp, "ccy": currency}
-    find = """SELECT a.id FROM ledger_accounts a JOIN brands b ON b.id = %(brand)s
-              WHERE a.code = b.code || ':psp_clearing:' || %(psp)s || ':' || %(ccy)s"""
-    row = conn.execute(find, params).fetchone()
-    if row is None:
-        conn.execute(
-            """INSERT INTO ledger_accounts (code, kind, currency, brand_id, psp)
-               SELECT b.code || ':psp_clearing:' || %(psp)s || ':' || %(ccy)s, 'psp_clearing',
-                      %(ccy)s, b.id, %(psp)s
-               FROM brands b WHERE b.id = %(brand)s ON CONFLICT (code) DO NOTHING""",
-            params,
-        )
-        row = conn.execute(find, params).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def process_inbox(
@@ -117,8 +99,19 @@ def apply_event(
         payment_event(conn, payment_id, f"ignored:{event.status}", {"event": event.event_id,
                "status": status}, inbox_id)  # fmt: skip
         return f"{event.status} after {status}: ignored"
-    if direction != "deposit":
-        return f"{event.status} of a {direction}: not handled yet"
+    if direction == "withdrawal":
+        if event.status not in ("succeeded", "failed"):
+            return f"{event.status} of a payout: nothing to do"
+        conn.execute(
+            """UPDATE payments SET status = %s, failure = %s, succeeded_at = %s,
+                                   updated_at = now() WHERE id = %s""",
+            (event.status, event.failure if event.status == "failed" else None,
+             event.at if event.status == "succeeded" else None, payment_id),
+        )  # fmt: skip
+        payment_event(conn, payment_id, event.status, {"event": event.event_id}, inbox_id)
+        withdrawals.settle(conn, payment_id, event.status == "succeeded", event.failure,
+                           event.at)  # fmt: skip
+        return None
     if event.status in ("refunded", "chargeback") and status != "succeeded":
         return f"{event.status} of a deposit that was {status}: nothing to take back"
     changes: dict[str, Any] = {"status": event.status}

@@ -55,6 +55,16 @@ class DepositRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class PayoutRequest:
+    payment_id: int  # the payout's payments row
+    key: str
+    amount: Decimal
+    currency: str
+    client_id: int
+    source: str | None  # the PSP's id of a deposit being paid back to (return to source)
+
+
+@dataclass(frozen=True, slots=True)
 class Checkout:
     psp_payment_id: str
     redirect_url: str | None  # the hosted page the client is sent to
@@ -82,6 +92,8 @@ class Provider(Protocol):
 
     def create_deposit(self, request: DepositRequest) -> Checkout: ...
 
+    def create_payout(self, request: PayoutRequest) -> str: ...
+
     def verify(self, body: bytes, headers: Mapping[str, str], now: float | None = None) -> None: ...
 
     def parse(self, body: bytes) -> PspEvent: ...
@@ -98,6 +110,8 @@ _CARD_EVENTS = {
     "payment_intent.canceled": "canceled",
     "charge.refunded": "refunded",
     "charge.dispute.created": "chargeback",
+    "payout.paid": "succeeded",
+    "payout.failed": "failed",
 }
 
 
@@ -140,6 +154,17 @@ class CardProvider:
         }
         body = self._call("/v1/checkout/sessions", form, request.key)
         return Checkout(str(body["payment_intent"]), str(body["url"]))
+
+    def create_payout(self, request: PayoutRequest) -> str:
+        """Pay ``amount`` back to the card a deposit came from; the PSP's payout id."""
+        form = {
+            "amount": str(minor_units(request.amount, request.currency)),
+            "currency": request.currency.lower(),
+            "metadata[payment_id]": str(request.payment_id),
+        }
+        if request.source:
+            form["destination"] = request.source
+        return str(self._call("/v1/payouts", form, request.key)["id"])
 
     def _call(self, path: str, form: dict[str, str], key: str) -> dict[str, Any]:
         """POST with the idempotency key, retried on a dropped connection or a 5xx / 429."""

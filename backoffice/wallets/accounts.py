@@ -116,3 +116,22 @@ def broker_account(conn: psycopg.Connection[Any], brand_id: int, kind: str, curr
     if row is None:
         raise not_found("brand", brand_id)
     return int(row[0])
+
+
+def psp_clearing(conn: psycopg.Connection[Any], brand_id: int, psp: str, currency: str) -> int:
+    """The brand's clearing account at ``psp`` in ``currency`` (created on first use)."""
+    params = {"brand": brand_id, "psp": psp, "ccy": currency}
+    find = """SELECT a.id FROM ledger_accounts a JOIN brands b ON b.id = %(brand)s
+              WHERE a.code = b.code || ':psp_clearing:' || %(psp)s || ':' || %(ccy)s"""
+    row = conn.execute(find, params).fetchone()
+    if row is None:
+        conn.execute(
+            """INSERT INTO ledger_accounts (code, kind, currency, brand_id, psp)
+               SELECT b.code || ':psp_clearing:' || %(psp)s || ':' || %(ccy)s, 'psp_clearing',
+                      %(ccy)s, b.id, %(psp)s
+               FROM brands b WHERE b.id = %(brand)s ON CONFLICT (code) DO NOTHING""",
+            params,
+        )
+        row = conn.execute(find, params).fetchone()
+    assert row is not None
+    return int(row[0])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import psycopg
 
@@ -16,9 +17,12 @@ from backoffice.crm import tasks
 from backoffice.crm.leads import capture_lead
 from backoffice.crm.submission import LeadSubmission
 from backoffice.kyc.documents import store_document
+from backoffice.payments.withdrawals import request_withdrawal
+from backoffice.wallets.accounts import open_wallet, psp_clearing
 from brokerstack.settings import Settings
 from tests.integration.backoffice.support_kyc import PNG
 from tests.integration.backoffice.support_staff import add_client
+from warehouse import ledger
 
 SYSTEM = Actor.system("test")
 _numbers = itertools.count(1)
@@ -100,3 +104,40 @@ def add_task(db_url: str, brand: int, owner: int, lead_id: int) -> int:
         return tasks.create_task(
             conn, Actor.staff(owner), owner, "Call back", due, brand_ids=[brand], lead_id=lead_id
         )
+
+
+_withdrawals = itertools.count(1)
+
+
+def pending_withdrawal(db_url: str, client_id: int) -> int:
+    """A withdrawal of 10.00 USD waiting for finance: the client at KYC level 2 with a card
+    deposit of 100.00 credited to the wallet first (what return-to-source needs)."""
+    n = next(_withdrawals)
+    with psycopg.connect(db_url) as conn:
+        brand = conn.execute("UPDATE clients SET kyc_level = 2 WHERE id = %s RETURNING brand_id",
+                             (client_id,)).fetchone()  # fmt: skip
+        assert brand is not None
+        wallet = open_wallet(conn, client_id, "USD")
+        clearing = psp_clearing(conn, brand[0], "card-sim", "USD")
+        conn.execute(
+            """INSERT INTO payments (client_id, brand_id, wallet_id, psp, psp_payment_id,
+                                     idempotency_key, direction, method, amount, currency,
+                                     status, received_amount)
+               VALUES (%s, %s, %s, 'card-sim', %s, %s, 'deposit', 'card', 100, 'USD',
+                       'succeeded', 100)""",
+            (client_id, brand[0], wallet.id, f"pi_matrix_{client_id}_{n}",
+             f"matrix-deposit-{client_id}-{n}"),
+        )  # fmt: skip
+        credit = ledger.move(
+            f"matrix-deposit-{client_id}-{n}",
+            "USD",
+            "deposit",
+            clearing,
+            wallet.ledger_account_id,
+            Decimal(100),
+        )
+        ledger.post(conn, [credit])
+        conn.commit()
+        found = request_withdrawal(conn, client_id, Decimal(10), "USD", "card-sim",
+                                   f"matrix-{n}")  # fmt: skip
+        return found.id

@@ -21,15 +21,19 @@ import pytest
 import redis
 import uvicorn
 
-from backoffice.payments import signatures
+from backoffice.audit import Actor
+from backoffice.errors import Refused
+from backoffice.payments import signatures, withdrawals
 from backoffice.payments.card_simulator import DECLINED, NEEDS_3DS, PAYS, create_simulator
 from backoffice.payments.processing import process_inbox
 from backoffice.payments.providers import providers
+from backoffice.scope import BrandScope
 from brokerstack.services.ports import free_port
 from brokerstack.settings import Settings
 from tests.integration.api.conftest import make_settings
 from tests.integration.api.servers import serve
 from tests.integration.api.support import Party, add_client
+from tests.integration.backoffice.support_staff import add_member, brand_id, login
 from warehouse import ledger
 
 WEBHOOK_SECRET = "whsec_simulator"
@@ -288,3 +292,116 @@ def test_a_chargeback_takes_what_the_wallet_has_and_the_rest_is_the_clients_debt
     assert case == [("chargeback", "open", True)]
     assert status == ("suspended",)
     assert taken_back == (1,)
+
+
+def _paid_deposit(api: str, sim: str, settings: Settings, db: str, auth: dict[str, str],
+                  amount: str, key: str, delivered: int) -> None:  # fmt: skip
+    started = deposit(api, auth, amount, key).json()
+    pay(started["redirect_url"], PAYS)
+    wait_delivered(sim, delivered)
+    apply_events(settings, db)
+
+
+def test_a_withdrawal_is_held_approved_by_two_others_paid_out_and_posted(
+    world: tuple[str, str, Settings, Party], seeded_db_url: str
+) -> None:
+    api, sim, settings, client = world
+    with psycopg.connect(seeded_db_url) as conn:
+        conn.execute("UPDATE clients SET kyc_level = 2 WHERE id = %s", (client.client_id,))
+    auth = token(api, client)
+    _paid_deposit(api, sim, settings, seeded_db_url, auth, "1500.00", "big", 1)
+    url = f"{api}/v1/portal/withdrawals"
+
+    def ask(amount: str, key: str, **extra: str) -> httpx.Response:
+        return httpx.post(url, headers=auth, json={"amount": amount, "currency": "USD",
+                                                   "idempotency_key": key, **extra})  # fmt: skip
+
+    # back only where the money came from, and never more than the wallet holds
+    elsewhere = ask("10.00", "elsewhere", psp="stub-psp")
+    assert (elsewhere.status_code, elsewhere.json()["error"]["code"]) == (409, "return_to_source")
+    big = ask("1200.00", "w-1")
+    assert big.status_code == 201, big.text
+    w = big.json()
+    assert (w["status"], w["approvals_needed"], w["psp"]) == ("pending_approval", 2, "card-sim")
+    assert ask("1200.00", "w-1").json()["withdrawal_id"] == w["withdrawal_id"]
+    wallet = httpx.get(f"{api}/v1/portal/wallets", headers=auth).json()[0]
+    assert (wallet["balance"], wallet["held"], wallet["available"]) == ("1500.00", "1200.00",
+                                                                         "300.00")  # fmt: skip
+    beyond = ask("300.01", "w-2").json()["error"]  # 1,500 deposited, 1,200 on its way back
+    assert (beyond["code"], beyond["details"]["returnable"]) == ("return_to_source", "300.00")
+
+    first, second = (add_member(seeded_db_url, ["finance"], [brand_id(seeded_db_url, "demo")])
+                     for _ in range(2))  # fmt: skip
+    with httpx.Client(base_url=api) as http:
+        a, b = login(http, first), login(http, second)  # type: ignore[arg-type]
+        queue = http.get("/v1/admin/payments/withdrawals", headers=a).json()
+        assert [q["withdrawal_id"] for q in queue] == [w["withdrawal_id"]]
+        approve = f"/v1/admin/payments/withdrawals/{w['withdrawal_id']}/approve"
+        once = http.post(approve, headers=a).json()
+        assert (once["status"], once["approvals"]) == ("pending_approval", 1)
+        twice = http.post(approve, headers=a).json()  # the same approver again: still one
+        assert (twice["status"], twice["approvals"]) == ("pending_approval", 1)
+        done = http.post(approve, headers=b).json()
+        assert (done["status"], done["approvals"]) == ("approved", 2)
+        support = add_member(seeded_db_url, ["support"], [brand_id(seeded_db_url, "demo")])
+        denied = http.get("/v1/admin/payments/withdrawals", headers=login(http, support))  # type: ignore[arg-type]
+        assert denied.status_code == 403
+    known = providers(settings)
+    with psycopg.connect(seeded_db_url) as conn:
+        assert withdrawals.send_approved(conn, known) == 1
+    for provider in known.values():
+        provider.close()
+    assert httpx.get(f"{url}/{w['withdrawal_id']}", headers=auth).json()["status"] == "sent"
+    wait_delivered(sim, 2)
+    apply_events(settings, seeded_db_url)
+    assert httpx.get(f"{url}/{w['withdrawal_id']}", headers=auth).json()["status"] == "paid"
+    assert wallet_balance(seeded_db_url, client.client_id) == D("300.00")
+    with psycopg.connect(seeded_db_url) as conn:
+        payout = conn.execute("SELECT status, amount FROM payments WHERE direction = "
+                              "'withdrawal'").fetchall()  # fmt: skip
+        assert ledger.check(conn).ok
+    assert payout == [("succeeded", D("1200.00"))]
+
+
+def test_the_requester_cannot_approve_and_a_failed_or_rejected_one_releases_the_money(
+    world: tuple[str, str, Settings, Party], seeded_db_url: str
+) -> None:
+    api, sim, settings, client = world
+    with psycopg.connect(seeded_db_url) as conn:
+        conn.execute("UPDATE clients SET kyc_level = 2 WHERE id = %s", (client.client_id,))
+    auth = token(api, client)
+    _paid_deposit(api, sim, settings, seeded_db_url, auth, "500.00", "dep", 1)
+    demo = BrandScope.of(brand_id(seeded_db_url, "demo"))
+    maker, checker = (add_member(seeded_db_url, ["finance"], [demo.param[0]])  # type: ignore[index]
+                      for _ in range(2))  # fmt: skip
+    with psycopg.connect(seeded_db_url) as conn:
+        # asked for by a staff member on the client's behalf: that member cannot approve it
+        asked = withdrawals.request_withdrawal(conn, client.client_id, D("100.00"), "USD", None,
+                                               "by-staff", staff_user_id=maker.id)  # fmt: skip
+        with pytest.raises(Refused) as refused:
+            withdrawals.approve(conn, Actor.staff(maker.id), demo, asked.id)
+        assert refused.value.code == "checker_is_maker"
+        conn.rollback()
+        assert withdrawals.approve(conn, Actor.staff(checker.id), demo, asked.id).status == \
+            "approved"  # fmt: skip
+        rejected = withdrawals.request_withdrawal(conn, client.client_id, D("50.00"), "USD",
+                                                  None, "to-reject")  # fmt: skip
+        withdrawals.reject(conn, Actor.staff(checker.id), demo, rejected.id, "wrong card")
+        with pytest.raises(Refused):  # decided: no approval after a rejection
+            withdrawals.approve(conn, Actor.staff(maker.id), demo, rejected.id)
+        conn.rollback()
+    assert httpx.post(f"{sim}/_sim/config", json={"payout": "failed"}).status_code == 200
+    known = providers(settings)
+    with psycopg.connect(seeded_db_url) as conn:
+        assert withdrawals.send_approved(conn, known) == 1
+    for provider in known.values():
+        provider.close()
+    wait_delivered(sim, 2)
+    apply_events(settings, seeded_db_url)
+    shown = httpx.get(f"{api}/v1/portal/withdrawals", headers=auth).json()
+    assert [(s["status"], s["amount"]) for s in shown] == [("rejected", "50.00"),
+                                                          ("failed", "100.00")]  # fmt: skip
+    wallet = httpx.get(f"{api}/v1/portal/wallets", headers=auth).json()[0]
+    assert (wallet["balance"], wallet["held"]) == ("500.00", "0.00")
+    with psycopg.connect(seeded_db_url) as conn:
+        assert ledger.check(conn).ok

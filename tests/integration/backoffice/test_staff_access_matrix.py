@@ -31,6 +31,7 @@ from tests.integration.backoffice.support_queues import (
     add_task,
     alert_case,
     copy_kyc_levels,
+    pending_withdrawal,
     waiting_application,
 )
 from tests.integration.backoffice.support_staff import (
@@ -190,6 +191,12 @@ CASES: dict[tuple[str, str], Case] = {
         ("POST", "/tasks/{task_id}/close", Case(body=lambda w: {"status": "done"})),
     )},
     **_TRADING_CASES,
+    ("GET", "/v1/admin/payments/withdrawals"): Case(other_brand=None),
+    ("POST", "/v1/admin/payments/withdrawals/{withdrawal_id}/approve"): Case(
+        path=lambda w: {"withdrawal_id": w.fresh("withdrawal")}),
+    ("POST", "/v1/admin/payments/withdrawals/{withdrawal_id}/reject"): Case(
+        path=lambda w: {"withdrawal_id": w.fresh("withdrawal")},
+        body=lambda w: {"reason": "not the client's card"}),
 }  # fmt: skip
 PATH_VALUES: dict[str, Callable[[World], Any]] = {
     "brand_id": lambda w: w.brand_id,
@@ -268,6 +275,7 @@ def _world(db: str, settings: Settings, name: str, brand: int) -> World:
     staff = add_member(db, ["sales"], [brand], enrol=False).id
     owner = add_member(db, ["sales"], [brand], enrol=False).id
     client = add_client(db, brand, f"client-{name}@example.com")
+    payer = add_client(db, brand, f"payer-{name}@example.com")
     copy_kyc_levels(db, brand)
     waiting = waiting_application(db, settings, brand)
     lead = add_lead(db, brand)
@@ -276,6 +284,8 @@ def _world(db: str, settings: Settings, name: str, brand: int) -> World:
         "kyc_application": lambda: waiting_application(db, settings, brand).application_id,
         "aml_case": lambda: alert_case(db, client, owner=owner),
         "lead": lambda: add_lead(db, brand),
+        # a client of its own: the world's client has an open AML case, which stops withdrawals
+        "withdrawal": lambda: pending_withdrawal(db, payer),
     }
     return World(brand_id=brand, staff_user_id=staff, client_id=client, account=account,
                  pending_request=lambda: add_pending_request(db, staff, account.account_id),

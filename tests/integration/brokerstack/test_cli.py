@@ -48,7 +48,7 @@ def _env(workdir: Path, **overrides: str) -> dict[str, str]:
     env["BROKERSTACK_EXECUTION_OPS_PORT"] = str(free_port())
     env["BROKERSTACK_INGEST_TICK_WRITER_OPS_PORT"] = str(free_port())
     env["BROKERSTACK_INGEST_EVENT_WRITER_OPS_PORT"] = str(free_port())
-    env["BROKERSTACK_LPSIM_OPS_PORT"] = str(free_port())
+    env["BROKERSTACK_LPSIM_OPS_PORT"] = str(free_port(span=2))  # one per simulated LP
     env["BROKERSTACK_DAGSTER_PORT"] = str(free_port())
     for port in BACKOFFICE_PORTS:
         env[f"BROKERSTACK_BACKOFFICE_{port}"] = str(free_port())
@@ -190,6 +190,13 @@ def _wait_for_status(
         time.sleep(1)
 
 
+def _log_tail(workdir: Path, name: str, lines: int = 40) -> str:
+    """What a child printed last (its file under the data folder), for a failure's message."""
+    logs = sorted((workdir / "data").glob(f"**/logs/{name}.log*"), reverse=True)
+    text = "\n".join(log.read_text(errors="replace") for log in logs)
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def _pid(rows: dict[str, list[str]], name: str) -> int:
     return int(rows[name][1])
 
@@ -250,7 +257,7 @@ def test_up_restarts_killed_children_and_ctrl_c_stops_servers_last(
              "event-writer")  # fmt: skip
     rows = _wait_for_status(env, workdir, lambda code, _: code == 0)
     for part in parts:
-        assert rows[part][2] == "0", rows[part]  # restarts
+        assert rows[part][2] == "0", (rows[part], _log_tail(workdir, part))  # restarts
         assert rows[part][5].startswith("answers"), rows[part]
         assert _alive(_pid(rows, part))
     for part in parts[2:]:  # each process but the servers: ready, with a scrape address

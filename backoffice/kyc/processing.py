@@ -36,6 +36,7 @@ class KycWebhook:
     type: str
     applicant_id: str
     external_user_id: str | None
+    level_name: str | None
     at: datetime
     event: states.ProviderEvent
     labels: list[str]
@@ -57,10 +58,12 @@ def parse_webhook(body: bytes) -> KycWebhook:
         reject_type=result.get("reviewRejectType"),
     )
     external = payload.get("externalUserId")
+    level_name = payload.get("levelName")
     return KycWebhook(
         type=event.type,
         applicant_id=applicant_id,
         external_user_id=str(external) if external is not None else None,
+        level_name=str(level_name) if level_name is not None else None,
         at=at,
         event=event,
         labels=[str(label) for label in result.get("rejectLabels") or []],
@@ -114,8 +117,14 @@ def apply_webhook(
 ) -> str | None:
     """Apply one stored event; a note when it concerns no application of ours."""
     webhook = parse_webhook(body)
+    # one applicant serves each of the client's levels: the event is about the application
+    # at the level it names (a late event about the identity check never decides the
+    # proof-of-address application that followed it)
     application = applications.load(
-        conn, "a.provider = %s AND a.provider_applicant_id = %s", (provider, webhook.applicant_id)
+        conn,
+        """a.provider = %s AND a.provider_applicant_id = %s
+           AND (%s::text IS NULL OR a.provider_level_name IS NULL OR a.provider_level_name = %s)""",
+        (provider, webhook.applicant_id, webhook.level_name, webhook.level_name),
     )
     if application is None and (webhook.external_user_id or "").isdigit():
         application = _attach(conn, provider, webhook)
@@ -144,14 +153,18 @@ def _attach(
     found = applications.load(
         conn,
         """a.client_id = %s AND a.provider = %s
-           AND (a.provider_applicant_id IS NULL OR a.provider_applicant_id = %s)""",
-        (int(webhook.external_user_id or 0), provider, webhook.applicant_id),
-    )
+           AND (a.provider_applicant_id IS NULL OR a.provider_applicant_id = %s)
+           AND (%s::text IS NULL OR a.provider_level_name IS NULL OR a.provider_level_name = %s)""",
+        (int(webhook.external_user_id or 0), provider, webhook.applicant_id, webhook.level_name,
+         webhook.level_name),
+    )  # fmt: skip
     if found is None:
         return None
     conn.execute(
-        "UPDATE kyc_applications SET provider_applicant_id = %s WHERE id = %s",
-        (webhook.applicant_id, found.id),
+        """UPDATE kyc_applications
+           SET provider_applicant_id = %s, provider_level_name = coalesce(%s, provider_level_name)
+           WHERE id = %s""",
+        (webhook.applicant_id, webhook.level_name, found.id),
     )
     return applications.load(conn, "a.id = %s", (found.id,))
 

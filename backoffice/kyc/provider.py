@@ -93,6 +93,24 @@ class KycProvider:
         )
         return Applicant(str(body["id"]), str(body["externalUserId"]), level_name)
 
+    def find_applicant(self, external_user_id: str) -> Applicant | None:
+        """The applicant the provider holds for our client, if any."""
+        try:
+            body = self._send(
+                "GET", f"/resources/applicants/-;externalUserId={external_user_id}/one"
+            )
+        except ProviderError as exc:
+            if exc.details.get("status") == 404:
+                return None
+            raise
+        return Applicant(str(body["id"]), str(body["externalUserId"]), str(body["levelName"]))
+
+    def move_to_level(self, applicant_id: str, level_name: str) -> None:
+        """Have the applicant checked against another level (the next KYC level's
+        requirements); the documents sent before stay with it."""
+        self._send("POST", f"/resources/applicants/{applicant_id}/moveToLevel",
+                   params={"name": level_name})  # fmt: skip
+
     def add_document(
         self,
         applicant_id: str,

@@ -142,6 +142,21 @@ def create_simulator(settings: Settings, options: SimulatorOptions) -> FastAPI:
         webhooks.emit("applicantCreated", record, reviewStatus="init")
         return {k: v for k, v in record.items() if k != "documents"}
 
+    @app.get("/resources/applicants/-;externalUserId={external}/one")
+    async def find_applicant(request: Request, external: str) -> dict[str, Any]:
+        await verified(request)
+        for record in applicants.values():
+            if record["externalUserId"] == external:
+                return {k: v for k, v in record.items() if k != "documents"}
+        raise Refused(404, f"Applicant with external user id {external} not found")
+
+    @app.post("/resources/applicants/{applicant_id}/moveToLevel")
+    async def move_to_level(request: Request, applicant_id: str, name: str) -> dict[str, Any]:
+        await verified(request)
+        record = applicant(applicant_id)
+        record.update(levelName=name, reviewStatus="init", reviewResult=None)
+        return {k: v for k, v in record.items() if k != "documents"}
+
     @app.post("/resources/applicants/{applicant_id}/info/idDoc")
     async def add_document(request: Request, applicant_id: str) -> dict[str, Any]:
         await verified(request)

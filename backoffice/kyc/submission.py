@@ -1,6 +1,10 @@
 """The client sends their application for review: the provider gets an applicant (our client
 id as its external user id, once), every document side not sent yet, and a request to check.
 
+One applicant serves every level: the client's next application (proof of address after
+identity) moves the applicant the earlier one created to the new level instead of creating a
+second (which the provider refuses), and the webhooks name the level they are about.
+
 The provider's calls are made inside the caller's transaction, before the status moves to
 submitted: if one fails nothing is recorded as sent, and a retry sends what is still missing
 (each document keeps the provider's id once uploaded, the application its applicant id).
@@ -15,7 +19,7 @@ import psycopg
 from backoffice.audit import Actor
 from backoffice.kyc import applications, documents, levels, states
 from backoffice.kyc.document_store import ContentMissing, StoreUnavailable
-from backoffice.kyc.errors import DecisionRefused, DocumentsUnavailable
+from backoffice.kyc.errors import DecisionRefused, DocumentsUnavailable, ProviderError
 from backoffice.kyc.provider import KycProvider
 from brokerstack.settings import Settings
 
@@ -37,10 +41,11 @@ def submit_application(
     applicant_id = application.provider_applicant_id
     if applicant_id is None:
         level = levels.level_of(conn, application.brand_id, application.target_level)
-        applicant_id = provider.create_applicant(str(client_id), level.name).id
+        applicant_id = _applicant_at_level(conn, provider, application, level.name)
         conn.execute(
-            "UPDATE kyc_applications SET provider_applicant_id = %s WHERE id = %s",
-            (applicant_id, application.id),
+            """UPDATE kyc_applications SET provider_applicant_id = %s, provider_level_name = %s
+               WHERE id = %s""",
+            (applicant_id, level.name, application.id),
         )
     for document_id, kind, side, country, filename, content_type, storage_ref in unsent:
         try:
@@ -64,3 +69,36 @@ def submit_application(
     found = applications.load(conn, "a.id = %s", (application.id,))
     assert found is not None
     return found
+
+
+def _applicant_at_level(
+    conn: psycopg.Connection[Any],
+    provider: KycProvider,
+    application: applications.Application,
+    level_name: str,
+) -> str:
+    """The client's applicant at the provider, moved to ``level_name`` (created the first
+    time; found at the provider when an earlier call created it but its answer was lost)."""
+    row = conn.execute(
+        """SELECT provider_applicant_id FROM kyc_applications
+           WHERE client_id = %s AND provider = %s AND provider_applicant_id IS NOT NULL
+           ORDER BY id DESC LIMIT 1""",
+        (application.client_id, application.provider),
+    ).fetchone()
+    external = str(application.client_id)
+    if row is None:
+        try:
+            return provider.create_applicant(external, level_name).id
+        except ProviderError as exc:
+            if exc.details.get("status") != 409:
+                raise
+        found = provider.find_applicant(external)
+        if found is None:
+            raise ProviderError("the KYC provider holds an applicant it cannot find")
+        applicant_id = found.id
+        if found.level_name == level_name:
+            return applicant_id
+    else:
+        applicant_id = str(row[0])
+    provider.move_to_level(applicant_id, level_name)
+    return applicant_id

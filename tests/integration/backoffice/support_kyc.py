@@ -41,6 +41,11 @@ class Simulator:
     def configure(self, **control: Any) -> None:
         self.http.post("/_sim/config", json=control).raise_for_status()
 
+    def applicant(self, applicant_id: str) -> dict[str, Any]:
+        answer = self.http.get(f"/_sim/applicants/{applicant_id}")
+        answer.raise_for_status()
+        return dict(answer.json())
+
     def review(self, applicant_id: str, answer: str, reject: str | None = None,
                labels: list[str] | None = None) -> None:  # fmt: skip
         body = {"reviewAnswer": answer, "reviewRejectType": reject, "rejectLabels": labels or []}

@@ -19,6 +19,7 @@ import redis
 from backoffice.kyc import signatures
 from backoffice.kyc.documents import store_document
 from backoffice.kyc.errors import DecisionRefused
+from backoffice.kyc.provider import KycProvider
 from brokerstack.services.ports import free_port
 from brokerstack.settings import Settings
 from tests.integration.backoffice.support_kyc import (
@@ -290,3 +291,78 @@ def test_a_client_sends_the_documents_from_the_portal_and_the_green_review_raise
     assert status["application_status"] == "approved"
     assert status["level"]["level"] == level_of(seeded_db_url, client) == 1
     assert status["level"]["live_accounts"] is True
+
+
+def test_proof_of_address_reuses_the_applicant_and_a_late_identity_event_decides_nothing(
+    seeded_db_url: str, settings: Settings, sim: Simulator, api: str
+) -> None:
+    client = add_client(seeded_db_url, "address@example.com")
+    upload_identity(seeded_db_url, settings, client)
+    applicant = submit(seeded_db_url, settings, client)
+    sim.review(applicant, "GREEN")
+    sim.wait_delivered(3)
+    drain(seeded_db_url)
+    assert level_of(seeded_db_url, client) == 1
+    identity_event = bytes(
+        scalar(
+            seeded_db_url,
+            """SELECT raw_body FROM webhook_inbox
+                                                     WHERE event_type = 'applicantReviewed'""",
+        )
+    )
+
+    # the next level: the provider keeps one applicant per client, and the second
+    # submission moves it to the proof-of-address level instead of creating another
+    with psycopg.connect(seeded_db_url) as conn:
+        store_document(conn, settings, client, "proof_of_address", None, "bill.pdf", PDF)
+    assert submit(seeded_db_url, settings, client) == applicant
+    assert sim.applicant(applicant)["levelName"] == scalar(
+        seeded_db_url, "SELECT name FROM kyc_levels WHERE level = 2 LIMIT 1"
+    )
+    sim.wait_delivered(4)  # + pending (at the new level)
+    drain(seeded_db_url)
+    assert application_of(seeded_db_url, client)[0] == "in_review"
+
+    # an identity-level GREEN sent again later (another event id, a later time) is about the
+    # level-1 application: it must not approve the address check
+    late = json.loads(identity_event)
+    late.update(correlationId="late-identity", createdAtMs="2099-01-01 00:00:00.000",
+                createdAt="2099-01-01 00:00:00+0000")  # fmt: skip
+    body = json.dumps(late).encode()
+    secret = settings.backoffice.kyc_webhook_secret.get_secret_value()
+    with httpx.Client(base_url=api) as http:
+        answer = http.post(WEBHOOK, content=body, headers={
+            "Content-Type": "application/json",
+            signatures.DIGEST_HEADER: signatures.payload_digest(secret, body)})  # fmt: skip
+    assert answer.status_code == 200
+    drain(seeded_db_url)
+    assert application_of(seeded_db_url, client)[0] == "in_review"
+    assert level_of(seeded_db_url, client) == 1
+
+    sim.review(applicant, "GREEN")
+    sim.wait_delivered(5)
+    drain(seeded_db_url)
+    assert application_of(seeded_db_url, client)[0] == "approved"
+    assert level_of(seeded_db_url, client) == 2
+    statuses = scalar(seeded_db_url, """SELECT array_agg(status ORDER BY id) FROM kyc_applications
+                                        WHERE client_id = %s""", client)  # fmt: skip
+    assert statuses == ["approved", "approved"]
+
+
+def test_an_applicant_created_by_a_lost_call_is_found_and_used(
+    seeded_db_url: str, settings: Settings, sim: Simulator, api: str
+) -> None:
+    # our first submission's call created the applicant, then its transaction rolled back:
+    # the provider refuses a second applicant, and the next submission finds the first
+    client = add_client(seeded_db_url, "lost@example.com")
+    with KycProvider.from_settings(settings) as provider:
+        orphan = provider.create_applicant(str(client), "some-other-level").id
+    upload_identity(seeded_db_url, settings, client)
+    assert submit(seeded_db_url, settings, client) == orphan
+    level_one = scalar(seeded_db_url, "SELECT name FROM kyc_levels WHERE level = 1 LIMIT 1")
+    assert sim.applicant(orphan)["levelName"] == level_one
+    sim.review(orphan, "GREEN")
+    sim.wait_delivered(3)
+    drain(seeded_db_url)
+    assert (application_of(seeded_db_url, client)[0], level_of(seeded_db_url, client)) == (
+        "approved", 1)  # fmt: skip

@@ -17,7 +17,14 @@ import httpx
 
 from backoffice.errors import invalid
 from backoffice.payments import callback_signatures as sig
-from backoffice.payments.psp import Checkout, DepositRequest, PayoutRequest, PspEvent, post
+from backoffice.payments.psp import (
+    Checkout,
+    DepositRequest,
+    PayoutRequest,
+    PspEvent,
+    amount_text,
+    post,
+)
 from brokerstack.settings import Settings
 
 ADDRESS_PATTERN = r"^[A-Za-z0-9]{26,64}$"
@@ -67,7 +74,7 @@ class CryptoProvider:
         if not request.destination:
             raise invalid("destination", "the address to pay to")
         body = post(self._http, self.name, "/v1/withdrawals", request.key, self._attempts, body={
-            "address": request.destination, "amount": f"{request.amount:f}",
+            "address": request.destination, "amount": amount_text(request.amount, request.currency),
             "currency": request.currency, "foreign_id": str(request.payment_id),
         })  # fmt: skip
         return str(body["id"])

@@ -15,7 +15,14 @@ from decimal import Decimal, InvalidOperation
 import httpx
 
 from backoffice.payments import callback_signatures as sig
-from backoffice.payments.psp import Checkout, DepositRequest, PayoutRequest, PspEvent, post
+from backoffice.payments.psp import (
+    Checkout,
+    DepositRequest,
+    PayoutRequest,
+    PspEvent,
+    amount_text,
+    post,
+)
 from brokerstack.settings import Settings
 
 _EVENTS = {
@@ -57,7 +64,7 @@ class EwalletProvider:
 
     def create_deposit(self, request: DepositRequest) -> Checkout:
         body = post(self._http, self.name, "/v2/payments", request.key, self._attempts, body={
-            "amount": f"{request.amount:f}", "currency": request.currency,
+            "amount": amount_text(request.amount, request.currency), "currency": request.currency,
             "merchant_reference": str(request.payment_id), "customer_email": request.email,
             "return_url": request.success_url, "cancel_url": request.cancel_url,
         })  # fmt: skip
@@ -66,7 +73,7 @@ class EwalletProvider:
     def create_payout(self, request: PayoutRequest) -> str:
         """Pay ``amount`` to the wallet the deposit ``source`` came from; the payout's id."""
         body = post(self._http, self.name, "/v2/payouts", request.key, self._attempts, body={
-            "amount": f"{request.amount:f}", "currency": request.currency,
+            "amount": amount_text(request.amount, request.currency), "currency": request.currency,
             "merchant_reference": str(request.payment_id), "source_payment": request.source,
         })  # fmt: skip
         return str(body["id"])

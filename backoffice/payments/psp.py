@@ -34,6 +34,11 @@ def from_minor(units: int, currency: str) -> Decimal:
     return Decimal(units).scaleb(0 if currency.upper() in ZERO_DECIMAL else -2)
 
 
+def amount_text(amount: Decimal, currency: str) -> str:
+    """``amount`` as a JSON API wants it: a string to the currency's minor unit ("80.00")."""
+    return f"{from_minor(minor_units(amount, currency), currency):f}"
+
+
 @dataclass(frozen=True, slots=True)
 class DepositRequest:
     payment_id: int

@@ -96,9 +96,12 @@ class EwalletProvider:
             raise ValueError("the callback's amount is not a number") from None
         if not amount.is_finite() or amount <= 0:
             raise ValueError(f"the callback's amount {amount} is not positive")
+        at = datetime.fromisoformat(str(event["created_at"]))
+        if at.tzinfo is None:
+            raise ValueError("the callback's created_at has no time zone")
         return PspEvent(
             event_id=str(event["id"]), type=kind, psp_payment_id=str(resource["id"]),
             payment_id=int(ours) if ours.isdigit() else None, status=status, amount=amount,
             currency=str(resource["currency"]).upper(), failure=resource.get("failure_reason"),
-            at=datetime.fromisoformat(str(event["created_at"])).astimezone(UTC),
+            at=at.astimezone(UTC),
         )  # fmt: skip

@@ -1,6 +1,6 @@
 """The back-office processes ``brokerstack up`` runs: the worker, and the local stand-ins for
-third parties that are not configured (the mail sink, the KYC, SMS and card PSP
-simulators)."""
+third parties that are not configured (the mail sink, the KYC, SMS, card, e-wallet and crypto
+PSP simulators)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,37 @@ def backoffice_processes(settings: Settings, env: dict[str, str]) -> list[Proces
                 )
             ]
         ),
+        *_psp_stand_ins(settings, env),
     ]
+
+
+def _psp_stand_ins(settings: Settings, env: dict[str, str]) -> list[ProcessSpec]:
+    """The e-wallet and crypto PSP simulators, each where no such provider is set."""
+    config, host = settings.backoffice, settings.host
+    specs = []
+    if not config.ewallet_psp_url:
+        specs.append(
+            ProcessSpec(
+                name="ewallet-simulator",
+                argv=brokerstack_run("ewallet-simulator"),
+                endpoint=f"e-wallet PSP simulator http://{host}:{config.ewallet_psp_simulator_port}",
+                env=env,
+                ready_port=(host, config.ewallet_psp_simulator_port),
+                ops_url=f"http://{host}:{config.ewallet_psp_simulator_ops_port}",
+            )
+        )
+    if not config.crypto_psp_url:
+        specs.append(
+            ProcessSpec(
+                name="crypto-simulator",
+                argv=brokerstack_run("crypto-simulator"),
+                endpoint=f"crypto PSP simulator http://{host}:{config.crypto_psp_simulator_port}",
+                env=env,
+                ready_port=(host, config.crypto_psp_simulator_port),
+                ops_url=f"http://{host}:{config.crypto_psp_simulator_ops_port}",
+            )
+        )
+    return specs
 
 
 def _comms_stand_ins(settings: Settings, env: dict[str, str]) -> list[ProcessSpec]:

@@ -168,6 +168,21 @@ class BackofficeSettings(SettingsBase):
     card_psp_webhook_secret: SecretStr = SecretStr("whsec_simulator")
     card_psp_simulator_port: Port = 9193
     card_psp_simulator_ops_port: Port = 9198
+    # the e-wallet PSP (Skrill / PayPal shape: an approval page, signed callbacks), or the
+    # local simulator; the API key authenticates our calls, the webhook secret its callbacks
+    ewallet_psp_url: str | None = None
+    ewallet_psp_api_key: SecretStr = SecretStr("ewallet-simulator-key")
+    ewallet_psp_webhook_secret: SecretStr = SecretStr("ewallet-simulator-secret")
+    ewallet_psp_simulator_port: Port = 9201
+    ewallet_psp_simulator_ops_port: Port = 9202
+    # the crypto gateway (a deposit address per client and currency, callbacks per block
+    # confirmation), or the local simulator; a transfer credits at this many confirmations
+    crypto_psp_url: str | None = None
+    crypto_psp_api_key: SecretStr = SecretStr("crypto-simulator-key")
+    crypto_psp_webhook_secret: SecretStr = SecretStr("crypto-simulator-secret")
+    crypto_psp_simulator_port: Port = 9203
+    crypto_psp_simulator_ops_port: Port = 9204
+    crypto_psp_confirmations: int = Field(default=2, ge=1, le=100)
     # KYC documents: a folder under the data folder, or an S3-compatible bucket (s3://bucket)
     documents_url: str | None = None
     # an S3-compatible service other than AWS for an s3:// documents_url (MinIO, Ceph, ...)

@@ -441,13 +441,20 @@ BROKER_LEDGER_KINDS = (
     "negative_balance_writeoff",
     "broker_equity",
 )
-PSPS = ("stub-psp", "card-sim")
+PSPS = ("stub-psp", "card-sim", "ewallet-sim", "crypto-sim")
 # The demo brand's deposit methods: the card PSP's simulator (a hosted page with 3-D Secure),
-# its fee a percentage plus a fixed part in the payment's currency.
+# the e-wallet's (an approval page) and the crypto gateway's (a deposit address per client),
+# each fee a percentage plus a fixed part in the payment's currency.
 PSP_METHODS: list[Row] = [
     {"provider": "card-sim", "method": "card", "currencies": ["USD", "EUR", "GBP"],
      "priority": 10, "fee_percent": D("0.029"), "fee_fixed": D("0.30"),
      "min_amount": D(10), "max_amount": D(10000)},
+    {"provider": "ewallet-sim", "method": "ewallet", "currencies": ["USD", "EUR", "GBP"],
+     "priority": 20, "fee_percent": D("0.019"), "fee_fixed": D("0.25"),
+     "min_amount": D(10), "max_amount": D(5000)},
+    {"provider": "crypto-sim", "method": "crypto", "currencies": ["USD", "EUR"],
+     "priority": 30, "fee_percent": D("0.01"), "fee_fixed": D(0),
+     "min_amount": D(20), "max_amount": D(50000)},
 ]  # fmt: skip
 
 # The demo brand's KYC ladder (domain.md): what each level unlocks and what reaching it needs.

@@ -29,7 +29,7 @@ class DepositIn(BaseModel):
 
     amount: Amount
     currency: Currency
-    method: Literal["card"] = "card"
+    method: Literal["card", "ewallet", "crypto"] = "card"
     idempotency_key: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
 
 
@@ -44,6 +44,9 @@ class DepositOut(BaseModel):
     currency: str
     fee: Decimal = Field(description="the PSP's fee, paid by the broker")
     redirect_url: str | None = Field(description="the PSP's hosted page to pay on")
+    deposit_address: str | None = Field(
+        default=None, description="crypto: your address to send to (the same every time)"
+    )
     first_deposit: bool
     failure: str | None
 
@@ -53,6 +56,7 @@ def _out(found: deposits.Deposit) -> DepositOut:
         payment_id=found.payment_id, status=found.status, method=found.method, psp=found.psp,
         amount=money(found.amount, found.currency), currency=found.currency,
         fee=money(found.fee, found.currency), redirect_url=found.redirect_url,
+        deposit_address=found.deposit_address,
         first_deposit=found.is_ftd, failure=found.failure,
     )  # fmt: skip
 
@@ -63,6 +67,8 @@ def _out(found: deposits.Deposit) -> DepositOut:
     status_code=status.HTTP_201_CREATED,
     summary="Start a deposit: open the returned redirect_url to pay",
     description="Within the limits of your KYC level (403 kyc_not_approved, deposit_limit). "
+    "method card or ewallet: pay on redirect_url; crypto: send to deposit_address, credited "
+    "with what arrives once the transfer is confirmed. "
     "The same idempotency_key answers the same deposit. The wallet is credited when the PSP "
     "confirms the payment.",
 )

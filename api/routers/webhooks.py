@@ -86,7 +86,8 @@ async def kyc_webhook(
 
 @router.post(
     "/psp/{provider}",
-    summary="A PSP's webhook (signed with Stripe-Signature: t=...,v1=...)",
+    summary="A PSP's webhook (card-sim: Stripe-Signature; ewallet-sim: X-Ewallet-Signature; "
+    "crypto-sim: X-Crypto-Signature)",
     responses={
         400: {"model": ErrorBody, "description": "Signature missing, malformed, not matching "
               "the body, or older than 300 s; the delivery is kept for review"},
@@ -98,8 +99,16 @@ async def kyc_webhook(
             "properties": {"id": {"type": "string"}, "type": {"type": "string"},
                            "data": {"type": "object"}}}}}},
         "parameters": [
-            {"name": "Stripe-Signature", "in": "header", "required": True,
-             "schema": {"type": "string"}, "description": "t=<unix time>,v1=<HMAC-SHA256 hex>"},
+            {"name": "Stripe-Signature", "in": "header", "required": False,
+             "schema": {"type": "string"},
+             "description": "card-sim: t=<unix time>,v1=<HMAC-SHA256 hex>"},
+            {"name": "X-Ewallet-Signature", "in": "header", "required": False,
+             "schema": {"type": "string"}, "description": "ewallet-sim: sha256=<HMAC-SHA256 "
+             "hex of '<event id>.<timestamp>.' + body>, with X-Ewallet-Event-Id and "
+             "X-Ewallet-Timestamp"},
+            {"name": "X-Crypto-Signature", "in": "header", "required": False,
+             "schema": {"type": "string"}, "description": "crypto-sim: HMAC-SHA256 hex of the "
+             "body (signed at its timestamp field)"},
         ],
     },
 )  # fmt: skip

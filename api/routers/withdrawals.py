@@ -32,6 +32,10 @@ class WithdrawalIn(BaseModel):
         pattern="^[a-z0-9][a-z0-9-]{0,31}$",
         description="where to pay back to (default: where you deposited)",
     )
+    destination: str | None = Field(
+        default=None, pattern="^[A-Za-z0-9]{26,64}$",
+        description="crypto only: the address to pay to",
+    )  # fmt: skip
     idempotency_key: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
 
 
@@ -75,7 +79,7 @@ def request_withdrawal(
     with services.db.connection() as conn:
         return out(withdrawals.request_withdrawal(
             conn, principal.client_id, body.amount, body.currency, body.psp,
-            body.idempotency_key))  # fmt: skip
+            body.idempotency_key, destination=body.destination))  # fmt: skip
 
 
 @router.get("", response_model=list[WithdrawalOut], summary="Your withdrawals, newest first")

@@ -20,96 +20,31 @@ chargeback of a paid intent (``/_sim/payments/{intent}/refund|dispute``), and th
 from __future__ import annotations
 
 import html
-import json
-import logging
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
-import uvicorn
 from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from backoffice.payments import signatures
-from brokerstack.ops import OpsServer, Readiness
+from backoffice.payments.simulation import PAGE, Deliveries, serve_app
 from brokerstack.settings import Settings
-
-log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/v1/webhooks/psp/card-sim"
 PAYS = "4242424242424242"
 NEEDS_3DS = "4000002760003184"
 DECLINED = "4000000000000002"
 THREE_DS_CODE = "1234"
+BRAND = "Card PSP simulator"
 
 
 def default_callback(settings: Settings) -> str:
     return f"http://{settings.host}:{settings.api_port}{WEBHOOK_PATH}"
-
-
-@dataclass
-class Deliveries:
-    """Signed webhooks on a thread of their own, retried until answered 2xx."""
-
-    secret: str
-    callback_url: str
-    duplicates: int = 1
-    log_entries: list[dict[str, Any]] = field(default_factory=list)
-    _queue: list[tuple[float, int, bytes, str]] = field(default_factory=list)
-    _wake: threading.Condition = field(default_factory=threading.Condition)
-    _stopped: bool = False
-
-    def start(self) -> None:
-        threading.Thread(target=self._run, name="psp-webhooks", daemon=True).start()
-
-    def stop(self) -> None:
-        with self._wake:
-            self._stopped = True
-            self._wake.notify_all()
-
-    def emit(self, event: dict[str, Any]) -> None:
-        body = json.dumps(event, separators=(",", ":")).encode()
-        with self._wake:
-            for _ in range(self.duplicates):
-                self._queue.append((time.monotonic(), 0, body, event["type"]))
-            self._wake.notify_all()
-
-    def idle(self) -> bool:
-        with self._wake:
-            return not self._queue
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=5.0) as http:
-            while True:
-                with self._wake:
-                    while not self._stopped and not any(
-                        due <= time.monotonic() for due, *_ in self._queue
-                    ):
-                        self._wake.wait(0.05)
-                    if self._stopped:
-                        return
-                    item = next(i for i in self._queue if i[0] <= time.monotonic())
-                    self._queue.remove(item)
-                _, attempts, body, kind = item
-                header = signatures.sign(self.secret, body, int(time.time()))
-                try:
-                    status: int | None = http.post(self.callback_url, content=body, headers={
-                        "Content-Type": "application/json", signatures.SIGNATURE_HEADER: header,
-                    }).status_code  # fmt: skip
-                except httpx.HTTPError as exc:
-                    log.info("webhook %s not delivered (%s)", kind, exc)
-                    status = None
-                with self._wake:
-                    self.log_entries.append({"type": kind, "attempt": attempts + 1,
-                                             "status": status})  # fmt: skip
-                    if (status is None or not 200 <= status < 300) and attempts < 30:
-                        pause = min(0.2 * 2**attempts, 5.0)
-                        self._queue.append((time.monotonic() + pause, attempts + 1, body, kind))
 
 
 @dataclass
@@ -127,8 +62,12 @@ class Session:
 def create_simulator(settings: Settings, callback_url: str | None = None) -> FastAPI:
     config = settings.backoffice
     secret_key = config.card_psp_secret_key.get_secret_value()
-    webhooks = Deliveries(config.card_psp_webhook_secret.get_secret_value(),
-                          callback_url or default_callback(settings))  # fmt: skip
+    secret = config.card_psp_webhook_secret.get_secret_value()
+    webhooks = Deliveries(
+        lambda body: {signatures.SIGNATURE_HEADER: signatures.sign(secret, body,
+                                                                   int(time.time()))},
+        callback_url or default_callback(settings),
+    )  # fmt: skip
     sessions: dict[str, Session] = {}
     by_key: dict[str, str] = {}
     payouts_by_key: dict[str, dict[str, Any]] = {}
@@ -229,7 +168,7 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
         if session is None:
             return HTMLResponse("<h1>No such checkout session</h1>", 404)
         amount = f"{session.amount / 100:.2f} {session.currency.upper()}"
-        return HTMLResponse(_PAGE.format(title=f"Pay {html.escape(amount)}", body=f"""
+        return HTMLResponse(PAGE.format(brand=BRAND, title=f"Pay {html.escape(amount)}", body=f"""
             <form method="post"><label>Card number <input name="card" id="card"
             autocomplete="cc-number" required></label><label>Expiry <input name="expiry"
             id="expiry" value="12/34"></label><label>CVC <input name="cvc" id="cvc"
@@ -254,7 +193,7 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
     def challenge(session_id: str) -> HTMLResponse:
         if session_id not in sessions:
             return HTMLResponse("<h1>No such checkout session</h1>", 404)
-        return HTMLResponse(_PAGE.format(title="3-D Secure", body="""
+        return HTMLResponse(PAGE.format(brand=BRAND, title="3-D Secure", body="""
             <p>Your bank asks you to confirm this payment. Enter the code we sent you.</p>
             <form method="post"><label>Code <input name="code" id="code" required></label>
             <button id="confirm" type="submit">Confirm</button></form>"""))  # fmt: skip
@@ -320,24 +259,9 @@ def _session_out(session: Session, base: str) -> dict[str, Any]:
             "currency": session.currency, "status": session.status}  # fmt: skip
 
 
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto}}label{{display:block;
-margin:.6rem 0}}input{{width:100%;padding:.4rem}}button{{padding:.5rem 1rem}}</style></head>
-<body><p><strong>Card PSP simulator</strong> (test mode)</p><h1>{title}</h1>{body}</body></html>"""
-
-
 def serve(settings: Settings, port: int | None = None, ops_port: int | None = None) -> int:
     """Serve until SIGTERM or SIGINT, with ``/health`` and ``/ready`` on its ops port."""
     config = settings.backoffice
-    app = create_simulator(settings)
-    server = uvicorn.Server(uvicorn.Config(
-        app, host=settings.host, port=port or config.card_psp_simulator_port, log_level="warning",
-    ))  # fmt: skip
-    readiness = Readiness(checks={"http": lambda: None if server.started else "starting"})
-    ops = OpsServer(settings.host, ops_port or config.card_psp_simulator_ops_port, readiness)
-    ops.start()
-    try:
-        server.run()
-    finally:
-        ops.stop()
-    return 0
+    return serve_app(settings, create_simulator(settings),
+                     port or config.card_psp_simulator_port,
+                     ops_port or config.card_psp_simulator_ops_port)  # fmt: skip

@@ -45,13 +45,15 @@ class Deposit:
     redirect_url: str | None
     is_ftd: bool
     failure: str | None
+    deposit_address: str | None  # crypto: where the client sends the coins
 
 
-_COLUMNS = "id, status, psp, method, amount, currency, fee, checkout_url, is_ftd, failure"
+_COLUMNS = ("id, status, psp, method, amount, currency, fee, checkout_url, is_ftd, failure, "
+            "deposit_address")  # fmt: skip
 
 
 def _deposit(row: Any) -> Deposit:
-    return Deposit(int(row[0]), *row[1:])
+    return Deposit(int(row[0]), *row[1:11])
 
 
 def _refuse(kind: Any, code: str, message: str, **details: Any) -> Refused:
@@ -134,7 +136,7 @@ def convert(conn: psycopg.Connection[Any], amount: Decimal, ccy: str, to: str) -
             "fx_rate_unavailable",
             f"no rate to count {ccy} against the deposit limit yet; try later",
         )
-    return amount * rates[ccy] / rates[to]
+    return Decimal(amount * rates[ccy] / rates[to])
 
 
 def start_deposit(
@@ -174,7 +176,7 @@ def start_deposit(
         if (existing[-2], existing[-1]) != (amount, currency):
             raise _refuse("conflict", "idempotency_conflict", "this key was used for another "
                           "deposit", payment_id=int(existing[0]))  # fmt: skip
-        return _deposit(existing[:10])
+        return _deposit(existing[:11])
     if status != "active":
         raise _refuse("forbidden", "client_not_active", f"the account is {status}")
     if not verified:
@@ -212,7 +214,9 @@ def start_deposit(
         provider = providers[route.provider]
         request = DepositRequest(payment_id, f"{own_key}:{route.provider}", amount, currency,
                                  client_id, email, _with(return_url, payment_id, "success"),
-                                 _with(return_url, payment_id, "cancel"))  # fmt: skip
+                                 _with(return_url, payment_id, "cancel"),
+                                 held_address(conn, client_id, route.provider,
+                                              currency))  # fmt: skip
         try:
             checkout = provider.create_deposit(request)
         except ProviderUnavailable as exc:
@@ -220,12 +224,14 @@ def start_deposit(
             payment_event(conn, payment_id, "provider_unavailable", {"provider": route.provider})
             conn.commit()
             continue
+        if checkout.deposit_address is not None:
+            keep_address(conn, client_id, route.provider, currency, checkout.deposit_address)
         done = conn.execute(
             f"""UPDATE payments SET psp = %s, psp_payment_id = %s, checkout_url = %s, fee = %s,
-                       status = 'pending', updated_at = now()
+                       deposit_address = %s, status = 'pending', updated_at = now()
                 WHERE id = %s AND status = 'created' RETURNING {_COLUMNS}""",
             (route.provider, checkout.psp_payment_id, checkout.redirect_url,
-             route.fee(amount), payment_id),
+             route.fee(amount), checkout.deposit_address, payment_id),
         ).fetchone()  # fmt: skip
         payment_event(conn, payment_id, "pending", {"provider": route.provider})
         write_event(conn, "payment.deposit_started", client_id=client_id,
@@ -241,8 +247,29 @@ def start_deposit(
     payment_event(conn, payment_id, "failed", {"failure": "provider_unavailable"})
     conn.commit()
     raise _refuse("unavailable", "psp_unavailable",
-                  "card payments are unavailable for a moment; try again shortly",
+                  f"{method} payments are unavailable for a moment; try again shortly",
                   payment_id=payment_id)  # fmt: skip
+
+
+def held_address(conn: psycopg.Connection[Any], client_id: int, provider: str,
+                 currency: str) -> str | None:  # fmt: skip
+    """The deposit address ``provider`` gave this client for ``currency``, if it gave one."""
+    row = conn.execute(
+        """SELECT address FROM psp_deposit_addresses
+           WHERE client_id = %s AND provider = %s AND currency = %s""",
+        (client_id, provider, currency),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def keep_address(conn: psycopg.Connection[Any], client_id: int, provider: str, currency: str,
+                 address: str) -> None:  # fmt: skip
+    """Keep the client's address (the first one stays: the gateway answers the same again)."""
+    conn.execute(
+        """INSERT INTO psp_deposit_addresses (client_id, provider, currency, address)
+           VALUES (%s, %s, %s, %s) ON CONFLICT (client_id, provider, currency) DO NOTHING""",
+        (client_id, provider, currency, address),
+    )
 
 
 def _with(url: str, payment_id: int, outcome: str) -> str:

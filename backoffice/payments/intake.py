@@ -16,7 +16,7 @@ import psycopg
 
 from backoffice.errors import Refused
 from backoffice.payments.providers import Provider
-from backoffice.payments.signatures import SIGNATURE_HEADER, SignatureRefused
+from backoffice.payments.signatures import SignatureRefused
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ def verify(
     provider = providers.get(name)
     if provider is None:
         raise Refused("not_found", "not_found", f"no PSP {name!r}", {"resource": "provider"})
-    header = headers.get(SIGNATURE_HEADER)
+    header = headers.get(provider.signature_header)
     try:
         provider.verify(body, headers, now)
     except SignatureRefused as exc:

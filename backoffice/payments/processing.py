@@ -8,7 +8,9 @@ half-way leaves the row unprocessed and nothing of it applied; the next round ap
 States move forward only: a late or repeated event never undoes a later state (a declined
 attempt followed by a successful one ends succeeded; a success is never failed afterwards).
 The credit is what the PSP says it received (a crypto payer may send another amount than
-asked), less nothing: the PSP's fee is the broker's cost (``psp_fees``), not the client's.
+asked; the fee is then the brand's on what arrived), less nothing: the PSP's fee is the
+broker's cost (``psp_fees``), not the client's. A crypto transfer is matched by its deposit
+address: to the oldest deposit waiting there, else it is a deposit of its own.
 The first successful deposit of a client is its FTD.
 """
 
@@ -24,10 +26,10 @@ import psycopg
 from backoffice.aml.cases import open_chargeback_case
 from backoffice.audit import Actor, record
 from backoffice.crm.events import write_event
-from backoffice.payments import withdrawals
+from backoffice.payments import routing, withdrawals
 from backoffice.payments.events import payment_event
 from backoffice.payments.providers import Provider, PspEvent, providers
-from backoffice.wallets.accounts import broker_account, psp_clearing
+from backoffice.wallets.accounts import broker_account, open_wallet, psp_clearing
 from backoffice.worker import Job, JobContext
 from warehouse import ledger
 
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 ACTOR = Actor.system("payments")
 BATCH = 200
 MAX_ATTEMPTS = 10
+_ROW = "id, client_id, brand_id, wallet_id, status, amount, currency, fee, direction, method"
 _RANK = {"created": 0, "pending": 1, "requires_action": 2, "failed": 3, "canceled": 3,
          "succeeded": 4, "refunded": 5, "chargeback": 5}  # fmt: skip
 
@@ -75,26 +78,25 @@ def apply_event(
 ) -> str | None:
     """Apply one event; a note when it changes nothing."""
     row = conn.execute(
-        """SELECT id, client_id, brand_id, wallet_id, status, amount, currency, fee, direction
-           FROM payments WHERE psp = %s AND psp_payment_id = %s FOR UPDATE""",
+        f"SELECT {_ROW} FROM payments WHERE psp = %s AND psp_payment_id = %s FOR UPDATE",
         (psp, event.psp_payment_id),
     ).fetchone()
     if row is None and event.payment_id is not None:
         # our update after the PSP's answer may not have happened (a crash): our id is in
         # the event's metadata
         row = conn.execute(
-            """SELECT id, client_id, brand_id, wallet_id, status, amount, currency, fee,
-                      direction
-               FROM payments WHERE id = %s AND psp = %s AND psp_payment_id IS NULL
-               FOR UPDATE""",
+            f"""SELECT {_ROW} FROM payments
+                WHERE id = %s AND psp = %s AND psp_payment_id IS NULL FOR UPDATE""",
             (event.payment_id, psp),
         ).fetchone()
         if row is not None:
             conn.execute("UPDATE payments SET psp_payment_id = %s WHERE id = %s",
                          (event.psp_payment_id, row[0]))  # fmt: skip
+    if row is None and event.address is not None:
+        row = _transfer_payment(conn, psp, event)
     if row is None:
         return f"no payment of ours for {psp} {event.psp_payment_id}"
-    payment_id, client_id, brand_id, wallet_id, status, amount, currency, fee, direction = row
+    payment_id, client_id, brand_id, wallet_id, status, amount, currency, fee, direction = row[:9]
     if _RANK.get(event.status, -1) <= _RANK[status]:
         payment_event(conn, payment_id, f"ignored:{event.status}", {"event": event.event_id,
                "status": status}, inbox_id)  # fmt: skip
@@ -119,6 +121,9 @@ def apply_event(
         if event.currency is not None and event.currency != currency:
             raise ValueError(f"paid in {event.currency}, asked in {currency}")
         received = event.amount if event.amount is not None else amount
+        if received != amount:  # the PSP's fee is on what arrived
+            fee = _fee(conn, brand_id, psp, str(row[9]), received, fee)
+            changes["fee"] = fee
         changes |= _credit(conn, payment_id, client_id, brand_id, wallet_id, psp, received,
                            currency, fee, event)  # fmt: skip
     elif event.status in ("failed", "canceled"):
@@ -141,6 +146,61 @@ def apply_event(
     write_event(conn, f"payment.deposit_{event.status}", client_id=client_id, payload=facts,
                 occurred_at=event.at)  # fmt: skip
     return None
+
+
+def _transfer_payment(conn: psycopg.Connection[Any], psp: str, event: PspEvent) -> Any:
+    """The payment a transfer to a deposit address is (a crypto gateway's, first seen): the
+    oldest deposit waiting at that address takes it; with none waiting (a second transfer, one
+    nobody asked for) it is a deposit of its own, for what arrived, so no money is lost."""
+    owner = conn.execute(
+        """SELECT client_id, currency FROM psp_deposit_addresses
+           WHERE provider = %s AND address = %s""",
+        (psp, event.address),
+    ).fetchone()
+    if owner is None or event.amount is None:
+        return None
+    client_id, currency = owner
+    row = conn.execute(
+        f"""SELECT {_ROW} FROM payments
+            WHERE psp = %s AND client_id = %s AND deposit_address = %s AND currency = %s
+              AND direction = 'deposit' AND psp_payment_id IS NULL
+              AND status IN ('created', 'pending')
+            ORDER BY id LIMIT 1 FOR UPDATE""",
+        (psp, client_id, event.address, currency),
+    ).fetchone()
+    if row is None:
+        client = conn.execute("SELECT brand_id, country FROM clients WHERE id = %s",
+                              (client_id,)).fetchone()  # fmt: skip
+        assert client is not None
+        wallet = open_wallet(conn, client_id, currency)
+        created = conn.execute(
+            """INSERT INTO payments (client_id, brand_id, wallet_id, psp, psp_payment_id,
+                                     idempotency_key, direction, method, amount, currency, fee,
+                                     payer_country, deposit_address, status)
+               VALUES (%s, %s, %s, %s, %s, %s, 'deposit', 'crypto', %s, %s, %s, %s, %s,
+                       'pending')
+               RETURNING id""",
+            (client_id, client[0], wallet.id, psp, event.psp_payment_id,
+             f"transfer:{psp}:{event.psp_payment_id}", event.amount, currency,
+             _fee(conn, client[0], psp, "crypto", event.amount, Decimal(0)), client[1],
+             event.address),
+        ).fetchone()  # fmt: skip
+        assert created is not None
+        payment_event(conn, int(created[0]), "created", {"provider": psp, "unrequested": True,
+                      "transfer": event.psp_payment_id})  # fmt: skip
+        return conn.execute(f"SELECT {_ROW} FROM payments WHERE id = %s FOR UPDATE",
+                            (created[0],)).fetchone()  # fmt: skip
+    conn.execute("UPDATE payments SET psp_payment_id = %s, updated_at = now() WHERE id = %s",
+                 (event.psp_payment_id, row[0]))  # fmt: skip
+    return row
+
+
+def _fee(conn: psycopg.Connection[Any], brand_id: int, psp: str, method: str, amount: Decimal,
+         otherwise: Decimal) -> Decimal:  # fmt: skip
+    """The brand's fee at ``psp`` on ``amount`` (``otherwise`` where it has no such method)."""
+    found = [m for m in routing.brand_methods(conn, brand_id)
+             if m.provider == psp and m.method == method]  # fmt: skip
+    return found[0].fee(amount) if found else otherwise
 
 
 def _credit(

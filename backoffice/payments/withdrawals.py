@@ -20,6 +20,7 @@ Every step is audited, lands on the client's timeline and in ``payment_events``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from backoffice.crm.events import write_event
 from backoffice.errors import Refused, invalid, not_found
 from backoffice.kyc import levels
 from backoffice.kyc.errors import KycError
+from backoffice.payments.crypto import ADDRESS_PATTERN
 from backoffice.payments.deposits import convert
 from backoffice.payments.events import payment_event
 from backoffice.payments.providers import PayoutRequest, Provider, ProviderUnavailable, providers
@@ -120,6 +122,18 @@ def returnable(conn: psycopg.Connection[Any], client_id: int, psp: str, currency
     return Decimal(row[0])
 
 
+def _deposit_method(conn: psycopg.Connection[Any], client_id: int, psp: str,
+                    currency: str) -> str:  # fmt: skip
+    """The method the client's deposits through ``psp`` came by (a withdrawal goes back so)."""
+    row = conn.execute(
+        """SELECT method FROM payments WHERE client_id = %s AND psp = %s AND currency = %s
+           AND direction = 'deposit' AND status = 'succeeded' ORDER BY succeeded_at DESC
+           LIMIT 1""",
+        (client_id, psp, currency),
+    ).fetchone()
+    return "card" if row is None else str(row[0])
+
+
 def _source_psp(conn: psycopg.Connection[Any], client_id: int, currency: str) -> str:
     rows = conn.execute(
         """SELECT DISTINCT psp FROM payments WHERE client_id = %s AND currency = %s
@@ -141,10 +155,13 @@ def request_withdrawal(
     key: str,
     *,
     staff_user_id: int | None = None,
+    destination: str | None = None,
 ) -> Withdrawal:
     """Hold the amount and queue the withdrawal for approval (committed); ``psp`` None: back
-    through the PSP the client deposited the most with that is not yet paid back. The same key
-    answers the first request; refused with nothing held when a check fails."""
+    through the PSP the client deposited the most with that is not yet paid back. A crypto
+    withdrawal needs the ``destination`` address (no other method takes one: they go back to
+    the deposit's source). The same key answers the first request; refused with nothing held
+    when a check fails."""
     currency = currency.upper()
     if psp is None:
         psp = _source_psp(conn, client_id, currency)
@@ -192,6 +209,14 @@ def request_withdrawal(
                       f"withdrawals through {psp} go back to what you deposited there: "
                       f"{allowed:.2f} {currency} at most", psp=psp,
                       returnable=f"{allowed:.2f}")  # fmt: skip
+    method = _deposit_method(conn, client_id, psp, currency)
+    if method == "crypto" and destination is None:
+        raise invalid("destination", "the address to pay the crypto withdrawal to")
+    if destination is not None and method != "crypto":
+        raise invalid("destination", f"only crypto withdrawals take an address; {method} goes "
+                      "back where the money came from")  # fmt: skip
+    if destination is not None and not re.fullmatch(ADDRESS_PATTERN, destination):
+        raise invalid("destination", "an address of 26 to 64 letters and digits")
     rules = brand_rules(conn, brand_id)
     threshold_amount = convert(conn, amount, currency, rules.maker_checker_currency)
     needed = 2 if rules.needs_second_approver(threshold_amount) else 1
@@ -215,11 +240,11 @@ def request_withdrawal(
         row = conn.execute(
             """INSERT INTO withdrawals (client_id, brand_id, wallet_id, idempotency_key, amount,
                                         currency, method, psp, pending_id, approvals_needed,
-                                        requested_by_staff)
-               VALUES (%s, %s, %s, %s, %s, %s, 'card', %s, %s, %s, %s)
+                                        requested_by_staff, destination)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (idempotency_key) DO NOTHING RETURNING id""",
-            (client_id, brand_id, wallet.id, own_key, amount, currency, psp, hold.id, needed,
-             staff_user_id),
+            (client_id, brand_id, wallet.id, own_key, amount, currency, method, psp, hold.id,
+             needed, staff_user_id, destination),
         ).fetchone()  # fmt: skip
         if row is None:
             raced = conn.execute(f"{_SELECT} WHERE w.idempotency_key = %s",
@@ -338,13 +363,14 @@ def send_approved(conn: psycopg.Connection[Any], known: Mapping[str, Provider],
     leaves it approved for the next round."""
     rows = conn.execute(
         """SELECT id, client_id, brand_id, wallet_id, amount, currency, psp, idempotency_key,
-                  payment_id
+                  payment_id, method, destination
            FROM withdrawals WHERE status = 'approved' ORDER BY decided_at, id LIMIT %s""",
         (limit,),
     ).fetchall()
     conn.commit()
     sent = 0
-    for wid, client_id, brand_id, wallet_id, amount, currency, psp, key, payment_id in rows:
+    for (wid, client_id, brand_id, wallet_id, amount, currency, psp, key, payment_id, method,
+         destination) in rows:  # fmt: skip
         provider = known.get(psp)
         if provider is None:
             continue
@@ -354,10 +380,11 @@ def send_approved(conn: psycopg.Connection[Any], known: Mapping[str, Provider],
                     """INSERT INTO payments (client_id, brand_id, wallet_id, psp,
                                              idempotency_key, direction, method, amount,
                                              currency, status)
-                       VALUES (%s, %s, %s, %s, %s, 'withdrawal', 'card', %s, %s, 'created')
+                       VALUES (%s, %s, %s, %s, %s, 'withdrawal', %s, %s, %s, 'created')
                        ON CONFLICT (idempotency_key) DO UPDATE SET updated_at = now()
                        RETURNING id""",
-                    (client_id, brand_id, wallet_id, psp, f"payout:{key}", amount, currency),
+                    (client_id, brand_id, wallet_id, psp, f"payout:{key}", method, amount,
+                     currency),
                 ).fetchone()  # fmt: skip
                 assert created is not None
                 payment_id = int(created[0])
@@ -372,7 +399,7 @@ def send_approved(conn: psycopg.Connection[Any], known: Mapping[str, Provider],
         try:
             payout = provider.create_payout(PayoutRequest(
                 payment_id, f"payout:{key}", amount, currency, client_id,
-                source[0] if source else None))  # fmt: skip
+                source[0] if source else None, destination))  # fmt: skip
         except ProviderUnavailable as exc:
             log.warning("withdrawal %s: %s", wid, exc)
             conn.rollback()

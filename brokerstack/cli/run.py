@@ -189,6 +189,36 @@ def card_psp_simulator(
     _run("card-psp-simulator", lambda settings: serve(settings, port, ops_port))
 
 
+@app.command("ewallet-simulator")
+@operator_errors
+def ewallet_simulator(
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="default: the e-wallet simulator port")
+    ] = None,
+    ops_port: OpsPort = None,
+) -> None:
+    """A stand-in for the e-wallet PSP (Skrill's / PayPal's shape): approval page, signed
+    callbacks, payouts to the paying wallet."""
+    from backoffice.payments.ewallet_simulator import serve
+
+    _run("ewallet-simulator", lambda settings: serve(settings, port, ops_port))
+
+
+@app.command("crypto-simulator")
+@operator_errors
+def crypto_simulator(
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="default: the crypto simulator port")
+    ] = None,
+    ops_port: OpsPort = None,
+) -> None:
+    """A stand-in for the crypto gateway: deposit addresses, transfers with block
+    confirmations, signed callbacks, payouts to an address."""
+    from backoffice.payments.crypto_simulator import serve
+
+    _run("crypto-simulator", lambda settings: serve(settings, port, ops_port))
+
+
 @app.command("lp-simulator")
 @operator_errors
 def lp_simulator(

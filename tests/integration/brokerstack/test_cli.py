@@ -32,9 +32,11 @@ def workdir() -> Iterator[Path]:
 BACKOFFICE_PORTS = ("WORKER_OPS_PORT", "SMTP_SINK_PORT", "SMTP_SINK_OPS_PORT",
                     "SMS_SIMULATOR_PORT", "SMS_SIMULATOR_OPS_PORT", "KYC_SIMULATOR_PORT",
                     "KYC_SIMULATOR_OPS_PORT", "CARD_PSP_SIMULATOR_PORT",
-                    "CARD_PSP_SIMULATOR_OPS_PORT")  # fmt: skip
+                    "CARD_PSP_SIMULATOR_OPS_PORT", "EWALLET_PSP_SIMULATOR_PORT",
+                    "EWALLET_PSP_SIMULATOR_OPS_PORT", "CRYPTO_PSP_SIMULATOR_PORT",
+                    "CRYPTO_PSP_SIMULATOR_OPS_PORT")  # fmt: skip
 BACKOFFICE = ("backoffice-worker", "smtp-sink", "sms-simulator", "kyc-simulator",
-              "card-psp-simulator")  # fmt: skip
+              "card-psp-simulator", "ewallet-simulator", "crypto-simulator")  # fmt: skip
 
 
 def _env(workdir: Path, **overrides: str) -> dict[str, str]:

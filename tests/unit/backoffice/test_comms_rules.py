@@ -179,13 +179,15 @@ def test_up_starts_the_stand_ins_only_where_nothing_is_configured() -> None:
         return [spec.name for spec in backoffice_processes(Settings(backoffice=config), {})]
 
     stand_ins = ["backoffice-worker", "smtp-sink", "sms-simulator", "kyc-simulator",
-                 "card-psp-simulator"]  # fmt: skip
+                 "card-psp-simulator", "ewallet-simulator", "crypto-simulator"]  # fmt: skip
     assert names(BackofficeSettings()) == stand_ins
     configured = BackofficeSettings(
         smtp_url="smtps://mail.example",
         sms_url="https://api.twilio.com",
         kyc_url="https://api.sumsub.com",
         card_psp_url="https://api.stripe.com",
+        ewallet_psp_url="https://api.skrill.example",
+        crypto_psp_url="https://api.gateway.example",
     )
     assert names(configured) == ["backoffice-worker"]
     assert names(BackofficeSettings(sms_url="https://api.twilio.com")) == [
@@ -193,4 +195,6 @@ def test_up_starts_the_stand_ins_only_where_nothing_is_configured() -> None:
         "smtp-sink",
         "kyc-simulator",
         "card-psp-simulator",
+        "ewallet-simulator",
+        "crypto-simulator",
     ]

@@ -1,0 +1,104 @@
+"""What the PSP simulators share: signed callbacks delivered on a thread of their own (signed
+at each attempt, retried with a doubling backoff until answered 2xx, optionally sent more than
+once), and serving an app with ``/health``, ``/ready`` and ``/metrics`` on its ops port."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from brokerstack.ops import OpsServer, Readiness
+from brokerstack.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# the headers of one delivery attempt of a body (signed now)
+Signer = Callable[[bytes], dict[str, str]]
+
+
+@dataclass
+class Deliveries:
+    """Signed webhooks on a thread of their own, retried until answered 2xx."""
+
+    signer: Signer
+    callback_url: str
+    duplicates: int = 1
+    log_entries: list[dict[str, Any]] = field(default_factory=list)
+    _queue: list[tuple[float, int, bytes, str]] = field(default_factory=list)
+    _wake: threading.Condition = field(default_factory=threading.Condition)
+    _stopped: bool = False
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="psp-webhooks", daemon=True).start()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+
+    def emit(self, event: dict[str, Any]) -> None:
+        body = json.dumps(event, separators=(",", ":")).encode()
+        with self._wake:
+            for _ in range(self.duplicates):
+                self._queue.append((time.monotonic(), 0, body, str(event["type"])))
+            self._wake.notify_all()
+
+    def idle(self) -> bool:
+        with self._wake:
+            return not self._queue
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=5.0) as http:
+            while True:
+                with self._wake:
+                    while not self._stopped and not any(
+                        due <= time.monotonic() for due, *_ in self._queue
+                    ):
+                        self._wake.wait(0.05)
+                    if self._stopped:
+                        return
+                    item = next(i for i in self._queue if i[0] <= time.monotonic())
+                    self._queue.remove(item)
+                _, attempts, body, kind = item
+                headers = {"Content-Type": "application/json", **self.signer(body)}
+                try:
+                    status: int | None = http.post(self.callback_url, content=body,
+                                                   headers=headers).status_code  # fmt: skip
+                except httpx.HTTPError as exc:
+                    log.info("webhook %s not delivered (%s)", kind, exc)
+                    status = None
+                with self._wake:
+                    self.log_entries.append({"type": kind, "attempt": attempts + 1,
+                                             "status": status})  # fmt: skip
+                    if (status is None or not 200 <= status < 300) and attempts < 30:
+                        pause = min(0.2 * 2**attempts, 5.0)
+                        self._queue.append((time.monotonic() + pause, attempts + 1, body, kind))
+
+
+def serve_app(settings: Settings, app: FastAPI, port: int, ops_port: int) -> int:
+    """Serve until SIGTERM or SIGINT, with ``/health`` and ``/ready`` on its ops port."""
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=port,
+                                           log_level="warning"))  # fmt: skip
+    readiness = Readiness(checks={"http": lambda: None if server.started else "starting"})
+    ops = OpsServer(settings.host, ops_port, readiness)
+    ops.start()
+    try:
+        server.run()
+    finally:
+        ops.stop()
+    return 0
+
+
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto}}label{{display:block;
+margin:.6rem 0}}input{{width:100%;padding:.4rem}}button{{padding:.5rem 1rem}}</style></head>
+<body><p><strong>{brand}</strong> (test mode)</p><h1>{title}</h1>{body}</body></html>"""

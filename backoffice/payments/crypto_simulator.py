@@ -18,6 +18,7 @@ typical USDT / BTC processor.
 from __future__ import annotations
 
 import html
+import json
 import secrets
 import threading
 import time
@@ -68,12 +69,19 @@ def _positive(value: Any, places: str = "0.000001") -> Decimal | None:
     return amount if ok else None
 
 
+def _sent_now(body: bytes) -> bytes:
+    """A retried callback carries the time of its own attempt (the signature covers it)."""
+    return json.dumps({**json.loads(body), "timestamp": int(time.time())},
+                      separators=(",", ":")).encode()  # fmt: skip
+
+
 def create_simulator(settings: Settings, callback_url: str | None = None) -> FastAPI:
     config = settings.backoffice
     api_key = config.crypto_psp_api_key.get_secret_value()
     secret = config.crypto_psp_webhook_secret.get_secret_value()
     webhooks = Deliveries(lambda body: {sig.CRYPTO_SIGNATURE: sig.crypto_signature(secret, body)},
-                          callback_url or default_callback(settings))  # fmt: skip
+                          callback_url or default_callback(settings),
+                          restamp=_sent_now)  # fmt: skip
     addresses: dict[tuple[str, str], str] = {}  # (foreign id, currency) -> address
     currency_of: dict[str, str] = {}
     transfers: dict[str, Transfer] = {}

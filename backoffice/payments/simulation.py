@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 # the headers of one delivery attempt of a body (signed now)
 Signer = Callable[[bytes], dict[str, str]]
+# the body of a retry, for a scheme whose signed body carries the time it was sent
+Restamp = Callable[[bytes], bytes]
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Deliveries:
     signer: Signer
     callback_url: str
     duplicates: int = 1
+    restamp: Restamp | None = None
     log_entries: list[dict[str, Any]] = field(default_factory=list)
     _queue: list[tuple[float, int, bytes, str]] = field(default_factory=list)
     _wake: threading.Condition = field(default_factory=threading.Condition)
@@ -69,6 +72,8 @@ class Deliveries:
                     item = next(i for i in self._queue if i[0] <= time.monotonic())
                     self._queue.remove(item)
                 _, attempts, body, kind = item
+                if attempts and self.restamp is not None:
+                    body = self.restamp(body)
                 headers = {"Content-Type": "application/json", **self.signer(body)}
                 try:
                     status: int | None = http.post(self.callback_url, content=body,

@@ -47,6 +47,11 @@ class DepositOut(BaseModel):
     deposit_address: str | None = Field(
         default=None, description="crypto: your address to send to (the same every time)"
     )
+    received: Decimal | None = Field(
+        default=None,
+        description="what reached us and was credited (a crypto payer may send "
+        "another amount than asked); null until then",
+    )
     first_deposit: bool
     failure: str | None
 
@@ -57,6 +62,7 @@ def _out(found: deposits.Deposit) -> DepositOut:
         amount=money(found.amount, found.currency), currency=found.currency,
         fee=money(found.fee, found.currency), redirect_url=found.redirect_url,
         deposit_address=found.deposit_address,
+        received=None if found.received is None else money(found.received, found.currency),
         first_deposit=found.is_ftd, failure=found.failure,
     )  # fmt: skip
 

@@ -6,7 +6,8 @@ typical USDT / BTC processor.
 * ``GET /address/{address}`` is the gateway's page showing the address, with a test-mode
   "wallet" that sends any amount of USDT to it (``POST /address/{address}/send``); tests send
   through ``POST /_sim/send`` (``address``, ``amount``, ``confirmations``) and add blocks with
-  ``POST /_sim/transactions/{tx}/confirm``;
+  ``POST /_sim/transactions/{tx}/confirm``; as ``brokerstack up`` runs it, a block is also
+  mined every ``block_seconds`` (10), confirming every transfer still short of 6 confirmations;
 * each transfer is reported by a signed callback (``X-Crypto-Signature``: HMAC-SHA256 hex of
   the body, which carries its ``timestamp``) at 0 confirmations and at each block after: the
   USDT received and its value in the address's currency (at ``/_sim/config`` ``rates``, USDT
@@ -69,13 +70,20 @@ def _positive(value: Any, places: str = "0.000001") -> Decimal | None:
     return amount if ok else None
 
 
+BLOCK_SECONDS = 10.0  # the stack's chain: a block every 10 s
+SETTLED_DEPTH = 6  # confirmations after which the simulator stops reporting a transfer
+
+
 def _sent_now(body: bytes) -> bytes:
     """A retried callback carries the time of its own attempt (the signature covers it)."""
     return json.dumps({**json.loads(body), "timestamp": int(time.time())},
                       separators=(",", ":")).encode()  # fmt: skip
 
 
-def create_simulator(settings: Settings, callback_url: str | None = None) -> FastAPI:
+def create_simulator(
+    settings: Settings, callback_url: str | None = None, block_seconds: float | None = None
+) -> FastAPI:
+    """``block_seconds`` None: blocks only when ``/_sim/transactions/{tx}/confirm`` asks."""
     config = settings.backoffice
     api_key = config.crypto_psp_api_key.get_secret_value()
     secret = config.crypto_psp_webhook_secret.get_secret_value()
@@ -90,12 +98,24 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
                                "rates": {"USD": Decimal(1), "EUR": Decimal("1.08")}}  # fmt: skip
     lock = threading.Lock()
 
+    mined = threading.Event()
+
+    def mine() -> None:
+        while block_seconds is not None and not mined.wait(block_seconds):
+            with lock:
+                waiting = [t for t in transfers.values() if t.confirmations < SETTLED_DEPTH]
+            for transfer in waiting:
+                confirm(transfer, 1)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         webhooks.start()
+        miner = threading.Thread(target=mine, name="crypto-blocks", daemon=True)
+        miner.start()
         try:
             yield
         finally:
+            mined.set()
             webhooks.stop()
 
     app = FastAPI(title="crypto gateway simulator", docs_url=None, redoc_url=None,
@@ -103,13 +123,13 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
     app.state.webhooks = webhooks
     app.state.payouts = payouts_by_key
 
-    def report(transfer: Transfer) -> None:
+    def report(transfer: Transfer, confirmations: int) -> None:
         webhooks.emit({
-            "id": f"cb_{transfer.id[:16]}_{transfer.confirmations}", "type": "deposit",
+            "id": f"cb_{transfer.id[:16]}_{confirmations}", "type": "deposit",
             "timestamp": int(time.time()),
             "transaction": {
                 "id": transfer.id, "address": transfer.address, "status": "confirming",
-                "confirmations": transfer.confirmations, "crypto_currency": ASSET,
+                "confirmations": confirmations, "crypto_currency": ASSET,
                 "crypto_amount": f"{transfer.crypto_amount:f}", "amount": f"{transfer.amount:f}",
                 "currency": transfer.currency,
             },
@@ -126,14 +146,16 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
                 return None
             transfer = Transfer(secrets.token_hex(32), address, currency, crypto_amount, value)
             transfers[transfer.id] = transfer
-        report(transfer)
+        report(transfer, 0)
         confirm(transfer, confirmations)
         return transfer
 
     def confirm(transfer: Transfer, blocks: int) -> None:
         for _ in range(blocks):
-            transfer.confirmations += 1
-            report(transfer)
+            with lock:
+                transfer.confirmations += 1
+                reached = transfer.confirmations
+            report(transfer, reached)
 
     async def json_body(request: Request) -> dict[str, Any]:
         try:
@@ -262,6 +284,6 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
 
 def serve(settings: Settings, port: int | None = None, ops_port: int | None = None) -> int:
     config = settings.backoffice
-    return serve_app(settings, create_simulator(settings),
+    return serve_app(settings, create_simulator(settings, block_seconds=BLOCK_SECONDS),
                      port or config.crypto_psp_simulator_port,
                      ops_port or config.crypto_psp_simulator_ops_port)  # fmt: skip

@@ -102,6 +102,7 @@ def test_a_transfer_is_credited_as_received_only_after_two_confirmations(
     first = deposit(api, auth, "100.00", "first")
     address = first["deposit_address"]
     assert (first["status"], first["psp"], first["fee"]) == ("pending", "crypto-sim", "1.00")
+    assert first["received"] is None
     assert address.startswith("T")
     assert address in httpx.get(first["redirect_url"]).text  # the gateway's page shows it
     # the payer sends 95.5 USDT, not the 100 asked
@@ -124,6 +125,7 @@ def test_a_transfer_is_credited_as_received_only_after_two_confirmations(
     assert account_sum(seeded_db_url, "demo:psp_clearing:crypto-sim:USD") == D("94.54")
     shown = httpx.get(f"{api}/v1/portal/deposits/{first['payment_id']}", headers=auth).json()
     assert (shown["status"], shown["first_deposit"]) == ("succeeded", True)
+    assert (shown["amount"], shown["received"]) == ("100.00", "95.50")  # asked, credited
 
     # the same client gets the same address; every callback delivered twice credits once
     second = deposit(api, auth, "50.00", "second")

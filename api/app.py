@@ -31,6 +31,7 @@ from api.routers import (
     admin_crm,
     admin_kyc,
     admin_payments,
+    admin_reconciliation,
     admin_staff,
     admin_trading,
     auth,
@@ -162,7 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         health, auth, market, accounts, trading, stream, leads, sms_webhooks, webhooks, payments,
         portal, wallets, withdrawals, admin_auth, admin_staff, admin_brands, admin_audit,
-        admin_kyc, admin_aml, admin_crm, admin_trading, admin_payments,
+        admin_kyc, admin_aml, admin_crm, admin_trading, admin_payments, admin_reconciliation,
         methods,  # last: OPTIONS for every path the others serve
     )  # fmt: skip
     for module in routers:

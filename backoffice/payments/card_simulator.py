@@ -20,18 +20,22 @@ chargeback of a paid intent (``/_sim/payments/{intent}/refund|dispute``), and th
 from __future__ import annotations
 
 import html
+import io
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from fastapi import FastAPI, Form, Header, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from backoffice.payments import signatures
+from backoffice.payments.psp import ZERO_DECIMAL
 from backoffice.payments.simulation import PAGE, Deliveries, serve_app
 from brokerstack.settings import Settings
 
@@ -59,6 +63,11 @@ class Session:
     status: str = "open"  # open, requires_action, succeeded, failed
 
 
+# the settlement report's columns (Stripe's itemised balance change report, the ones we use)
+SETTLEMENT_COLUMNS = ("balance_transaction_id", "created_utc", "reporting_category", "source_id",
+                      "gross", "fee", "net", "currency")  # fmt: skip
+
+
 def create_simulator(settings: Settings, callback_url: str | None = None) -> FastAPI:
     config = settings.backoffice
     secret_key = config.card_psp_secret_key.get_secret_value()
@@ -73,6 +82,20 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
     payouts_by_key: dict[str, dict[str, Any]] = {}
     outcomes = {"payout": "paid"}
     lock = threading.Lock()
+    activity: list[dict[str, Any]] = []  # the balance transactions the settlement report lists
+
+    def book(category: str, source: str, amount: int, currency: str) -> None:
+        """One balance transaction: gross in minor units (negative for money going out), the
+        PSP's fee (2.9 % + 30 on a charge, as the brand's card method says), net."""
+        fee = (
+            int((Decimal(amount) * Decimal("0.029")).quantize(Decimal(1), ROUND_HALF_UP)) + 30
+            if category == "charge"
+            else 0
+        )
+        with lock:
+            activity.append({"id": f"txn_{uuid.uuid4().hex[:24]}", "created": time.time(),
+                             "category": category, "source": source, "gross": amount,
+                             "fee": fee, "net": amount - fee, "currency": currency})  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +110,10 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
     app.state.sessions = sessions
 
     def event(kind: str, session: Session, **extra: Any) -> None:
+        booked = {"payment_intent.succeeded": ("charge", 1), "charge.refunded": ("refund", -1),
+                  "charge.dispute.created": ("dispute", -1)}.get(kind)  # fmt: skip
+        if booked is not None:
+            book(booked[0], session.intent, booked[1] * session.amount, session.currency)
         webhooks.emit({
             "id": f"evt_{uuid.uuid4().hex[:24]}", "object": "event", "type": kind,
             "created": int(time.time()), "livemode": False,
@@ -154,6 +181,8 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
             if idempotency_key:
                 payouts_by_key[idempotency_key] = payout
         outcome = outcomes["payout"]
+        if outcome == "paid":
+            book("payout", payout["id"], -amount, payout["currency"])
         webhooks.emit({
             "id": f"evt_{uuid.uuid4().hex[:24]}", "object": "event",
             "type": "payout.paid" if outcome == "paid" else "payout.failed",
@@ -161,6 +190,28 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
             "data": {"object": {**payout, "status": outcome}},
         })  # fmt: skip
         return JSONResponse({**payout, "status": "pending"})
+
+    @app.get("/v1/reports/settlement")
+    def settlement_report(day: str, authorization: str = Header(default="")) -> Response:
+        """The day's (UTC) balance transactions as CSV, in the shape of Stripe's itemised
+        balance change report."""
+        if authorization != f"Bearer {secret_key}":
+            return JSONResponse({"error": {"type": "authentication_error"}}, 401)
+        try:
+            start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            return JSONResponse({"error": {"type": "invalid_request_error"}}, 400)
+        out = io.StringIO()
+        out.write(",".join(SETTLEMENT_COLUMNS) + "\r\n")
+        with lock:
+            rows = [a for a in activity if start <= a["created"] < start + 86400]
+        for row in rows:
+            exponent = 0 if row["currency"].upper() in ZERO_DECIMAL else 2
+            money = [f"{Decimal(row[k]).scaleb(-exponent):f}" for k in ("gross", "fee", "net")]
+            created = datetime.fromtimestamp(row["created"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+            out.write(",".join([row["id"], created, row["category"], row["source"], *money,
+                                row["currency"]]) + "\r\n")  # fmt: skip
+        return Response(out.getvalue(), media_type="text/csv")
 
     @app.get("/pay/{session_id}", response_class=HTMLResponse)
     def hosted_page(session_id: str) -> HTMLResponse:

@@ -141,3 +141,25 @@ def pending_withdrawal(db_url: str, client_id: int) -> int:
         found = request_withdrawal(conn, client_id, Decimal(10), "USD", "card-sim",
                                    f"matrix-{n}")  # fmt: skip
         return found.id
+
+
+def open_recon_exception(db_url: str, brand_id: int) -> int:
+    """An open reconciliation exception of the brand (an amount the PSP settled otherwise)."""
+    n = next(_withdrawals)
+    with psycopg.connect(db_url) as conn:
+        file_id = conn.execute(
+            """INSERT INTO recon_files (kind, source, filename, sha256, row_count)
+               VALUES ('settlement', 'card-sim', 'matrix.csv', encode(sha256(%s::bytea), 'hex'),
+                       0) RETURNING id""",
+            (f"matrix-{brand_id}-{n}".encode(),),
+        ).fetchone()  # fmt: skip
+        assert file_id is not None
+        row = conn.execute(
+            """INSERT INTO recon_exceptions (fingerprint, kind, provider, file_id, brand_id,
+                                             source_id, ours, theirs)
+               VALUES (%s, 'amount_differs', 'card-sim', %s, %s, %s, '{"amount": "10.00"}',
+                       '{"gross": "11.00"}') RETURNING id""",
+            (f"matrix-{brand_id}-{n}", file_id[0], brand_id, f"pi_matrix_{n}"),
+        ).fetchone()  # fmt: skip
+    assert row is not None
+    return int(row[0])

@@ -25,12 +25,14 @@ from fastapi.testclient import TestClient
 from pydantic import PostgresDsn, RedisDsn
 
 from api.app import create_app
+from backoffice.reconciliation.formats import CARD_COLUMNS
 from brokerstack.settings import Settings
 from tests.integration.backoffice.support_queues import (
     add_lead,
     add_task,
     alert_case,
     copy_kyc_levels,
+    open_recon_exception,
     pending_withdrawal,
     waiting_application,
 )
@@ -51,6 +53,7 @@ from tests.integration.backoffice.support_trading import (
 )
 from warehouse.reference_data import ROLE_PERMISSIONS, ROLES
 
+SETTLEMENT_HEADER = ",".join(CARD_COLUMNS) + "\r\n"
 UNGUARDED = ("/v1/admin/auth/", "/v1/admin/me")  # any staff session: log in, out, enrol, me
 _emails = itertools.count(1)
 
@@ -197,6 +200,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/admin/payments/withdrawals/{withdrawal_id}/reject"): Case(
         path=lambda w: {"withdrawal_id": w.fresh("withdrawal")},
         body=lambda w: {"reason": "not the client's card"}),
+    ("POST", "/v1/admin/reconciliation/settlements"): Case(other_brand=None, body=lambda w: {
+        "provider": "card-sim", "filename": "empty.csv", "content": SETTLEMENT_HEADER}),
+    ("GET", "/v1/admin/reconciliation/exceptions"): Case(other_brand=None),
+    ("POST", "/v1/admin/reconciliation/exceptions/{exception_id}/resolve"): Case(
+        path=lambda w: {"exception_id": w.fresh("recon_exception")},
+        body=lambda w: {"reason": "the PSP's fee adjustment"}),
 }  # fmt: skip
 PATH_VALUES: dict[str, Callable[[World], Any]] = {
     "brand_id": lambda w: w.brand_id,
@@ -286,6 +295,7 @@ def _world(db: str, settings: Settings, name: str, brand: int) -> World:
         "lead": lambda: add_lead(db, brand),
         # a client of its own: the world's client has an open AML case, which stops withdrawals
         "withdrawal": lambda: pending_withdrawal(db, payer),
+        "recon_exception": lambda: open_recon_exception(db, brand),
     }
     return World(brand_id=brand, staff_user_id=staff, client_id=client, account=account,
                  pending_request=lambda: add_pending_request(db, staff, account.account_id),

@@ -183,6 +183,12 @@ class BackofficeSettings(SettingsBase):
     crypto_psp_simulator_port: Port = 9203
     crypto_psp_simulator_ops_port: Port = 9204
     crypto_psp_confirmations: int = Field(default=2, ge=1, le=100)
+    # bank wire deposits: the client-money account clients wire to, quoting their reference
+    bank_wire_iban: str = Field(
+        default="CY17002001280000001200527600", pattern=r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$"
+    )
+    bank_wire_bic: str = Field(default="BCYPCY2N", pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")
+    bank_wire_holder: str = "Demo Markets Ltd - client money account"
     # KYC documents: a folder under the data folder, or an S3-compatible bucket (s3://bucket)
     documents_url: str | None = None
     # an S3-compatible service other than AWS for an s3:// documents_url (MinIO, Ceph, ...)

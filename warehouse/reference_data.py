@@ -441,7 +441,7 @@ BROKER_LEDGER_KINDS = (
     "negative_balance_writeoff",
     "broker_equity",
 )
-PSPS = ("stub-psp", "card-sim", "ewallet-sim", "crypto-sim")
+PSPS = ("stub-psp", "card-sim", "ewallet-sim", "crypto-sim", "bank-wire")
 # The demo brand's deposit methods: the card PSP's simulator (a hosted page with 3-D Secure),
 # the e-wallet's (an approval page) and the crypto gateway's (a deposit address per client),
 # each fee a percentage plus a fixed part in the payment's currency.
@@ -455,6 +455,9 @@ PSP_METHODS: list[Row] = [
     {"provider": "crypto-sim", "method": "crypto", "currencies": ["USD", "EUR"],
      "priority": 30, "fee_percent": D("0.01"), "fee_fixed": D(0),
      "min_amount": D(20), "max_amount": D(50000)},
+    {"provider": "bank-wire", "method": "bank_wire", "currencies": ["USD", "EUR"],
+     "priority": 40, "fee_percent": D(0), "fee_fixed": D(0),
+     "min_amount": D(100), "max_amount": None},
 ]  # fmt: skip
 
 # The demo brand's KYC ladder (domain.md): what each level unlocks and what reaching it needs.

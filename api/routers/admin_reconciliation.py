@@ -14,7 +14,7 @@ from api.deps import ServicesDep
 from api.errors import ERROR_RESPONSES
 from api.schemas import ID_MAX
 from api.staff_auth import StaffPrincipal, require
-from backoffice.reconciliation import exceptions, settlements
+from backoffice.reconciliation import exceptions, settlements, statements
 
 router = APIRouter(prefix="/v1/admin/reconciliation", tags=["admin: reconciliation"],
                    responses=ERROR_RESPONSES)  # fmt: skip
@@ -31,6 +31,31 @@ class SettlementFile(BaseModel):
     provider: str = Field(min_length=1, max_length=50, pattern=r"^[a-z0-9-]+$")
     filename: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f/\\]+$")
     content: str = Field(max_length=settlements.MAX_BYTES, description="the file's text (CSV)")
+
+
+class StatementFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    brand: str = Field(
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="the brand whose client-money account the statement is of",
+    )
+
+    filename: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f/\\]+$")
+    content: str = Field(max_length=settlements.MAX_BYTES,
+                         description="the statement's text: CAMT.053 XML or CSV")  # fmt: skip
+
+
+class StatementImportOut(BaseModel):
+    file_id: int
+    format: str
+    sha256: str
+    lines: int
+    credited: int = Field(description="bank-wire deposits its credits paid")
+    exceptions: int = Field(description="new exceptions this import found")
+    already_imported: bool
 
 
 class ImportOut(BaseModel):
@@ -83,6 +108,29 @@ def import_settlement(
     return ImportOut(file_id=done.file_id, provider=done.provider, filename=done.filename,
                      sha256=done.sha256, rows=done.rows, exceptions=done.exceptions,
                      already_imported=done.already)  # fmt: skip
+
+
+@router.post(
+    "/statements",
+    response_model=StatementImportOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Import a bank statement (once by SHA-256): its credits pay bank wires",
+)
+def import_statement(
+    services: ServicesDep, principal: Reconciler, body: StatementFile
+) -> StatementImportOut:
+    with services.db.connection() as conn:
+        done = statements.import_statement(conn, principal.actor, principal.scope, body.brand,
+                                           body.filename, body.content.encode())  # fmt: skip
+    return StatementImportOut(
+        file_id=done.file_id,
+        format=done.format,
+        sha256=done.sha256,
+        lines=done.lines,
+        credited=done.credited,
+        exceptions=done.exceptions,
+        already_imported=done.already,
+    )
 
 
 @router.get("/exceptions", response_model=list[ExceptionOut],

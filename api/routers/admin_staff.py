@@ -19,7 +19,8 @@ router = APIRouter(prefix="/v1/admin/staff", tags=["admin: staff"], responses=ER
 Reader = Annotated[StaffPrincipal, require("staff.read")]
 Manager = Annotated[StaffPrincipal, require("staff.manage")]
 StaffUserId = Annotated[int, Path(ge=1, le=ID_MAX, description="Staff user id.")]
-EMAIL = r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+$"
+# \x7f-\x9f too: Python's \s matches U+0085 and a JSON-Schema (ECMA) \s does not
+EMAIL = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+$"
 TEXT = r"^[^\x00-\x1f]*$"  # one line of text: no control characters
 RoleCode = Annotated[str, Path(pattern=r"^[a-z][a-z_]{0,62}$")]
 # inside a list the OpenAPI bound is a float: keep it one a float holds exactly

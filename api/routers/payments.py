@@ -19,6 +19,7 @@ from api.formats import money
 from api.schemas import Amount, Currency
 from backoffice.clients.registration import public_url
 from backoffice.payments import deposits
+from brokerstack.settings import Settings
 
 router = APIRouter(prefix="/v1/portal/deposits", tags=["payments"], responses=ERROR_RESPONSES)
 RETURN_PATH = "/v1/portal/deposits/return"
@@ -29,8 +30,15 @@ class DepositIn(BaseModel):
 
     amount: Amount
     currency: Currency
-    method: Literal["card", "ewallet", "crypto"] = "card"
+    method: Literal["card", "ewallet", "crypto", "bank_wire"] = "card"
     idempotency_key: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+
+
+class BankWireOut(BaseModel):
+    iban: str
+    bic: str
+    account_holder: str
+    reference: str = Field(description="quote it as the transfer's remittance information")
 
 
 class DepositOut(BaseModel):
@@ -52,12 +60,19 @@ class DepositOut(BaseModel):
         description="what reached us and was credited (a crypto payer may send "
         "another amount than asked); null until then",
     )
+    bank_wire: BankWireOut | None = Field(
+        default=None, description="bank_wire: where to send the money and what to quote"
+    )
     first_deposit: bool
     failure: str | None
 
 
-def _out(found: deposits.Deposit) -> DepositOut:
-    return DepositOut(
+def _out(found: deposits.Deposit, settings: Settings) -> DepositOut:
+    config = settings.backoffice
+    wire = (BankWireOut(iban=config.bank_wire_iban, bic=config.bank_wire_bic,
+                        account_holder=config.bank_wire_holder, reference=found.psp_payment_id)
+            if found.method == "bank_wire" and found.psp_payment_id else None)  # fmt: skip
+    return DepositOut(bank_wire=wire,
         payment_id=found.payment_id, status=found.status, method=found.method, psp=found.psp,
         amount=money(found.amount, found.currency), currency=found.currency,
         fee=money(found.fee, found.currency), redirect_url=found.redirect_url,
@@ -84,7 +99,7 @@ def start_deposit(services: ServicesDep, principal: AnyPrincipal, body: DepositI
             conn, services.psps, principal.client_id, body.amount, body.currency, body.method,
             body.idempotency_key, f"{public_url(services.root)}{RETURN_PATH}",
         )  # fmt: skip
-    return _out(started)
+    return _out(started, services.root)
 
 
 @router.get("", response_model=list[DepositOut], summary="Your deposits, newest first")
@@ -94,7 +109,7 @@ def list_deposits(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[DepositOut]:
     with services.db.connection() as conn:
-        return [_out(d) for d in deposits.history(conn, principal.client_id, limit)]
+        return [_out(d, services.root) for d in deposits.history(conn, principal.client_id, limit)]
 
 
 @router.get(
@@ -122,4 +137,4 @@ def get_deposit(
     payment_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
 ) -> DepositOut:
     with services.db.connection() as conn:
-        return _out(deposits.find(conn, principal.client_id, payment_id))
+        return _out(deposits.find(conn, principal.client_id, payment_id), services.root)

@@ -47,14 +47,15 @@ class Deposit:
     failure: str | None
     deposit_address: str | None  # crypto: where the client sends the coins
     received: Decimal | None  # what the PSP says arrived (credited), once it has
+    psp_payment_id: str | None  # the PSP's id; a bank wire's reference to quote
 
 
 _COLUMNS = ("id, status, psp, method, amount, currency, fee, checkout_url, is_ftd, failure, "
-            "deposit_address, received_amount")  # fmt: skip
+            "deposit_address, received_amount, psp_payment_id")  # fmt: skip
 
 
 def _deposit(row: Any) -> Deposit:
-    return Deposit(int(row[0]), *row[1:12])
+    return Deposit(int(row[0]), *row[1:13])
 
 
 def _refuse(kind: Any, code: str, message: str, **details: Any) -> Refused:
@@ -177,7 +178,7 @@ def start_deposit(
         if (existing[-2], existing[-1]) != (amount, currency):
             raise _refuse("conflict", "idempotency_conflict", "this key was used for another "
                           "deposit", payment_id=int(existing[0]))  # fmt: skip
-        return _deposit(existing[:12])
+        return _deposit(existing[:13])
     if status != "active":
         raise _refuse("forbidden", "client_not_active", f"the account is {status}")
     if not verified:

@@ -74,7 +74,7 @@ def process_inbox(
 
 
 def apply_event(
-    conn: psycopg.Connection[Any], inbox_id: int, psp: str, event: PspEvent
+    conn: psycopg.Connection[Any], inbox_id: int | None, psp: str, event: PspEvent
 ) -> str | None:
     """Apply one event; a note when it changes nothing."""
     row = conn.execute(

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from backoffice.payments import signatures
+from backoffice.payments.bank_wire import BankWireProvider
 from backoffice.payments.crypto import CryptoProvider
 from backoffice.payments.ewallet import EwalletProvider
 from backoffice.payments.psp import (
@@ -141,4 +142,5 @@ def providers(settings: Settings) -> dict[str, Provider]:
         CardProvider.name: CardProvider.from_settings(settings),
         EwalletProvider.name: EwalletProvider.from_settings(settings),
         CryptoProvider.name: CryptoProvider.from_settings(settings),
+        BankWireProvider.name: BankWireProvider.from_settings(settings),
     }

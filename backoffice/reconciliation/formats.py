@@ -137,8 +137,9 @@ STATEMENT_COLUMNS = ("iban", "booking_date", "amount", "currency", "reference", 
 
 def parse_statement(data: bytes) -> Statement:
     """A CAMT.053 document (XML; any camt.053.001.xx version; a line's number is the count of
-    statements and entries before it) or the CSV statement (``STATEMENT_COLUMNS``; a line with
-    a ``closing_balance`` is the account's balance at the end of its day)."""
+    statements, entries and batched transactions before it; only booked entries count as
+    money on the account) or the CSV statement (``STATEMENT_COLUMNS``; a line with a
+    ``closing_balance`` is the account's balance at the end of its day)."""
     return _camt053(data) if data.lstrip()[:1] == b"<" else _csv_statement(data)
 
 
@@ -211,14 +212,48 @@ def _camt053(data: bytes) -> Statement:
                 booked = date.fromisoformat(booked_text[:10])
             except ValueError:
                 raise BadFile(f"booking date {booked_text!r} is not a date", number) from None
-            remittance = entry.find(f"{ns}NtryDtls/{ns}TxDtls/{ns}RmtInf/{ns}Ustrd")
-            e2e = entry.find(f"{ns}NtryDtls/{ns}TxDtls/{ns}Refs/{ns}EndToEndId")
-            lines.append(StatementLine(
-                number, iban, booked, value if side == "CRDT" else -value,
-                _currency(amt.get("Ccy", ""), number),
-                (remittance.text or "").strip() if remittance is not None else "",
-                (e2e.text or "").strip() or None if e2e is not None else None,
-            ))  # fmt: skip
+            status = entry.find(f"{ns}Sts/{ns}Cd")  # camt.053.001.08 on; .02 has text
+            status = entry.find(f"{ns}Sts") if status is None else status
+            if status is not None and (status.text or "").strip() not in ("BOOK", ""):
+                continue  # pending or informational: not money on the account yet
+            currency = _currency(amt.get("Ccy", ""), number)
+            details = entry.findall(f"{ns}NtryDtls/{ns}TxDtls")
+            if len(details) > 1:  # a batch booking: each transaction is a line of its own
+                parts = [(_detail_amount(d, ns, number), d) for d in details]
+                if sum(a for a, _ in parts) != value:
+                    raise BadFile("the batch's transactions do not sum to its entry", number)
+            else:
+                parts = [(value, details[0] if details else None)]
+            for index, (part, detail) in enumerate(parts):
+                number += 1 if index else 0  # a batch's transactions are numbered on
+                lines.append(StatementLine(
+                    number, iban, booked, part if side == "CRDT" else -part, currency,
+                    _remittance(detail, ns), _end_to_end(detail, ns),
+                ))  # fmt: skip
     if not number:
         raise BadFile("the document holds no statement")
     return Statement("camt.053", lines, closing)
+
+
+def _detail_amount(detail: ET.Element, ns: str, line: int) -> Decimal:
+    amt = detail.find(f"{ns}AmtDtls/{ns}TxAmt/{ns}Amt")
+    amt = detail.find(f"{ns}Amt") if amt is None else amt
+    if amt is None:
+        raise BadFile("a batch transaction without its amount", line)
+    return _decimal(amt.text or "", "amount", line)
+
+
+def _remittance(detail: ET.Element | None, ns: str) -> str:
+    """The structured creditor reference (where SEPA puts an RF reference) and the
+    unstructured text, in that order."""
+    if detail is None:
+        return ""
+    paths = (f"{ns}RmtInf/{ns}Strd/{ns}CdtrRefInf/{ns}Ref", f"{ns}RmtInf/{ns}Ustrd")
+    found = [(node.text or "").strip() for path in paths for node in detail.findall(path)]
+    return " ".join(part for part in found if part)
+
+
+def _end_to_end(detail: ET.Element | None, ns: str) -> str | None:
+    node = None if detail is None else detail.find(f"{ns}Refs/{ns}EndToEndId")
+    text = "" if node is None else (node.text or "").strip()
+    return None if text in ("", "NOTPROVIDED") else text

@@ -38,7 +38,7 @@ MAX_BYTES = 20 * 1024 * 1024
 _SETTLED_AS = {"succeeded": "succeeded", "refunded": "refunded", "chargeback": "chargeback"}
 
 
-def _plain(amount: Decimal) -> str:
+def plain(amount: Decimal) -> str:
     """At least the cents, no trailing zeros beyond them (120.00000000 -> 120.00)."""
     exponent = amount.normalize().as_tuple().exponent
     return f"{amount:.2f}" if isinstance(exponent, int) and exponent >= -2 else \
@@ -142,12 +142,12 @@ def match(
     findings: list[tuple[str, Any, str, dict[str, Any], dict[str, Any]]] = []
     for source_id, psp in theirs.items():
         currency = ",".join(sorted(psp.currencies or ()))
-        told = {"gross": _plain(psp.gross), "currency": currency, "status": psp.status}
+        told = {"gross": plain(psp.gross), "currency": currency, "status": psp.status}
         row = ours.get(source_id)
         if row is None:
             findings.append(("missing_here", None, source_id, {}, told))
             continue
-        mine = {"amount": _plain(Decimal(row[5])), "currency": str(row[4]), "status": str(row[3])}
+        mine = {"amount": plain(Decimal(row[5])), "currency": str(row[4]), "status": str(row[3])}
         if currency != row[4]:
             findings.append(("currency_differs", row, source_id, mine, told))
         elif psp.gross and psp.gross != Decimal(row[5]):
@@ -168,7 +168,7 @@ def match(
         ).fetchall():  # fmt: skip
             if row[1] is None or row[5] is None:
                 continue
-            mine = {"amount": _plain(Decimal(row[5])), "currency": str(row[4]),
+            mine = {"amount": plain(Decimal(row[5])), "currency": str(row[4]),
                     "status": str(row[3])}  # fmt: skip
             findings.append(("missing_at_psp", row, str(row[1]), mine, {}))
     added = 0

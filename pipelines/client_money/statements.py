@@ -35,6 +35,8 @@ from typing import Any, Literal
 
 import psycopg
 
+from warehouse.client_money import record_bank_balances
+
 COLUMNS = ("brand", "bank_account", "currency", "as_of", "closing_balance")
 _AMOUNT = re.compile(r"^-?\d{1,20}(\.\d{1,8})?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -157,22 +159,5 @@ def _insert(conn: psycopg.Connection[Any], name: str, digest: str, rows: list[Ba
     unknown = [c for c in codes if c not in brands]
     if unknown:
         raise SettlementFileError(f"unknown brand(s): {', '.join(unknown)}")
-    file_row = conn.execute(
-        """INSERT INTO settlement_files (name, sha256, kind, rows)
-           VALUES (%s, %s, 'bank_statement', %s)
-           ON CONFLICT (sha256) DO NOTHING RETURNING id""",
-        (name, digest, len(rows)),
-    ).fetchone()
-    if file_row is None:
-        return False
-    with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO client_money_bank_balances (brand_id, bank_account, currency, as_of,
-                                                       balance, settlement_file_id)
-               VALUES (%s, %s, %s, %s, %s, %s)""",
-            [
-                (brands[r.brand], r.bank_account, r.currency, r.as_of, r.balance, file_row[0])
-                for r in rows
-            ],
-        )
-    return True
+    balances = [(brands[r.brand], r.bank_account, r.currency, r.as_of, r.balance) for r in rows]
+    return record_bank_balances(conn, name, digest, balances)

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from pydantic import PostgresDsn, RedisDsn
 
 from api.app import create_app
-from backoffice.reconciliation.formats import CARD_COLUMNS
+from backoffice.reconciliation.formats import CARD_COLUMNS, STATEMENT_COLUMNS
 from brokerstack.settings import Settings
 from tests.integration.backoffice.support_queues import (
     add_lead,
@@ -54,6 +54,7 @@ from tests.integration.backoffice.support_trading import (
 from warehouse.reference_data import ROLE_PERMISSIONS, ROLES
 
 SETTLEMENT_HEADER = ",".join(CARD_COLUMNS) + "\r\n"
+STATEMENT_HEADER = ",".join(STATEMENT_COLUMNS) + "\r\n"
 UNGUARDED = ("/v1/admin/auth/", "/v1/admin/me")  # any staff session: log in, out, enrol, me
 _emails = itertools.count(1)
 
@@ -78,6 +79,7 @@ class World:
     lead_id: int = 0
     task_id: int = 0
     fresh: Callable[[str], int] = field(default=lambda kind: 0, compare=False)
+    brand_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,8 @@ CASES: dict[tuple[str, str], Case] = {
         body=lambda w: {"reason": "not the client's card"}),
     ("POST", "/v1/admin/reconciliation/settlements"): Case(other_brand=None, body=lambda w: {
         "provider": "card-sim", "filename": "empty.csv", "content": SETTLEMENT_HEADER}),
+    ("POST", "/v1/admin/reconciliation/statements"): Case(body=lambda w: {
+        "brand": w.brand_code, "filename": "empty.csv", "content": STATEMENT_HEADER}),
     ("GET", "/v1/admin/reconciliation/exceptions"): Case(other_brand=None),
     ("POST", "/v1/admin/reconciliation/exceptions/{exception_id}/resolve"): Case(
         path=lambda w: {"exception_id": w.fresh("recon_exception")},
@@ -297,7 +301,8 @@ def _world(db: str, settings: Settings, name: str, brand: int) -> World:
         "withdrawal": lambda: pending_withdrawal(db, payer),
         "recon_exception": lambda: open_recon_exception(db, brand),
     }
-    return World(brand_id=brand, staff_user_id=staff, client_id=client, account=account,
+    code = {"own": "demo"}.get(name, name)  # the fixture's brands: demo and other
+    return World(brand_id=brand, brand_code=code, staff_user_id=staff, client_id=client, account=account,
                  pending_request=lambda: add_pending_request(db, staff, account.account_id),
                  owner_id=owner,
                  kyc_application_id=waiting.application_id, kyc_document_id=waiting.document_id,

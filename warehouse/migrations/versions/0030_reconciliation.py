@@ -63,8 +63,10 @@ def upgrade() -> None:
             currency      currency_code NOT NULL,
             reference     text NOT NULL DEFAULT '',  -- remittance information
             end_to_end_id text,
+            line_key      text NOT NULL,  -- the line's identity across overlapping statements
             PRIMARY KEY (file_id, line)
         );
+        CREATE INDEX statement_lines_key_idx ON statement_lines (line_key);
         CREATE TABLE statement_balances (
             file_id       bigint NOT NULL REFERENCES recon_files,
             iban          text NOT NULL,

@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from pipelines.client_money.entitlement import Facts, Line, day_facts
+from backoffice.reconciliation.client_money import Facts, Line, day_facts
 from pipelines.client_money.statements import FileLoad, load_settlement_files
 from pipelines.partitions import TradingDay, key_for, trading_day
 from pipelines.resources import DataFolders

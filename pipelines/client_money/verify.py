@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from pipelines.client_money.entitlement import ZERO, status_of
+from backoffice.reconciliation.client_money import ZERO, status_of
 
 _LATEST = """
 SELECT DISTINCT ON (brand_id, currency) id, currency, version, difference

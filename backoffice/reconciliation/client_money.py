@@ -1,4 +1,5 @@
-"""What each client is owed at a day's cut, and what the client-money banks hold for it.
+"""What each client is owed at a day's cut, and what the client-money banks hold for it: the
+query the pipelines' client-money reconciliation (``pipelines/client_money``) calls.
 
 Our reading of the client-money rules (FCA CASS 7 / CySEC), which decides every figure:
 

@@ -8,6 +8,7 @@ from backoffice.audit.retention import PURGE_JOB
 from backoffice.comms.delivery import OUTBOX
 from backoffice.crm.automation_job import RETENTION_AUTOMATIONS
 from backoffice.kyc.jobs import KYC_JOBS
+from backoffice.payments.expiry import EXPIRY_JOB as UNPAID_DEPOSITS
 from backoffice.payments.processing import INBOX_JOB as PAYMENTS_INBOX
 from backoffice.payments.withdrawals import PAYOUT_JOB as PAYOUTS
 from backoffice.trading.flags import CLIENT_FLAGS_JOB
@@ -18,6 +19,7 @@ JOBS: list[Job] = [
     *KYC_JOBS,
     PAYMENTS_INBOX,
     PAYOUTS,
+    UNPAID_DEPOSITS,
     CLIENT_FLAGS_JOB,
     WALLET_TRANSFERS,
     OUTBOX,

@@ -29,6 +29,7 @@ from backoffice.crm.events import write_event
 from backoffice.payments import routing, withdrawals
 from backoffice.payments.events import payment_event
 from backoffice.payments.providers import Provider, PspEvent, providers
+from backoffice.payments.psp import plain
 from backoffice.wallets.accounts import broker_account, open_wallet, psp_clearing
 from backoffice.worker import Job, JobContext
 from warehouse import ledger
@@ -38,7 +39,10 @@ log = logging.getLogger(__name__)
 ACTOR = Actor.system("payments")
 BATCH = 200
 MAX_ATTEMPTS = 10
-_ROW = "id, client_id, brand_id, wallet_id, status, amount, currency, fee, direction, method"
+_ROW = (
+    "id, client_id, brand_id, wallet_id, status, amount, currency, fee, direction, method, "
+    "updated_at"
+)
 _RANK = {"created": 0, "pending": 1, "requires_action": 2, "failed": 3, "canceled": 3,
          "succeeded": 4, "refunded": 5, "chargeback": 5}  # fmt: skip
 
@@ -118,6 +122,8 @@ def apply_event(
         return f"{event.status} of a deposit that was {status}: nothing to take back"
     changes: dict[str, Any] = {"status": event.status}
     if event.status == "succeeded":
+        if status == "canceled":
+            changes["failure"] = None  # paid after it expired: the money is the client's
         if event.currency is not None and event.currency != currency:
             raise ValueError(f"paid in {event.currency}, asked in {currency}")
         received = event.amount if event.amount is not None else amount
@@ -136,15 +142,20 @@ def apply_event(
     facts = {
         "payment_id": payment_id,
         "status": event.status,
-        "amount": str(amount),
+        "amount": plain(amount),
         "currency": currency,
-        **{k: str(v) for k, v in changes.items() if k != "status"},
+        **{
+            k: plain(v) if isinstance(v, Decimal) else str(v)
+            for k, v in changes.items()
+            if k != "status" and v is not None
+        },
     }
     payment_event(conn, payment_id, event.status, {"event": event.event_id}, inbox_id)
     record(conn, ACTOR, f"payment.deposit_{event.status}", "payment", payment_id,
            {"status": status}, facts)  # fmt: skip
+    # the PSP's clock, in whole seconds, may put a step before the one we recorded last
     write_event(conn, f"payment.deposit_{event.status}", client_id=client_id, payload=facts,
-                occurred_at=event.at)  # fmt: skip
+                occurred_at=max(event.at, row[10]))  # fmt: skip
     return None
 
 

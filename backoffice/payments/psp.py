@@ -39,6 +39,13 @@ def amount_text(amount: Decimal, currency: str) -> str:
     return f"{from_minor(minor_units(amount, currency), currency):f}"
 
 
+def plain(amount: Decimal) -> str:
+    """At least the cents, no trailing zeros beyond them (120.00000000 -> 120.00)."""
+    exponent = amount.normalize().as_tuple().exponent
+    return f"{amount:.2f}" if isinstance(exponent, int) and exponent >= -2 else \
+        f"{amount.normalize():f}"  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class DepositRequest:
     payment_id: int

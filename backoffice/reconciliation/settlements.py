@@ -31,18 +31,12 @@ from psycopg.types.json import Jsonb
 
 from backoffice.audit import Actor, record
 from backoffice.errors import Refused
+from backoffice.payments.psp import plain
 from backoffice.reconciliation.formats import SettlementRow, parse_settlement
 
 MAX_BYTES = 20 * 1024 * 1024
 # our payment statuses -> what the PSP's file shows for them
 _SETTLED_AS = {"succeeded": "succeeded", "refunded": "refunded", "chargeback": "chargeback"}
-
-
-def plain(amount: Decimal) -> str:
-    """At least the cents, no trailing zeros beyond them (120.00000000 -> 120.00)."""
-    exponent = amount.normalize().as_tuple().exponent
-    return f"{amount:.2f}" if isinstance(exponent, int) and exponent >= -2 else \
-        f"{amount.normalize():f}"  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,9 +27,9 @@ from backoffice.audit import Actor, record
 from backoffice.errors import Refused
 from backoffice.payments.bank_wire import BankWireProvider, references_in
 from backoffice.payments.processing import apply_event
-from backoffice.payments.psp import PspEvent
+from backoffice.payments.psp import PspEvent, plain
 from backoffice.reconciliation.formats import StatementLine, parse_statement
-from backoffice.reconciliation.settlements import MAX_BYTES, plain
+from backoffice.reconciliation.settlements import MAX_BYTES
 from backoffice.scope import BrandScope
 from warehouse.client_money import record_bank_balances
 
@@ -119,7 +119,7 @@ def import_statement(
                  line.reference, line.end_to_end_id, key),
             )  # fmt: skip
             if seen is None and line.amount > 0:
-                paid, flagged = _apply_credit(conn, file_id, line, key)
+                paid, flagged = _apply_credit(conn, file_id, brand_id, line, key)
                 credited += paid
                 found += flagged
         record(conn, actor, "reconciliation.statement_imported", "recon_file", file_id, None,
@@ -144,7 +144,7 @@ def _client_money_balances(
 
 
 def _apply_credit(
-    conn: psycopg.Connection[Any], file_id: int, line: StatementLine, key: str
+    conn: psycopg.Connection[Any], file_id: int, brand_id: int, line: StatementLine, key: str
 ) -> tuple[int, int]:
     """(deposits credited, exceptions opened) by one new credit line."""
     told = {"amount": plain(line.amount), "currency": line.currency, "iban": line.iban,
@@ -159,17 +159,19 @@ def _apply_credit(
         if payment is not None:
             break
     if payment is None:
-        return 0, _exception(conn, "missing_here", file_id, None, key, {}, told)
+        # no payment of ours: the brand is the account's, whose statement this is
+        return 0, _exception(conn, "missing_here", file_id, (None, brand_id), key, {}, told)
     payment_id, _, status, asked, currency = payment
     mine = {"amount": plain(Decimal(asked)), "currency": str(currency), "status": str(status)}
     if line.currency != currency:
         return 0, _exception(conn, "currency_differs", file_id, payment, key, mine, told)
-    if status != "pending":
+    if status not in ("pending", "canceled"):  # an expired wire is still the client's money
         return 0, _exception(conn, "status_differs", file_id, payment, key, mine, told)
+    # credited now (the timeline's order); the bank's booking day stays on the statement line
     event = PspEvent(
         event_id=f"statement:{key}", type="bank.credit", psp_payment_id=reference,
         payment_id=int(payment_id), status="succeeded", amount=line.amount,
-        currency=line.currency, failure=None, at=datetime.combine(line.booked_on, time(), UTC),
+        currency=line.currency, failure=None, at=datetime.now(UTC),
     )  # fmt: skip
     apply_event(conn, None, PROVIDER, event)
     flagged = 0
@@ -188,7 +190,7 @@ def _exception(
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (fingerprint) DO NOTHING RETURNING id""",
         (f"statement:{kind}:{key}", kind, PROVIDER, file_id,
-         None if payment is None else payment[1], None if payment is None else payment[0],
+         payment[1], payment[0],
          told["reference"][:200] or None, Jsonb(mine), Jsonb(told)),
     ).fetchone()  # fmt: skip
     return int(row is not None)

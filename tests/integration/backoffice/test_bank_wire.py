@@ -81,6 +81,14 @@ def test_statement_credits_pay_each_bank_wire_once_and_the_rest_waits_for_financ
     shown = httpx.get(f"{api}/v1/portal/deposits/{first['payment_id']}", headers=auth).json()
     assert (shown["status"], shown["received"], shown["first_deposit"]) == (
         "succeeded", "500.00", True)  # fmt: skip
+    with psycopg.connect(seeded_db_url) as conn:  # the client's timeline, in order
+        timeline = conn.execute(
+            """SELECT event_type, payload->>'amount' FROM crm_events
+               WHERE client_id = %s AND event_type LIKE 'payment.%%' ORDER BY occurred_at, id""",
+            (client.client_id,),
+        ).fetchall()
+    assert timeline == [("payment.deposit_started", "500.00"),
+                        ("payment.deposit_succeeded", "500.00")]  # fmt: skip
 
     # the next day's CSV statement repeats yesterday's credit (overlap), pays a second wire
     # short, and has the client wire the first reference again
@@ -110,6 +118,7 @@ def test_statement_credits_pay_each_bank_wire_once_and_the_rest_waits_for_financ
         ("missing_here", "77.00"),
         ("status_differs", "500.00"),
     ]
+    assert {e.brand_id for e in found} == {brand_id(seeded_db_url, "demo")}  # finance's queue
     assert closing == [(IBAN, "2026-12-02", D("9377.00")), (IBAN, "2026-12-03", D("10127.00"))]
     # the closing balances are the bank's side of the client-money reconciliation too
     assert held == [("demo", IBAN, "2026-12-02", D("9377.00")),

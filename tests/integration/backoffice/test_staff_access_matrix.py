@@ -302,7 +302,8 @@ def _world(db: str, settings: Settings, name: str, brand: int) -> World:
         "recon_exception": lambda: open_recon_exception(db, brand),
     }
     code = {"own": "demo"}.get(name, name)  # the fixture's brands: demo and other
-    return World(brand_id=brand, brand_code=code, staff_user_id=staff, client_id=client, account=account,
+    return World(brand_id=brand, brand_code=code, staff_user_id=staff, client_id=client,
+                 account=account,
                  pending_request=lambda: add_pending_request(db, staff, account.account_id),
                  owner_id=owner,
                  kyc_application_id=waiting.application_id, kyc_document_id=waiting.document_id,

@@ -20,14 +20,12 @@ chargeback of a paid intent (``/_sim/payments/{intent}/refund|dispute``), and th
 from __future__ import annotations
 
 import html
-import io
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -35,8 +33,8 @@ from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from backoffice.payments import signatures
-from backoffice.payments.psp import ZERO_DECIMAL
-from backoffice.payments.simulation import PAGE, Deliveries, serve_app
+from backoffice.payments.psp import from_minor
+from backoffice.payments.simulation import PAGE, Activity, Deliveries, serve_app
 from brokerstack.settings import Settings
 
 WEBHOOK_PATH = "/v1/webhooks/psp/card-sim"
@@ -82,7 +80,7 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
     payouts_by_key: dict[str, dict[str, Any]] = {}
     outcomes = {"payout": "paid"}
     lock = threading.Lock()
-    activity: list[dict[str, Any]] = []  # the balance transactions the settlement report lists
+    activity = Activity(SETTLEMENT_COLUMNS, "created_utc")
 
     def book(category: str, source: str, amount: int, currency: str) -> None:
         """One balance transaction: gross in minor units (negative for money going out), the
@@ -92,10 +90,10 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
             if category == "charge"
             else 0
         )
-        with lock:
-            activity.append({"id": f"txn_{uuid.uuid4().hex[:24]}", "created": time.time(),
-                             "category": category, "source": source, "gross": amount,
-                             "fee": fee, "net": amount - fee, "currency": currency})  # fmt: skip
+        gross, fee_, net = (f"{from_minor(x, currency):f}" for x in (amount, fee, amount - fee))
+        activity.book(balance_transaction_id=f"txn_{uuid.uuid4().hex[:24]}",
+                      reporting_category=category, source_id=source, gross=gross, fee=fee_,
+                      net=net, currency=currency)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -171,7 +169,7 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
                 return JSONResponse(payouts_by_key[idempotency_key])
             try:
                 amount = int(str(form["amount"]))
-                payout = {"id": f"po_{uuid.uuid4().hex[:24]}", "object": "payout",
+                payout: dict[str, Any] = {"id": f"po_{uuid.uuid4().hex[:24]}", "object": "payout",
                           "amount": amount, "currency": str(form["currency"]).lower(),
                           "destination": str(form.get("destination") or ""),
                           "metadata": {k[9:-1]: str(v) for k, v in form.items()
@@ -197,21 +195,10 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
         balance change report."""
         if authorization != f"Bearer {secret_key}":
             return JSONResponse({"error": {"type": "authentication_error"}}, 401)
-        try:
-            start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
-        except ValueError:
+        report = activity.report(day)
+        if report is None:
             return JSONResponse({"error": {"type": "invalid_request_error"}}, 400)
-        out = io.StringIO()
-        out.write(",".join(SETTLEMENT_COLUMNS) + "\r\n")
-        with lock:
-            rows = [a for a in activity if start <= a["created"] < start + 86400]
-        for row in rows:
-            exponent = 0 if row["currency"].upper() in ZERO_DECIMAL else 2
-            money = [f"{Decimal(row[k]).scaleb(-exponent):f}" for k in ("gross", "fee", "net")]
-            created = datetime.fromtimestamp(row["created"], UTC).strftime("%Y-%m-%d %H:%M:%S")
-            out.write(",".join([row["id"], created, row["category"], row["source"], *money,
-                                row["currency"]]) + "\r\n")  # fmt: skip
-        return Response(out.getvalue(), media_type="text/csv")
+        return report
 
     @app.get("/pay/{session_id}", response_class=HTMLResponse)
     def hosted_page(session_id: str) -> HTMLResponse:

@@ -13,7 +13,12 @@ typical USDT / BTC processor.
   USDT received and its value in the address's currency (at ``/_sim/config`` ``rates``, USDT
   per unit; the payer may send any amount, not the one asked);
 * ``POST /v1/withdrawals`` pays to an address: ``withdrawal`` callback ``confirmed`` or, as
-  ``/_sim/config`` says, ``failed``.
+  ``/_sim/config`` says, ``failed``;
+* ``GET /v1/reports/settlement?day=YYYY-MM-DD`` (``X-Api-Key``) is the day's (UTC) settlement
+  report: each transfer the gateway credited to the merchant (at ``CREDITED_DEPTH``
+  confirmations: the USDT received, the rate it was valued at, its value in the address's
+  currency, the 1 % processing fee, net) and each withdrawal it sent (the USDT network fee it
+  paid charged in that currency).
 """
 
 from __future__ import annotations
@@ -27,14 +32,14 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import FastAPI, Form, Header, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from backoffice.payments import callback_signatures as sig
-from backoffice.payments.simulation import PAGE, Deliveries, serve_app
+from backoffice.payments.simulation import PAGE, Activity, Deliveries, serve_app
 from brokerstack.settings import Settings
 
 WEBHOOK_PATH = "/v1/webhooks/psp/crypto-sim"
@@ -54,6 +59,7 @@ class Transfer:
     currency: str
     crypto_amount: Decimal
     amount: Decimal  # its value in the address's currency
+    rate: Decimal  # the USDT per unit of that currency it was valued at
     confirmations: int = 0
 
 
@@ -72,6 +78,12 @@ def _positive(value: Any, places: str = "0.000001") -> Decimal | None:
 
 BLOCK_SECONDS = 10.0  # the stack's chain: a block every 10 s
 SETTLED_DEPTH = 6  # confirmations after which the simulator stops reporting a transfer
+CREDITED_DEPTH = 2  # confirmations at which the gateway credits a transfer to the merchant
+FEE_PERCENT = Decimal("0.01")  # the gateway's processing fee on a deposit
+NETWORK_FEE = Decimal(1)  # USDT (TRC20) the gateway pays the network per withdrawal
+CENT = Decimal("0.01")
+SETTLEMENT_COLUMNS = ("id", "created_utc", "type", "txid", "address", "asset", "asset_amount",
+                      "rate", "currency", "amount", "fee", "net_amount")  # fmt: skip
 
 
 def _sent_now(body: bytes) -> bytes:
@@ -97,6 +109,14 @@ def create_simulator(
     options: dict[str, Any] = {"withdrawal": "confirmed",
                                "rates": {"USD": Decimal(1), "EUR": Decimal("1.08")}}  # fmt: skip
     lock = threading.Lock()
+    activity = Activity(SETTLEMENT_COLUMNS, "created_utc")
+
+    def book(kind: str, id_: str, txid: str, address: str, coins: Decimal, rate: Decimal,
+             currency: str, amount: Decimal, fee: Decimal) -> None:  # fmt: skip
+        activity.book(id=id_, type=kind, txid=txid, address=address, asset=ASSET,
+                      asset_amount=f"{coins:f}", rate=f"{rate:f}", currency=currency,
+                      amount=f"{amount:f}", fee=f"{fee:f}",
+                      net_amount=f"{amount - fee:f}")  # fmt: skip
 
     mined = threading.Event()
 
@@ -140,11 +160,12 @@ def create_simulator(
             currency = currency_of.get(address)
             if currency is None:
                 return None
-            value = (crypto_amount / options["rates"][currency]).quantize(Decimal("0.01"),
-                                                                         ROUND_DOWN)  # fmt: skip
+            rate = options["rates"][currency]
+            value = (crypto_amount / rate).quantize(CENT, ROUND_DOWN)
             if value <= 0:
                 return None
-            transfer = Transfer(secrets.token_hex(32), address, currency, crypto_amount, value)
+            transfer = Transfer(secrets.token_hex(32), address, currency, crypto_amount, value,
+                                rate)  # fmt: skip
             transfers[transfer.id] = transfer
         report(transfer, 0)
         confirm(transfer, confirmations)
@@ -155,6 +176,19 @@ def create_simulator(
             with lock:
                 transfer.confirmations += 1
                 reached = transfer.confirmations
+            if reached == CREDITED_DEPTH:
+                t = transfer
+                book(
+                    "deposit",
+                    t.id,
+                    t.id,
+                    t.address,
+                    t.crypto_amount,
+                    t.rate,
+                    t.currency,
+                    t.amount,
+                    (t.amount * FEE_PERCENT).quantize(CENT, ROUND_HALF_UP),
+                )
             report(transfer, reached)
 
     async def json_body(request: Request) -> dict[str, Any]:
@@ -198,14 +232,27 @@ def create_simulator(
         with lock:
             if idempotency_key and idempotency_key in payouts_by_key:
                 return payouts_by_key[idempotency_key]
+            rate = options["rates"][currency]
             payout = {"id": f"wd_{uuid.uuid4().hex}", "address": address,
                       "amount": f"{amount:f}", "currency": currency,
-                      "crypto_amount": f"{amount * options['rates'][currency]:f}",
+                      "crypto_amount": f"{amount * rate:f}",
                       "crypto_currency": ASSET,
                       "foreign_id": str(body.get("foreign_id") or "")}  # fmt: skip
             if idempotency_key:
                 payouts_by_key[idempotency_key] = payout
         outcome = options["withdrawal"]
+        if outcome == "confirmed":
+            book(
+                "withdrawal",
+                payout["id"],
+                secrets.token_hex(32),
+                address,
+                -amount * rate,
+                rate,
+                currency,
+                -amount,
+                (NETWORK_FEE / rate).quantize(CENT, ROUND_HALF_UP),
+            )
         webhooks.emit({
             "id": f"cb_{payout['id']}_{outcome}", "type": "withdrawal",
             "timestamp": int(time.time()),
@@ -213,6 +260,12 @@ def create_simulator(
                             **({"error": "address_rejected"} if outcome == "failed" else {})},
         })  # fmt: skip
         return {**payout, "status": "processing"}
+
+    @app.get("/v1/reports/settlement")
+    def settlement_report(day: str, x_api_key: str = Header(default="")) -> Response:
+        if x_api_key != api_key:
+            return _error(401, "unauthorized")
+        return activity.report(day) or _error(400, "invalid_request")
 
     @app.get("/address/{address}", response_class=HTMLResponse)
     def address_page(address: str) -> HTMLResponse:

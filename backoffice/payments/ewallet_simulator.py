@@ -9,7 +9,12 @@ PayPal's shape.
   id, the time and the body; retried until answered 2xx): ``payment.completed`` or
   ``payment.failed``. The return redirect proves nothing: only the signed callback credits.
 * ``POST /v2/payouts`` pays back to the wallet of a completed payment (``source_payment``):
-  ``payout.completed`` or, as ``/_sim/config`` says, ``payout.failed``.
+  ``payout.completed`` or, as ``/_sim/config`` says, ``payout.failed``;
+* ``GET /v1/reports/settlement?day=YYYY-MM-DD`` (``X-Api-Key``) is the day's settlement report
+  (UTC) of what it processed, in the shape of PayPal's settlement report: a row per payment
+  (``T0006``), refund (``T1107``) and payout (``T0001``), the gross in the payment's currency,
+  converted into the merchant's balance currency (``SETTLEMENT_CURRENCY``, at the fixed
+  ``RATES``) less its fee (1.9 % of that + 0.25) as ``settled_amount``.
 
 Tests steer it through ``/_sim``: the callback URL, duplicate deliveries, the payout outcome, a
 refund of a completed payment (``/_sim/payments/{id}/refund``) and the delivery log.
@@ -26,18 +31,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import FastAPI, Form, Header, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from backoffice.payments import callback_signatures as sig
-from backoffice.payments.simulation import PAGE, Deliveries, serve_app
+from backoffice.payments.simulation import PAGE, Activity, Deliveries, serve_app
 from brokerstack.settings import Settings
 
 WEBHOOK_PATH = "/v1/webhooks/psp/ewallet-sim"
 BRAND = "E-wallet simulator"
+# the merchant's wallet balance is in one currency: a payment in another is converted at the
+# wallet's rate of the day (here fixed), units of SETTLEMENT_CURRENCY per unit of it
+SETTLEMENT_CURRENCY = "USD"
+RATES = {"USD": Decimal(1), "EUR": Decimal("1.0825"), "GBP": Decimal("1.2650")}
+FEE_PERCENT, FEE_FIXED = Decimal("0.019"), Decimal("0.25")  # on a payment, as converted
+CENT = Decimal("0.01")
+SETTLEMENT_COLUMNS = ("transaction_id", "reference_id", "invoice_id", "initiated_utc",
+                      "event_code", "gross_amount", "gross_currency", "fee_amount",
+                      "exchange_rate", "settled_amount", "settled_currency")  # fmt: skip
 
 
 def default_callback(settings: Settings) -> str:
@@ -83,6 +97,21 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
     payouts_by_key: dict[str, dict[str, Any]] = {}
     outcomes = {"payout": "completed"}
     lock = threading.Lock()
+    activity = Activity(SETTLEMENT_COLUMNS, "initiated_utc")
+
+    def book(code: str, transaction: str, gross: Decimal, currency: str, invoice: str,
+             reference: str = "") -> None:  # fmt: skip
+        """One settlement row: ``gross`` (negative for money going out) converted into the
+        settlement currency, less the fee on a payment (``T0006``)."""
+        rate = RATES[currency]
+        converted = (gross * rate).quantize(CENT, ROUND_HALF_UP)
+        fee = (converted * FEE_PERCENT + FEE_FIXED).quantize(CENT, ROUND_HALF_UP) \
+            if code == "T0006" else Decimal("0.00")  # fmt: skip
+        activity.book(transaction_id=transaction, reference_id=reference, invoice_id=invoice,
+                      event_code=code, gross_amount=f"{gross:.2f}", gross_currency=currency,
+                      fee_amount=f"{fee:f}", exchange_rate=f"{rate:f}",
+                      settled_amount=f"{converted - fee:f}",
+                      settled_currency=SETTLEMENT_CURRENCY)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -136,6 +165,8 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
             amount = _amount((body or {}).get("amount"))
             if body is None or amount is None:
                 return _error(400, "invalid_request")
+            if str(body.get("currency", "")).upper() not in RATES:
+                return _error(400, "currency_not_supported")
             try:
                 payment = WalletPayment(
                     f"EWP-{uuid.uuid4().hex[:16].upper()}", amount,
@@ -169,17 +200,26 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
                 return _error(400, "invalid_request")
             if str(body.get("currency", "")).upper() != source.currency:
                 return _error(400, "currency_mismatch")
-            payout = {"id": f"EWO-{uuid.uuid4().hex[:16].upper()}", "kind": "payout",
+            payout: dict[str, Any] = {
+                      "id": f"EWO-{uuid.uuid4().hex[:16].upper()}", "kind": "payout",
                       "amount": f"{amount:f}", "currency": source.currency,
                       "merchant_reference": str(body.get("merchant_reference") or ""),
                       "recipient": source.payer}  # fmt: skip
             if idempotency_key:
                 payouts_by_key[idempotency_key] = payout
         outcome = outcomes["payout"]
+        if outcome == "completed":
+            book("T0001", payout["id"], -amount, source.currency, payout["merchant_reference"])
         callback(f"payout.{outcome}", {**payout, "status": outcome,
                  **({"failure_reason": "recipient_unavailable"} if outcome == "failed"
                     else {})})  # fmt: skip
         return JSONResponse({**payout, "status": "pending"}, 201)
+
+    @app.get("/v1/reports/settlement")
+    def settlement_report(day: str, x_api_key: str = Header(default="")) -> Response:
+        if not authorised(x_api_key):
+            return _error(401, "unauthorized")
+        return activity.report(day) or _error(400, "invalid_request")
 
     @app.get("/approve/{payment_id}", response_class=HTMLResponse)
     def approval_page(payment_id: str) -> HTMLResponse:
@@ -207,6 +247,8 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
         payment.payer = {"wallet_id": f"W{wallet:010d}", "email": wallet_email}
         if action == "approve":
             payment.status = "completed"
+            book("T0006", payment.id, payment.amount, payment.currency,
+                 payment.merchant_reference)  # fmt: skip
             callback("payment.completed", resource(payment))
             return RedirectResponse(payment.return_url, 303)
         payment.status = "failed"
@@ -231,6 +273,8 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
         if payment is None or payment.status != "completed":
             return _error(400, "invalid_request")
         payment.status = "refunded"
+        book("T1107", f"EWR-{uuid.uuid4().hex[:16].upper()}", -payment.amount, payment.currency,
+             payment.merchant_reference, reference=payment.id)  # fmt: skip
         callback("payment.refunded", resource(payment))
         return {"id": payment_id, "status": payment.status}
 

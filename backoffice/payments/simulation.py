@@ -1,20 +1,25 @@
 """What the PSP simulators share: signed callbacks delivered on a thread of their own (signed
 at each attempt, retried with a doubling backoff until answered 2xx, optionally sent more than
-once), and serving an app with ``/health``, ``/ready`` and ``/metrics`` on its ops port."""
+once), the settlement report of what each really processed, and serving an app with
+``/health``, ``/ready`` and ``/metrics`` on its ops port."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import Response
 
 from brokerstack.ops import OpsServer, Readiness
 from brokerstack.settings import Settings
@@ -87,6 +92,38 @@ class Deliveries:
                     if (status is None or not 200 <= status < 300) and attempts < 30:
                         pause = min(0.2 * 2**attempts, 5.0)
                         self._queue.append((time.monotonic() + pause, attempts + 1, body, kind))
+
+
+class Activity:
+    """The balance transactions a simulator booked as it processed payments, each at the time
+    it happened, listed per UTC day as its settlement report: CSV in the PSP's columns, the
+    time as ``YYYY-MM-DD HH:MM:SS`` in ``time_column``."""
+
+    def __init__(self, columns: tuple[str, ...], time_column: str) -> None:
+        self.columns = columns
+        self._time_column = time_column
+        self._rows: list[tuple[float, dict[str, str]]] = []
+        self._lock = threading.Lock()
+
+    def book(self, **row: str) -> None:
+        at = time.time()
+        shown = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        with self._lock:
+            self._rows.append((at, {**row, self._time_column: shown}))
+
+    def report(self, day: str) -> Response | None:
+        """The day's report (``day`` is YYYY-MM-DD; None when it is not a date)."""
+        try:
+            start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            return None
+        with self._lock:
+            rows = [row for at, row in self._rows if start <= at < start + 86400]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(self.columns)
+        writer.writerows([row[c] for c in self.columns] for row in rows)
+        return Response(out.getvalue(), media_type="text/csv")
 
 
 def serve_app(settings: Settings, app: FastAPI, port: int, ops_port: int) -> int:

@@ -1,5 +1,7 @@
 """The files reconciliation reads, each parsed whole or refused whole (the first bad line
-named): a settlement CSV per PSP (:data:`SETTLEMENT_FORMATS`, keyed by provider) and bank
+named): a settlement CSV per PSP (:data:`SETTLEMENT_FORMATS`, keyed by provider: the card
+PSP's Stripe-shaped balance report, the e-wallet's PayPal-shaped settlement report with its
+currency conversion, the crypto gateway's transfers with their coin amounts) and bank
 statements as ISO 20022 CAMT.053 XML or CSV."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from backoffice.errors import Refused
+from backoffice.payments.psp import ZERO_DECIMAL
 
 
 class BadFile(Refused):
@@ -24,6 +27,11 @@ class BadFile(Refused):
 
 @dataclass(frozen=True, slots=True)
 class SettlementRow:
+    """One of the PSP's balance transactions. ``gross`` is what the client paid (or was paid),
+    in ``currency``: the payment's own, which matching compares with ours. ``fee`` and ``net``
+    are in ``settled_currency`` (None: ``currency``), where a PSP that converts books
+    ``gross`` x ``rate`` - ``fee``. A crypto transfer also says what moved on chain."""
+
     line: int
     external_id: str
     category: str  # charge, refund, dispute, payout
@@ -33,6 +41,14 @@ class SettlementRow:
     net: Decimal
     currency: str
     created_at: datetime
+    settled_currency: str | None = None
+    rate: Decimal = Decimal(1)  # settled_currency per unit of currency
+    asset: str | None = None  # the coin a crypto transfer moved (USDT)
+    asset_amount: Decimal | None = None
+
+    @property
+    def settles_in(self) -> str:
+        return self.settled_currency or self.currency
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,25 +115,145 @@ def stripe_balance_report(data: bytes) -> list[SettlementRow]:
         category = row["reporting_category"].strip()
         if category not in ("charge", "refund", "dispute", "payout"):
             raise BadFile(f"reporting_category {category!r} is not one we know", line)
-        try:
-            created = datetime.strptime(row["created_utc"].strip() + "+0000", "%Y-%m-%d %H:%M:%S%z")
-        except ValueError:
-            raise BadFile(f"created_utc {row['created_utc']!r} is not a time", line) from None
-        gross, fee, net = (_decimal(row[k], k, line) for k in ("gross", "fee", "net"))
+        created = _utc(row, "created_utc", line)
+        gross, fee, net = _amounts(row, line, "gross", "fee", "net")
         if gross - fee != net:
             raise BadFile(f"gross {gross} less fee {fee} is not net {net}", line)
-        if not row["balance_transaction_id"].strip() or not row["source_id"].strip():
-            raise BadFile("a row without its ids", line)
-        parsed.append(SettlementRow(line, row["balance_transaction_id"].strip(), category,
-                                    row["source_id"].strip(), gross, fee, net,
-                                    _currency(row["currency"], line),
-                                    created))  # fmt: skip
+        external_id, source_id = _ids(row, line, "balance_transaction_id", "source_id")
+        parsed.append(SettlementRow(line, external_id, category, source_id, gross, fee, net,
+                                    _currency(row["currency"], line), created))  # fmt: skip
+    return parsed
+
+
+def _utc(row: dict[str, str], column: str, line: int) -> datetime:
+    """A report's time: ``YYYY-MM-DD HH:MM:SS``, UTC."""
+    try:
+        return datetime.strptime(row[column].strip() + "+0000", "%Y-%m-%d %H:%M:%S%z")
+    except ValueError:
+        raise BadFile(f"{column} {row[column]!r} is not a time", line) from None
+
+
+def _amounts(row: dict[str, str], line: int, *columns: str) -> list[Decimal]:
+    return [_decimal(row[c], c, line) for c in columns]
+
+
+def _ids(row: dict[str, str], line: int, *columns: str) -> list[str]:
+    ids = [row[c].strip() for c in columns]
+    if not all(ids):
+        raise BadFile("a row without its ids", line)
+    return ids
+
+
+def _within_a_minor_unit(stated: Decimal, exact: Decimal, currency: str) -> bool:
+    """``stated`` is ``exact`` to ``currency``'s minor unit, however the PSP rounded: a whole
+    number of minor units less than one apart from it."""
+    unit = Decimal(1) if currency in ZERO_DECIMAL else Decimal("0.01")
+    return stated % unit == 0 and abs(stated - exact) < unit
+
+
+def _signed(category: str, gross: Decimal, line: int) -> None:
+    """Money in (a charge) is positive, money out (refund, dispute, payout) negative."""
+    if (gross > 0) != (category == "charge") or not gross:
+        raise BadFile(f"a {category} of {gross}: a charge is positive, money going out "
+                      "negative", line)  # fmt: skip
+
+
+def _rate(row: dict[str, str], column: str, line: int) -> Decimal:
+    rate = _decimal(row[column], column, line)
+    if rate <= 0:
+        raise BadFile(f"{column} {rate} is not a positive rate", line)
+    return rate
+
+
+# PayPal's transaction event codes (T-codes) the e-wallet's report uses
+EWALLET_EVENTS = {
+    "T0006": "charge",  # checkout payment received
+    "T1107": "refund",  # payment refund, initiated by the merchant
+    "T1106": "dispute",  # payment reversal, initiated by the wallet
+    "T1201": "dispute",  # chargeback
+    "T0001": "payout",  # mass pay / payout payment sent
+}
+EWALLET_COLUMNS = ("transaction_id", "reference_id", "invoice_id", "initiated_utc",
+                   "event_code", "gross_amount", "gross_currency", "fee_amount",
+                   "exchange_rate", "settled_amount", "settled_currency")  # fmt: skip
+
+
+def ewallet_settlement_report(data: bytes) -> list[SettlementRow]:
+    """The e-wallet's settlement report (PayPal's settlement report, Skrill's history export):
+    a row per transaction event (``EWALLET_EVENTS``); a refund or reversal names the payment
+    it takes back in ``reference_id``. ``gross_amount`` is in ``gross_currency``, what the
+    client paid; the wallet converts it at ``exchange_rate`` into ``settled_currency`` and
+    takes its fee there: ``settled_amount`` = gross x rate - fee, to the settled currency's
+    minor unit (a row that does not add up is a bad file)."""
+    parsed = []
+    for line, row in _rows(data, EWALLET_COLUMNS):
+        code = row["event_code"].strip()
+        category = EWALLET_EVENTS.get(code)
+        if category is None:
+            raise BadFile(f"event_code {code!r} is not one we know", line)
+        taken_back = category in ("refund", "dispute")
+        (external_id,) = _ids(row, line, "transaction_id")
+        (source_id,) = _ids(row, line, "reference_id") if taken_back else (external_id,)
+        gross, fee, settled = _amounts(row, line, "gross_amount", "fee_amount", "settled_amount")
+        _signed(category, gross, line)
+        currency = _currency(row["gross_currency"], line)
+        settles_in = _currency(row["settled_currency"], line)
+        rate = _rate(row, "exchange_rate", line)
+        if settles_in == currency and rate != 1:
+            raise BadFile(f"exchange_rate {rate} between {currency} and itself", line)
+        if not _within_a_minor_unit(settled, gross * rate - fee, settles_in):
+            raise BadFile(f"settled_amount {settled} {settles_in} is not gross {gross} "
+                          f"{currency} x {rate} less fee {fee}", line)  # fmt: skip
+        parsed.append(SettlementRow(line, external_id, category, source_id, gross, fee,
+                                    settled, currency, _utc(row, "initiated_utc", line),
+                                    settles_in, rate))  # fmt: skip
+    return parsed
+
+
+CRYPTO_TYPES = {"deposit": "charge", "withdrawal": "payout"}
+CRYPTO_COLUMNS = ("id", "created_utc", "type", "txid", "address", "asset", "asset_amount",
+                  "rate", "currency", "amount", "fee", "net_amount")  # fmt: skip
+
+
+def crypto_settlement_report(data: bytes) -> list[SettlementRow]:
+    """The crypto gateway's settlement report: a row per transfer it credited (``deposit``:
+    ``id`` is the transfer's hash, as its callbacks say) or sent (``withdrawal``: ``id`` is
+    the withdrawal's), with the coins that moved (``asset_amount`` of ``asset``), the rate (the
+    asset per unit of ``currency``), the ``amount`` that is worth in ``currency`` (what the
+    client's payment is in), the gateway's fee and ``net_amount`` = amount - fee. A row whose
+    amount is not the coins at the rate, to the currency's minor unit, is a bad file."""
+    parsed = []
+    for line, row in _rows(data, CRYPTO_COLUMNS):
+        kind = row["type"].strip()
+        category = CRYPTO_TYPES.get(kind)
+        if category is None:
+            raise BadFile(f"type {kind!r} is neither deposit nor withdrawal", line)
+        source_id, txid, _ = _ids(row, line, "id", "txid", "address")
+        asset = row["asset"].strip().upper()
+        if not asset.isalnum() or len(asset) > 10:
+            raise BadFile(f"asset {row['asset']!r} is not a coin's ticker", line)
+        coins, amount, fee, net = _amounts(row, line, "asset_amount", "amount", "fee",
+                                           "net_amount")  # fmt: skip
+        _signed(category, amount, line)
+        currency = _currency(row["currency"], line)
+        rate = _rate(row, "rate", line)
+        if (coins > 0) != (amount > 0) or not _within_a_minor_unit(abs(amount), abs(coins) / rate,
+                                                                   currency):  # fmt: skip
+            raise BadFile(f"amount {amount} {currency} is not {coins} {asset} at {rate} {asset} "
+                          f"per {currency}", line)  # fmt: skip
+        if amount - fee != net:
+            raise BadFile(f"amount {amount} less fee {fee} is not net_amount {net}", line)
+        parsed.append(SettlementRow(line, txid, category, source_id, amount, fee, net, currency,
+                                    _utc(row, "created_utc", line), asset=asset,
+                                    asset_amount=coins))  # fmt: skip
     return parsed
 
 
 # provider -> its settlement file's parser (a PSP added to the stack adds its format here)
 SETTLEMENT_FORMATS: dict[str, Callable[[bytes], list[SettlementRow]]] = {
     "card-sim": stripe_balance_report,
+    "ewallet-sim": ewallet_settlement_report,
+    "crypto-sim": crypto_settlement_report,
 }
 
 
@@ -219,7 +355,8 @@ def _camt053(data: bytes) -> Statement:
             currency = _currency(amt.get("Ccy", ""), number)
             details = entry.findall(f"{ns}NtryDtls/{ns}TxDtls")
             if len(details) > 1:  # a batch booking: each transaction is a line of its own
-                parts = [(_detail_amount(d, ns, number), d) for d in details]
+                parts: list[tuple[Decimal, ET.Element | None]] = [
+                    (_detail_amount(d, ns, number), d) for d in details]  # fmt: skip
                 if sum(a for a, _ in parts) != value:
                     raise BadFile("the batch's transactions do not sum to its entry", number)
             else:

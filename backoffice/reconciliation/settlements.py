@@ -8,7 +8,8 @@ file's days (``succeeded_at``, UTC) that the file does not list:
 - ``missing_here``: the PSP settled a payment we have no record of;
 - ``missing_at_psp``: we credited (or paid out) a payment the PSP's file does not list;
 - ``currency_differs`` / ``amount_differs``: the PSP's currency or gross is not ours (the
-  amount we credited, or paid out);
+  amount we credited, or paid out): the gross the client paid, in the payment's currency,
+  whatever currency the PSP converted it to for us;
 - ``status_differs``: the PSP refunded or disputed one we hold as succeeded, or settled one we
   hold as failed (and the other way round).
 
@@ -83,10 +84,13 @@ def import_settlement(
         with conn.cursor() as cur:
             cur.executemany(
                 """INSERT INTO settlement_rows (file_id, line, provider, external_id, category,
-                                                source_id, gross, fee, net, currency, created_at)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                                                source_id, gross, fee, net, currency,
+                                                settled_currency, rate, asset, asset_amount,
+                                                created_at)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 [(file_id, r.line, provider, r.external_id, r.category, r.source_id, r.gross,
-                  r.fee, r.net, r.currency, r.created_at) for r in rows],
+                  r.fee, r.net, r.currency, r.settles_in, r.rate, r.asset, r.asset_amount,
+                  r.created_at) for r in rows],
             )  # fmt: skip
         found = match(conn, file_id, provider, rows)
         record(conn, actor, "reconciliation.settlement_imported", "recon_file", file_id, None,

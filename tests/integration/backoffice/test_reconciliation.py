@@ -18,6 +18,7 @@ from backoffice.reconciliation import exceptions, settlements
 from backoffice.scope import BrandScope
 from brokerstack.settings import Settings
 from tests.integration.api.support import Party
+from tests.integration.backoffice.support_settlements import count
 from tests.integration.backoffice.support_staff import add_member, brand_id
 from tests.integration.backoffice.test_card_deposits import (  # noqa: F401 (world: a fixture)
     _paid_deposit,
@@ -42,13 +43,6 @@ def intents(db: str, client_id: int) -> list[str]:
             (client_id,),
         ).fetchall()
     return [str(r[0]) for r in rows]
-
-
-def count(db: str, query: str) -> int:
-    with psycopg.connect(db) as conn:
-        row = conn.execute(query).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def test_planted_exceptions_are_found_and_nothing_else(

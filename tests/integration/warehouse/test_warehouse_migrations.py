@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from tests.integration.warehouse.support import Snapshot
 from warehouse import migrate
@@ -81,3 +82,30 @@ def test_plain_postgresql_gets_partitioned_ticks_and_rollup_candles(db_url: str)
         ).fetchone()
         assert in_default is not None
         assert in_default[0].startswith("ticks_p")
+
+
+def test_settlement_rows_imported_before_0031_settle_in_their_own_currency(
+    empty_db_url: str,
+) -> None:
+    migrate.upgrade(empty_db_url, "0030_reconciliation")
+    with psycopg.connect(empty_db_url) as conn:
+        conn.execute(
+            """INSERT INTO recon_files (id, kind, source, filename, sha256, row_count)
+               VALUES (1, 'settlement', 'card-sim', 'day.csv', %s, 1)""",
+            ("a" * 64,),
+        )
+        conn.execute(
+            """INSERT INTO settlement_rows (file_id, line, provider, external_id, category,
+                                            source_id, gross, fee, net, currency, created_at)
+               VALUES (1, 2, 'card-sim', 'txn_1', 'charge', 'pi_1', 100, 3.20, 96.80, 'EUR',
+                       now())"""
+        )
+    migrate.upgrade(empty_db_url)
+    with psycopg.connect(empty_db_url) as conn:
+        row = conn.execute(
+            "SELECT settled_currency, rate, asset, asset_amount FROM settlement_rows"
+        ).fetchone()
+        assert row is not None
+        assert (row[0], str(row[1]), row[2], row[3]) == ("EUR", "1.000000000000", None, None)
+        with pytest.raises(psycopg.errors.RestrictViolation, match="immutable"):
+            conn.execute("UPDATE settlement_rows SET rate = 2")  # still, after the backfill

@@ -2,11 +2,10 @@
 
 ``recon_files``: every imported file once, by SHA-256 (its kind, the PSP or bank account it is
 from, what it covers, who imported it). ``settlement_rows``: the PSP's balance transactions of a
-settlement file (the gross the client paid in the payment's currency; the fee and net in the
-currency the PSP settled to, at its rate; a crypto transfer's coins); ``statement_lines`` /
-``statement_balances``: a bank statement's entries and its closing balance per account.
-``recon_exceptions``: what the matching found that does not agree, one row per fingerprint (a
-re-import or re-match adds nothing), resolved once by a staff member with a reason.
+settlement file (gross, fee, net per currency); ``statement_lines`` / ``statement_balances``: a
+bank statement's entries and its closing balance per account. ``recon_exceptions``: what the
+matching found that does not agree, one row per fingerprint (a re-import or re-match adds
+nothing), resolved once by a staff member with a reason.
 
 Revision ID: 0030_reconciliation
 Revises: 0029_more_psps
@@ -47,17 +46,12 @@ def upgrade() -> None:
             category      text NOT NULL CONSTRAINT settlement_rows_category
                               CHECK (category IN ('charge', 'refund', 'dispute', 'payout')),
             source_id     text NOT NULL,  -- the PSP's payment (intent, payout) id
-            gross         numeric(20, 8) NOT NULL,  -- in currency: what the client paid
-            fee           numeric(20, 8) NOT NULL,  -- fee and net: in settled_currency
+            gross         numeric(20, 8) NOT NULL,
+            fee           numeric(20, 8) NOT NULL,
             net           numeric(20, 8) NOT NULL,
             currency      currency_code NOT NULL,
-            settled_currency currency_code NOT NULL,
-            rate          numeric(24, 12) NOT NULL CHECK (rate > 0),  -- settled per unit
-            asset         text,  -- a crypto transfer: the coin that moved, and how much
-            asset_amount  numeric(38, 18),
             created_at    timestamptz NOT NULL,
-            PRIMARY KEY (file_id, line),
-            CONSTRAINT settlement_rows_asset CHECK ((asset IS NULL) = (asset_amount IS NULL))
+            PRIMARY KEY (file_id, line)
         );
         CREATE INDEX settlement_rows_source_idx ON settlement_rows (provider, source_id);
         CREATE TABLE statement_lines (

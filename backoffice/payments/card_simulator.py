@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Form, Header, Request
@@ -34,7 +35,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from backoffice.payments import signatures
 from backoffice.payments.psp import from_minor
-from backoffice.payments.simulation import PAGE, Activity, Deliveries, serve_app
+from backoffice.payments.simulation import PAGE, Activity, Deliveries, history_file, serve_app
 from brokerstack.settings import Settings
 
 WEBHOOK_PATH = "/v1/webhooks/psp/card-sim"
@@ -66,7 +67,9 @@ SETTLEMENT_COLUMNS = ("balance_transaction_id", "created_utc", "reporting_catego
                       "gross", "fee", "net", "currency")  # fmt: skip
 
 
-def create_simulator(settings: Settings, callback_url: str | None = None) -> FastAPI:
+def create_simulator(
+    settings: Settings, callback_url: str | None = None, history: Path | None = None
+) -> FastAPI:
     config = settings.backoffice
     secret_key = config.card_psp_secret_key.get_secret_value()
     secret = config.card_psp_webhook_secret.get_secret_value()
@@ -80,7 +83,7 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
     payouts_by_key: dict[str, dict[str, Any]] = {}
     outcomes = {"payout": "paid"}
     lock = threading.Lock()
-    activity = Activity(SETTLEMENT_COLUMNS, "created_utc")
+    activity = Activity(SETTLEMENT_COLUMNS, "created_utc", history)
 
     def book(category: str, source: str, amount: int, currency: str) -> None:
         """One balance transaction: gross in minor units (negative for money going out), the
@@ -300,6 +303,7 @@ def _session_out(session: Session, base: str) -> dict[str, Any]:
 def serve(settings: Settings, port: int | None = None, ops_port: int | None = None) -> int:
     """Serve until SIGTERM or SIGINT, with ``/health`` and ``/ready`` on its ops port."""
     config = settings.backoffice
-    return serve_app(settings, create_simulator(settings),
+    app = create_simulator(settings, history=history_file(settings, "card"))
+    return serve_app(settings, app,
                      port or config.card_psp_simulator_port,
                      ops_port or config.card_psp_simulator_ops_port)  # fmt: skip

@@ -33,13 +33,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from backoffice.payments import callback_signatures as sig
-from backoffice.payments.simulation import PAGE, Activity, Deliveries, serve_app
+from backoffice.payments.simulation import PAGE, Activity, Deliveries, history_file, serve_app
 from brokerstack.settings import Settings
 
 WEBHOOK_PATH = "/v1/webhooks/psp/crypto-sim"
@@ -93,9 +94,13 @@ def _sent_now(body: bytes) -> bytes:
 
 
 def create_simulator(
-    settings: Settings, callback_url: str | None = None, block_seconds: float | None = None
+    settings: Settings,
+    callback_url: str | None = None,
+    block_seconds: float | None = None,
+    history: Path | None = None,
 ) -> FastAPI:
-    """``block_seconds`` None: blocks only when ``/_sim/transactions/{tx}/confirm`` asks."""
+    """``block_seconds`` None: blocks only when ``/_sim/transactions/{tx}/confirm`` asks;
+    ``history``: the file its settlement report is kept in across restarts (none: memory)."""
     config = settings.backoffice
     api_key = config.crypto_psp_api_key.get_secret_value()
     secret = config.crypto_psp_webhook_secret.get_secret_value()
@@ -109,7 +114,7 @@ def create_simulator(
     options: dict[str, Any] = {"withdrawal": "confirmed",
                                "rates": {"USD": Decimal(1), "EUR": Decimal("1.08")}}  # fmt: skip
     lock = threading.Lock()
-    activity = Activity(SETTLEMENT_COLUMNS, "created_utc")
+    activity = Activity(SETTLEMENT_COLUMNS, "created_utc", history)
 
     def book(kind: str, id_: str, txid: str, address: str, coins: Decimal, rate: Decimal,
              currency: str, amount: Decimal, fee: Decimal) -> None:  # fmt: skip
@@ -337,6 +342,7 @@ def create_simulator(
 
 def serve(settings: Settings, port: int | None = None, ops_port: int | None = None) -> int:
     config = settings.backoffice
-    return serve_app(settings, create_simulator(settings, block_seconds=BLOCK_SECONDS),
+    return serve_app(settings, create_simulator(settings, block_seconds=BLOCK_SECONDS,
+                                      history=history_file(settings, "crypto")),
                      port or config.crypto_psp_simulator_port,
                      ops_port or config.crypto_psp_simulator_ops_port)  # fmt: skip

@@ -25,6 +25,7 @@ from backoffice.kyc.errors import KycError
 from backoffice.payments import routing
 from backoffice.payments.events import payment_event
 from backoffice.payments.providers import DepositRequest, Provider, ProviderUnavailable
+from backoffice.wallets import fx
 from backoffice.wallets.accounts import open_wallet
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,8 @@ def _cents(amount: Decimal) -> str:
 
 
 def convert(conn: psycopg.Connection[Any], amount: Decimal, ccy: str, to: str) -> Decimal:
+    """``amount`` of ``ccy`` in ``to`` at the last cut's rates; a currency the cuts do not
+    price yet (a new stack before its first 17:00 New York) at the mid of its latest tick."""
     if ccy == to:
         return amount
     rates = dict(conn.execute(
@@ -132,6 +135,10 @@ def convert(conn: psycopg.Connection[Any], amount: Decimal, ccy: str, to: str) -
         ([ccy, to],),
     ).fetchall())  # fmt: skip
     rates["USD"] = Decimal(1)
+    for missing in {ccy, to} - rates.keys():
+        found = _tick_rate(conn, missing)
+        if found is not None:
+            rates[missing] = found
     if ccy not in rates or to not in rates:
         raise _refuse(
             "unavailable",
@@ -139,6 +146,22 @@ def convert(conn: psycopg.Connection[Any], amount: Decimal, ccy: str, to: str) -
             f"no rate to count {ccy} against the deposit limit yet; try later",
         )
     return Decimal(amount * rates[ccy] / rates[to])
+
+
+def _tick_rate(conn: psycopg.Connection[Any], ccy: str) -> Decimal | None:
+    """USD per unit of ``ccy`` at the mid of its dollar pair's last tick of the past 15 minutes
+    (the ticks are indexed by time alone: a wider window costs seconds)."""
+    symbols = fx.symbols_for(ccy, "USD")
+    quoted = {
+        str(symbol): (Decimal(str(bid)), Decimal(str(ask)))
+        for symbol, bid, ask in conn.execute(
+            """SELECT DISTINCT ON (symbol) symbol, bid, ask FROM ticks
+               WHERE symbol = ANY(%s) AND time > now() - interval '15 minutes'
+               ORDER BY symbol, time DESC""",
+            (symbols,),
+        )
+    }
+    return fx.mid_rate(quoted, ccy, "USD")
 
 
 def start_deposit(

@@ -32,13 +32,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from backoffice.payments import callback_signatures as sig
-from backoffice.payments.simulation import PAGE, Activity, Deliveries, serve_app
+from backoffice.payments.simulation import PAGE, Activity, Deliveries, history_file, serve_app
 from brokerstack.settings import Settings
 
 WEBHOOK_PATH = "/v1/webhooks/psp/ewallet-sim"
@@ -83,7 +84,9 @@ def _amount(value: Any) -> Decimal | None:
     return amount if ok else None
 
 
-def create_simulator(settings: Settings, callback_url: str | None = None) -> FastAPI:
+def create_simulator(
+    settings: Settings, callback_url: str | None = None, history: Path | None = None
+) -> FastAPI:
     config = settings.backoffice
     api_key = config.ewallet_psp_api_key.get_secret_value()
     secret = config.ewallet_psp_webhook_secret.get_secret_value()
@@ -97,7 +100,7 @@ def create_simulator(settings: Settings, callback_url: str | None = None) -> Fas
     payouts_by_key: dict[str, dict[str, Any]] = {}
     outcomes = {"payout": "completed"}
     lock = threading.Lock()
-    activity = Activity(SETTLEMENT_COLUMNS, "initiated_utc")
+    activity = Activity(SETTLEMENT_COLUMNS, "initiated_utc", history)
 
     def book(code: str, transaction: str, gross: Decimal, currency: str, invoice: str,
              reference: str = "") -> None:  # fmt: skip
@@ -293,6 +296,7 @@ def _payment_out(payment: WalletPayment, base: str) -> dict[str, Any]:
 
 def serve(settings: Settings, port: int | None = None, ops_port: int | None = None) -> int:
     config = settings.backoffice
-    return serve_app(settings, create_simulator(settings),
+    app = create_simulator(settings, history=history_file(settings, "ewallet"))
+    return serve_app(settings, app,
                      port or config.ewallet_psp_simulator_port,
                      ops_port or config.ewallet_psp_simulator_ops_port)  # fmt: skip

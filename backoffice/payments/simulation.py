@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -97,19 +98,41 @@ class Deliveries:
 class Activity:
     """The balance transactions a simulator booked as it processed payments, each at the time
     it happened, listed per UTC day as its settlement report: CSV in the PSP's columns, the
-    time as ``YYYY-MM-DD HH:MM:SS`` in ``time_column``."""
+    time as ``YYYY-MM-DD HH:MM:SS`` in ``time_column``. With ``history`` (the stack's
+    simulators) each is also appended to that JSON-lines file and read back on start, so a
+    restarted simulator still reports what it processed before, as a real PSP would."""
 
-    def __init__(self, columns: tuple[str, ...], time_column: str) -> None:
+    def __init__(
+        self, columns: tuple[str, ...], time_column: str, history: Path | None = None
+    ) -> None:
         self.columns = columns
         self._time_column = time_column
         self._rows: list[tuple[float, dict[str, str]]] = []
         self._lock = threading.Lock()
+        self._history = history
+        if history is not None:
+            history.parent.mkdir(parents=True, exist_ok=True)
+            if history.exists():
+                kept_text = history.read_text()
+                if kept_text and not kept_text.endswith("\n"):
+                    with history.open("a") as out:  # a torn last line: the next starts afresh
+                        out.write("\n")
+                for line in kept_text.splitlines():
+                    try:
+                        kept = json.loads(line)
+                        self._rows.append((float(kept["at"]), dict(kept["row"])))
+                    except (ValueError, KeyError, TypeError):
+                        log.warning("%s: a line not kept whole is skipped", history)
 
     def book(self, **row: str) -> None:
         at = time.time()
         shown = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        booked = {**row, self._time_column: shown}
         with self._lock:
-            self._rows.append((at, {**row, self._time_column: shown}))
+            self._rows.append((at, booked))
+            if self._history is not None:
+                with self._history.open("a") as out:
+                    out.write(json.dumps({"at": at, "row": booked}) + "\n")
 
     def report(self, day: str) -> Response | None:
         """The day's report (``day`` is YYYY-MM-DD; None when it is not a date)."""
@@ -124,6 +147,11 @@ class Activity:
         writer.writerow(self.columns)
         writer.writerows([row[c] for c in self.columns] for row in rows)
         return Response(out.getvalue(), media_type="text/csv")
+
+
+def history_file(settings: Settings, simulator: str) -> Path:
+    """Where the stack's ``simulator`` keeps the payments it settled (under the data folder)."""
+    return settings.data_path / "simulators" / f"{simulator}-settlements.jsonl"
 
 
 def serve_app(settings: Settings, app: FastAPI, port: int, ops_port: int) -> int:

@@ -199,6 +199,12 @@ def create_simulator(settings: Settings, options: SimulatorOptions) -> FastAPI:
     async def show(applicant_id: str) -> dict[str, Any]:
         return applicant(applicant_id)
 
+    @app.delete("/_sim/applicants/{applicant_id}")
+    async def forget(applicant_id: str) -> dict[str, Any]:
+        """The provider no longer holds the applicant (deleted on its side, a sandbox reset)."""
+        applicants.pop(applicant(applicant_id)["id"])
+        return {"ok": 1}
+
     @app.post("/_sim/config")
     async def configure(control: Control) -> dict[str, Any]:
         policy = webhooks.policy

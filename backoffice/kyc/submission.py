@@ -12,6 +12,7 @@ submitted: if one fails nothing is recorded as sent, and a retry sends what is s
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg
@@ -22,6 +23,8 @@ from backoffice.kyc.document_store import ContentMissing, StoreUnavailable
 from backoffice.kyc.errors import DecisionRefused, DocumentsUnavailable, ProviderError
 from backoffice.kyc.provider import KycProvider
 from brokerstack.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def submit_application(
@@ -78,7 +81,8 @@ def _applicant_at_level(
     level_name: str,
 ) -> str:
     """The client's applicant at the provider, moved to ``level_name`` (created the first
-    time; found at the provider when an earlier call created it but its answer was lost)."""
+    time, or when the provider no longer holds the one we know; found at the provider when an
+    earlier call created it but its answer was lost)."""
     row = conn.execute(
         """SELECT provider_applicant_id FROM kyc_applications
            WHERE client_id = %s AND provider = %s AND provider_applicant_id IS NOT NULL
@@ -86,19 +90,24 @@ def _applicant_at_level(
         (application.client_id, application.provider),
     ).fetchone()
     external = str(application.client_id)
-    if row is None:
+    if row is not None:
         try:
-            return provider.create_applicant(external, level_name).id
+            provider.move_to_level(str(row[0]), level_name)
+            return str(row[0])
         except ProviderError as exc:
-            if exc.details.get("status") != 409:
+            if exc.details.get("status") != 404:
                 raise
-        found = provider.find_applicant(external)
-        if found is None:
-            raise ProviderError("the KYC provider holds an applicant it cannot find")
-        applicant_id = found.id
-        if found.level_name == level_name:
-            return applicant_id
-    else:
-        applicant_id = str(row[0])
-    provider.move_to_level(applicant_id, level_name)
-    return applicant_id
+        # the provider no longer holds it (deleted there, or its sandbox reset): a new one
+        log.warning("KYC applicant %s of client %s is gone at the provider: creating another",
+                    row[0], application.client_id)  # fmt: skip
+    try:
+        return provider.create_applicant(external, level_name).id
+    except ProviderError as exc:
+        if exc.details.get("status") != 409:
+            raise
+    found = provider.find_applicant(external)
+    if found is None:
+        raise ProviderError("the KYC provider holds an applicant it cannot find")
+    if found.level_name != level_name:
+        provider.move_to_level(found.id, level_name)
+    return found.id

@@ -392,10 +392,12 @@ def send_approved(conn: psycopg.Connection[Any], known: Mapping[str, Provider],
                              (payment_id, wid))  # fmt: skip
                 payment_event(conn, payment_id, "created", {"withdrawal_id": wid})
             conn.commit()
+        # the deposit it goes back to: the latest through this PSP in the payout's currency
         source = conn.execute(
             """SELECT psp_payment_id FROM payments WHERE client_id = %s AND psp = %s AND
-                      direction = 'deposit' AND status = 'succeeded' ORDER BY succeeded_at DESC
-               LIMIT 1""", (client_id, psp)).fetchone()  # fmt: skip
+                      currency = %s AND direction = 'deposit' AND status = 'succeeded'
+               ORDER BY succeeded_at DESC LIMIT 1""",
+            (client_id, psp, currency)).fetchone()  # fmt: skip
         try:
             payout = provider.create_payout(PayoutRequest(
                 payment_id, f"payout:{key}", amount, currency, client_id,
@@ -403,6 +405,17 @@ def send_approved(conn: psycopg.Connection[Any], known: Mapping[str, Provider],
         except ProviderUnavailable as exc:
             log.warning("withdrawal %s: %s", wid, exc)
             conn.rollback()
+            continue
+        except Refused as exc:  # the PSP will not pay it (4xx): released, the next one goes
+            log.warning("withdrawal %s refused by %s: %s %s", wid, psp, exc, exc.details)
+            conn.rollback()
+            with conn.transaction():
+                conn.execute("UPDATE payments SET status = 'failed', failure = 'psp_refused', "
+                             "updated_at = now() WHERE id = %s", (payment_id,))  # fmt: skip
+                payment_event(conn, payment_id, "failed", {"withdrawal_id": wid,
+                              "refused": exc.details.get("status")})  # fmt: skip
+                settle(conn, payment_id, False, "psp_refused", datetime.now(UTC))
+            conn.commit()
             continue
         with conn.transaction():
             conn.execute("UPDATE payments SET psp_payment_id = %s, status = 'pending', "

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -42,14 +43,14 @@ from tests.integration.backoffice.support_staff import add_member, brand_id
 from warehouse import ledger
 
 SECRET = "ewallet-simulator-secret"
-World = tuple[str, str, Settings, Party, dict[str, dict[str, object]]]
+World = tuple[str, str, Settings, Party, Any]  # ..., the simulator's state (payments, payouts)
 
 
 @pytest.fixture
 def world(
     seeded_db_url: str, redis_url: str, redis_client: redis.Redis, tmp_path: Path
 ) -> Iterator[World]:
-    """(api URL, simulator URL, settings, a client at KYC level 1, the simulator's payouts)."""
+    """(api URL, simulator URL, settings, a client at KYC level 1, the simulator's state)."""
     del redis_client
     client = add_client(seeded_db_url, "wallet-payer@example.com")
     with psycopg.connect(seeded_db_url) as conn:
@@ -63,7 +64,7 @@ def world(
     with serve(settings) as api_url:
         simulator = create_simulator(settings, f"{api_url}/v1/webhooks/psp/ewallet-sim")
         with served(simulator, sim_port) as sim_url:
-            yield api_url, sim_url, settings, client, simulator.state.payouts
+            yield api_url, sim_url, settings, client, simulator.state
 
 
 def deposit(api: str, auth: dict[str, str], amount: str, key: str) -> httpx.Response:
@@ -184,7 +185,7 @@ def test_forged_changed_expired_and_unsigned_callbacks_are_refused_and_kept(
 def test_a_withdrawal_is_paid_out_to_the_paying_wallet_and_posted(
     world: World, seeded_db_url: str
 ) -> None:
-    api, sim, settings, client, payouts = world
+    api, sim, settings, client, state = world
     with psycopg.connect(seeded_db_url) as conn:
         conn.execute("UPDATE clients SET kyc_level = 2 WHERE id = %s", (client.client_id,))
     auth = token(api, client)
@@ -212,8 +213,8 @@ def test_a_withdrawal_is_paid_out_to_the_paying_wallet_and_posted(
                       headers=auth).json()  # fmt: skip
     assert shown["status"] == "paid"
     assert wallet_balance(seeded_db_url, client.client_id) == D("200.00")
-    [payout] = payouts.values()
-    assert payout["recipient"] == {"wallet_id": payout["recipient"]["wallet_id"],  # type: ignore[index]
+    [payout] = state.payouts.values()
+    assert payout["recipient"] == {"wallet_id": payout["recipient"]["wallet_id"],
                                    "email": "me@wallet.example"}  # fmt: skip
     with psycopg.connect(seeded_db_url) as conn:
         rows = conn.execute("SELECT status, amount, method, psp_payment_id FROM payments "
@@ -221,3 +222,63 @@ def test_a_withdrawal_is_paid_out_to_the_paying_wallet_and_posted(
         assert ledger.check(conn).ok
     assert [(r[0], r[1], r[2]) for r in rows] == [("succeeded", D("100.00"), "ewallet")]
     assert rows[0][3] == payout["id"]
+
+
+def test_a_payout_goes_back_to_a_deposit_in_its_currency_and_a_refused_one_is_released(
+    world: World, seeded_db_url: str
+) -> None:
+    api, sim, settings, client, state = world
+    with psycopg.connect(seeded_db_url) as conn:
+        conn.execute("UPDATE clients SET kyc_level = 2 WHERE id = %s", (client.client_id,))
+        # the maker-checker threshold counts EUR in USD at the last cut's rate
+        conn.execute("INSERT INTO cut_rates (cut, currency, usd_rate) VALUES (now(), 'EUR', 1.08)")
+    auth = token(api, client)
+    for amount, currency, key in (("100.00", "EUR", "eur"), ("300.00", "USD", "usd")):
+        started = httpx.post(f"{api}/v1/portal/deposits", headers=auth, json={
+            "amount": amount, "currency": currency, "method": "ewallet",
+            "idempotency_key": key}).json()  # fmt: skip
+        on_wallet_page(started["redirect_url"], "approve")
+    wait_delivered(sim, 2)
+    apply_events(settings, seeded_db_url)
+    demo = BrandScope.of(brand_id(seeded_db_url, "demo"))
+    checker = add_member(seeded_db_url, ["finance"], [demo.param[0]])  # type: ignore[index]
+
+    def ask(amount: str, currency: str, key: str) -> int:
+        asked = httpx.post(f"{api}/v1/portal/withdrawals", headers=auth, json={
+            "amount": amount, "currency": currency, "idempotency_key": key})  # fmt: skip
+        assert asked.status_code == 201, asked.text
+        with psycopg.connect(seeded_db_url) as conn:
+            withdrawals.approve(conn, Actor.staff(checker.id), demo, asked.json()["withdrawal_id"])
+        return int(asked.json()["withdrawal_id"])
+
+    def shown(wid: int) -> dict[str, object]:
+        return dict(httpx.get(f"{api}/v1/portal/withdrawals/{wid}", headers=auth).json())
+
+    # EUR back to the EUR payment (the later USD one would be the wrong wallet payment)
+    eur = ask("40.00", "EUR", "w-eur")
+    known = providers(settings)
+    try:
+        with psycopg.connect(seeded_db_url) as conn:
+            assert withdrawals.send_approved(conn, known) == 1
+        [payout] = state.payouts.values()
+        assert (payout["amount"], payout["currency"]) == ("40.00", "EUR")
+
+        # the PSP no longer knows the USD payment: it refuses that payout for good (400); the
+        # hold goes back to the client, and the EUR payout asked after it still goes out
+        [usd_source] = [p for p in state.payments.values() if p.currency == "USD"]
+        del state.payments[usd_source.id]
+        usd = ask("100.00", "USD", "w-usd")
+        eur_again = ask("10.00", "EUR", "w-eur-2")
+        with psycopg.connect(seeded_db_url) as conn:
+            assert withdrawals.send_approved(conn, known) == 1
+    finally:
+        for provider in known.values():
+            provider.close()
+    assert (shown(usd)["status"], shown(usd)["failure"]) == ("failed", "psp_refused")
+    assert shown(eur_again)["status"] == "sent"
+    wallets = {w["currency"]: w for w in httpx.get(f"{api}/v1/portal/wallets", headers=auth).json()}
+    assert (wallets["USD"]["held"], wallets["USD"]["available"]) == ("0.00", "300.00")
+    assert wallets["EUR"]["held"] == "50.00"  # 40 + 10 sent, not yet paid
+    assert shown(eur)["status"] == "sent"
+    with psycopg.connect(seeded_db_url) as conn:
+        assert ledger.check(conn).ok

@@ -366,3 +366,32 @@ def test_an_applicant_created_by_a_lost_call_is_found_and_used(
     drain(seeded_db_url)
     assert (application_of(seeded_db_url, client)[0], level_of(seeded_db_url, client)) == (
         "approved", 1)  # fmt: skip
+
+
+def test_the_next_level_gets_a_new_applicant_when_the_provider_lost_the_first(
+    seeded_db_url: str, settings: Settings, sim: Simulator, api: str
+) -> None:
+    # the stack's KYC simulator restarted (a vendor's sandbox reset, an applicant deleted on its
+    # side): moving the known applicant answers 404, and the client must still reach level 2
+    client = add_client(seeded_db_url, "forgotten@example.com")
+    upload_identity(seeded_db_url, settings, client)
+    first = submit(seeded_db_url, settings, client)
+    sim.review(first, "GREEN")
+    sim.wait_delivered(3)
+    drain(seeded_db_url)
+    assert level_of(seeded_db_url, client) == 1
+    sim.http.delete(f"/_sim/applicants/{first}").raise_for_status()
+
+    with psycopg.connect(seeded_db_url) as conn:
+        store_document(conn, settings, client, "proof_of_address", None, "bill.pdf", PDF)
+    second = submit(seeded_db_url, settings, client)
+    assert second != first
+    assert sim.applicant(second)["levelName"] == scalar(
+        seeded_db_url, "SELECT name FROM kyc_levels WHERE level = 2 LIMIT 1"
+    )
+    sim.wait_delivered(5)  # + created and pending of the new applicant
+    sim.review(second, "GREEN")
+    sim.wait_delivered(6)
+    drain(seeded_db_url)
+    assert application_of(seeded_db_url, client)[0] == "approved"
+    assert level_of(seeded_db_url, client) == 2

@@ -87,7 +87,8 @@ def simulator(callback_url: str, folder: Path, rule: str = "manual") -> Iterator
     log = (folder / "kyc-simulator.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "brokerstack", "run", "kyc-simulator", "--port", str(port),
-         "--callback-url", callback_url, "--rule", rule],
+         "--callback-url", callback_url, "--rule", rule,
+         "--ops-port", str(free_port())],  # not 9197: a developer's stack may hold it
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

@@ -286,7 +286,9 @@ def test_up_restarts_killed_children_and_ctrl_c_stops_servers_last(
         assert not _alive(killed)
     assert rows["postgres"][2] == rows["redis"][2] == "0"
     _prices_move(client)  # the restarted execution service recovered and prices again
-    with httpx.Client(base_url=f"http://127.0.0.1:{env['BROKERSTACK_API_PORT']}") as api:
+    # the schema is built on its first request: seconds on a busy two-core machine
+    with httpx.Client(base_url=f"http://127.0.0.1:{env['BROKERSTACK_API_PORT']}",
+                      timeout=60) as api:  # fmt: skip
         assert api.get("/openapi.json").status_code == 200
 
     _ctrl_c(process)

@@ -1,7 +1,8 @@
 """Run the stack's processes side by side: restart the ones that die, stop them all in order.
 
-``brokerstack up`` hands :class:`Supervisor` its :class:`ProcessSpec` list in start order: the
-embedded servers first, then the services that write to them. A child that dies is restarted
+``brokerstack up`` hands :class:`Supervisor` its :class:`ProcessSpec` lists: the embedded
+servers first, then the services that write to them; the processes of a list start side by
+side, each after those its spec names in ``after`` are ready. A child that dies is restarted
 after a backoff that doubles with each quick death (the execution service recovers from the
 warehouse on its own start); a child that keeps dying soon after starting makes the
 supervisor give up, and ``up`` stops the stack saying why. Ctrl-C or SIGTERM stops the
@@ -45,7 +46,9 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)
     # When set, start() waits until this (host, port) accepts connections; status probes it.
     ready_port: tuple[str, int] | None = None
-    ready_timeout: float = 60.0
+    # a generous default: on a busy two-core machine a process starting beside others takes
+    # several times as long as alone
+    ready_timeout: float = 120.0
     # When set, start() also waits until this says the process is ready.
     ready: Callable[[], bool] | None = None
     # The process's operations port (``http://host:port``): start() waits until its
@@ -58,6 +61,9 @@ class ProcessSpec:
     # Asks the process to shut down cleanly; also sent by the kernel if the supervisor dies.
     stop_signal: int = signal.SIGTERM
     stop_timeout: float = 20.0
+    # The processes (by name) that must be ready before :meth:`Supervisor.start_all` starts
+    # this one; the others of a batch start side by side.
+    after: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,8 @@ class _Child:
     quick_deaths: int = 0
     last_exit: int | None = None
     restart_at: float = 0.0  # monotonic
+    ready_by: float = 0.0  # monotonic: the deadline of the start under way
+    checks_passed: int = 0  # of the start under way
 
 
 class Supervisor:
@@ -105,32 +113,75 @@ class Supervisor:
         self._started_wall = started_at(os.getpid()) or time.time()
 
     def start(self, spec: ProcessSpec) -> None:
-        """Start a child and wait until it is ready (when its spec says how to tell).
+        """Start a child and wait until it is ready (when its spec says how to tell)."""
+        self.start_all([spec])
+
+    def start_all(self, specs: Sequence[ProcessSpec], at_once: int | None = None) -> None:
+        """Start children side by side and wait until each is ready (when its spec says how
+        to tell): each once those it names in ``after`` are ready, at most ``at_once`` (one per
+        CPU by default, at least two) getting ready at a time, in the order given otherwise.
 
         A child that dies before it is ready is restarted with the same backoff as one that
         dies later (what it waits for may be coming up too); one that keeps dying raises the
         reason to stop the stack, and one that lives but never gets ready raises after its
-        ``ready_timeout``.
+        ``ready_timeout``. The children started before keep being restarted meanwhile.
         """
-        child = _Child(spec)
-        self._children.append(child)
-        self._spawn(child)
-        while True:
-            try:
-                self._wait_ready(child)
-                return
-            except ServiceError:
-                assert child.process is not None
-                code = child.process.poll()
-                if code is None:
-                    raise
-            verdict = self._died(child, code, time.monotonic())
+        limit = at_once or max(2, os.cpu_count() or 1)
+        batch = [_Child(spec) for spec in specs]
+        self._children.extend(batch)
+        self._record()
+        names = {c.spec.name for c in batch}
+        waiting, getting_ready, ready = list(batch), list[_Child](), set[str]()
+        while waiting or getting_ready:
+            for child in list(waiting):
+                if len(getting_ready) >= limit:
+                    break
+                if all(name in ready or name not in names for name in child.spec.after):
+                    waiting.remove(child)
+                    getting_ready.append(child)
+                    self._spawn_for_start(child)
+            for child in list(getting_ready):
+                if self._got_ready(child):
+                    getting_ready.remove(child)
+                    ready.add(child.spec.name)
+            verdict = self._tend(starting=[*waiting, *getting_ready])
             if verdict is not None:
                 raise ServiceError(verdict)
-            if self._stop.wait(max(child.restart_at - time.monotonic(), 0)):
+            if (waiting or getting_ready) and self._stop.wait(0.1):
                 raise KeyboardInterrupt
-            child.restarts += 1
-            self._spawn(child)
+
+    def _spawn_for_start(self, child: _Child) -> None:
+        self._spawn(child)
+        child.ready_by = time.monotonic() + child.spec.ready_timeout
+        child.checks_passed = 0
+
+    def _got_ready(self, child: _Child) -> bool:
+        """One look at a child being started: whether it is ready now. Restarts it (after its
+        backoff) when it died; raises when it keeps dying or is late."""
+        spec, now = child.spec, time.monotonic()
+        if child.process is None:  # died: waiting out its backoff
+            if now >= child.restart_at:
+                child.restarts += 1
+                self._spawn_for_start(child)
+            return False
+        code = child.process.poll()
+        if code is not None:
+            verdict = self._died(child, code, now)
+            if verdict is not None:
+                raise ServiceError(verdict)
+            return False
+        checks = [
+            c
+            for c in (_listens(spec.ready_port), spec.ready, _ops_ready(spec.ops_url))
+            if c is not None
+        ]
+        while child.checks_passed < len(checks) and checks[child.checks_passed]():
+            child.checks_passed += 1
+        if child.checks_passed == len(checks):
+            return True
+        if time.monotonic() > child.ready_by:
+            raise ServiceError(f"{spec.name} did not get ready within {spec.ready_timeout}s")
+        return False
 
     def supervise(self) -> str | None:
         """Restart children that die, until SIGINT / SIGTERM (None) or until one keeps dying
@@ -142,12 +193,12 @@ class Supervisor:
                     return verdict
         return None
 
-    def _tend(self, starting: _Child | None = None) -> str | None:
-        """Restart the children that died (all but ``starting``, which :meth:`start` minds);
-        the reason to stop the stack when one keeps dying."""
+    def _tend(self, starting: Sequence[_Child] = ()) -> str | None:
+        """Restart the children that died (all but those ``starting``, which
+        :meth:`start_all` minds); the reason to stop the stack when one keeps dying."""
         now = time.monotonic()
         for child in self._children:
-            if child is starting:
+            if any(child is s for s in starting):
                 continue
             if child.process is None:
                 if child.phase == "restarting" and now >= child.restart_at:
@@ -193,26 +244,6 @@ class Supervisor:
         child.started_wall = started_at(process.pid)
         child.phase = "running"
         self._record()
-
-    def _wait_ready(self, child: _Child) -> None:
-        """Until the child listens and says it is ready; meanwhile the children started
-        before it are still restarted when they die (a server lost while a later process
-        starts is back for it)."""
-        spec = child.spec
-        deadline = time.monotonic() + spec.ready_timeout
-        listening = _listens(spec.ready_port)
-        checks = [c for c in (listening, spec.ready, _ops_ready(spec.ops_url)) if c is not None]
-        assert child.process is not None
-        for ready in checks:
-            while not ready():
-                if child.process.poll() is not None or time.monotonic() > deadline:
-                    raise ServiceError(
-                        f"{spec.name} did not get ready within {spec.ready_timeout}s"
-                    )
-                verdict = self._tend(starting=child)
-                if verdict is not None:
-                    raise ServiceError(verdict)
-                time.sleep(0.1)
 
     def _died(self, child: _Child, code: int, now: float) -> str | None:
         assert child.process is not None

@@ -25,6 +25,7 @@ def pipeline_processes(settings: Settings, env: dict[str, str]) -> list[ProcessS
             ready_port=(settings.host, settings.dagster_port),
             ready_timeout=180.0,
         ),
+        # after the UI, so the two do not create the instance's tables at the same time
         ProcessSpec(name="dagster-daemon", argv=[str(bin_dir / "dagster-daemon"), "run", *code],
-                    env=env),
+                    env=env, after=("dagster-webserver",)),
     ]  # fmt: skip

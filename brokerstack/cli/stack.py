@@ -120,16 +120,17 @@ def configured_lps(settings: Settings, database_url: str) -> list[LpConfig]:
 
 
 def stack_processes(settings: Settings, endpoints: Endpoints) -> list[ProcessSpec]:
-    """Every long-running process of the stack after the servers, in start order."""
+    """Every long-running process of the stack after the servers (started side by side, each
+    after what its spec names), in the order they stop in reverse."""
     services_env = {
         "BROKERSTACK_DATABASE_URL": endpoints.database_url,
         "BROKERSTACK_REDIS_URL": endpoints.redis_url,
         "BROKERSTACK_DATA_DIR": str(settings.data_path),
     }
-    simulators = settings.lps == "simulators"
+    lps = lp_simulator_processes(settings, services_env) if settings.lps == "simulators" else []
     return [
-        *(lp_simulator_processes(settings, services_env) if simulators else []),
-        *execution_processes(settings, services_env),
+        *lps,
+        *execution_processes(settings, services_env, tuple(spec.name for spec in lps)),
         api_process(settings, services_env),
         *ingest_processes(settings, services_env),
         *backoffice_processes(settings, services_env),

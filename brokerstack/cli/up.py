@@ -42,8 +42,7 @@ def up() -> None:
         verdict: str | None = None
         interrupted = False
         try:
-            for spec in server_processes(settings, console):
-                supervisor.start(spec)
+            supervisor.start_all(server_processes(settings, console))
             endpoints = stack_endpoints(settings)
             version = check_database(endpoints.database_url)
             console.print(f"postgres {version} at {redact(endpoints.database_url)}")
@@ -52,8 +51,7 @@ def up() -> None:
             prepare_warehouse(endpoints.database_url, console)
             lps = configured_lps(settings, endpoints.database_url)
             processes = stack_processes(settings, endpoints)
-            for spec in processes:
-                supervisor.start(spec)
+            supervisor.start_all(processes)
             console.print(endpoint_table(endpoints, processes, lps))
             console.print(
                 f"logs ({settings.log.format}, rotated at {settings.log.max_bytes} bytes, "

@@ -9,7 +9,10 @@ from brokerstack.supervisor import ProcessSpec, brokerstack_run
 from execution.service.shard import Shard
 
 
-def execution_processes(settings: Settings, env: dict[str, str]) -> list[ProcessSpec]:
+def execution_processes(
+    settings: Settings, env: dict[str, str], lp_names: tuple[str, ...] = ()
+) -> list[ProcessSpec]:
+    """``lp_names``: the LP simulators it is started after (when ``up`` runs them)."""
     shard = Shard()  # one shard on one machine; more shards would be named here
     return [
         ProcessSpec(
@@ -24,5 +27,6 @@ def execution_processes(settings: Settings, env: dict[str, str]) -> list[Process
                 "BROKERSTACK_EXECUTION_LPS": "fix",
             },
             heartbeat=EXECUTION_STATUS_HASH.format(shard=shard.name),
+            after=lp_names,
         )
     ]

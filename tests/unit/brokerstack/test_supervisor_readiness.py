@@ -140,3 +140,47 @@ def _children(tmp_path: Path) -> list[ChildState]:
     state = read_state(tmp_path / "run" / "stack.json")
     assert state is not None
     return state.children
+
+
+def _noting(tmp_path: Path, name: str, after: tuple[str, ...] = ()) -> ProcessSpec:
+    """A child that notes, as it starts, whether the warming child was serving already."""
+    note = tmp_path / f"{name}.note"
+    code = (
+        "import os, sys, time; "
+        f"open({str(note)!r}, 'w').write(str(os.path.exists({str(tmp_path / 'serving')!r}))); "
+        "time.sleep(600)"
+    )
+    return ProcessSpec(name=name, argv=[sys.executable, "-c", code], after=after, stop_timeout=5)
+
+
+def test_a_batch_starts_side_by_side_and_waits_for_what_each_names(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
+    warming = _spec(tmp_path, free_port(), warm_up=3.0)
+    supervisor.start_all(
+        [warming, _noting(tmp_path, "beside"), _noting(tmp_path, "behind", after=("warming",))]
+    )
+    # started while the warming child still warmed up, not after it
+    assert _note(tmp_path / "beside.note") == "False"
+    # started only once it said it was ready
+    assert _note(tmp_path / "behind.note") == "True"
+    # the stack's record lists them in the order given (the reverse of the stopping order)
+    assert [c.name for c in _children(tmp_path)] == ["warming", "beside", "behind"]
+    assert all(c.phase == "running" for c in _children(tmp_path))
+
+
+def test_a_batch_fails_naming_the_child_that_never_gets_ready(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
+    late = _spec(tmp_path, free_port(), warm_up=60, timeout=2)
+    with pytest.raises(ServiceError, match="warming did not get ready within 2"):
+        supervisor.start_all([late, _noting(tmp_path, "behind", after=("warming",))])
+    assert not (tmp_path / "behind.note").exists()  # never started
+
+
+def _note(path: Path) -> str:
+    deadline = time.monotonic() + 20
+    while not path.exists() or not path.read_text():
+        assert time.monotonic() < deadline, f"{path.name} was never written"
+        time.sleep(0.05)
+    return path.read_text()
